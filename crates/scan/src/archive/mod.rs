@@ -1,0 +1,569 @@
+//! Reading a plugin without trusting it: ZIP archives are read entry by entry in memory (never
+//! extracted), folders are walked without following links, and every limit (sizes, counts,
+//! compression ratio, names) is enforced here so that no check family has to.
+
+mod names;
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::report::{Check, Finding, Severity};
+
+/// Limits applied to every archive and folder. Defaults follow plugins.qgis.org where it has one.
+#[derive(Debug, Clone)]
+pub struct ArchiveLimits {
+    /// Size of the ZIP file itself (plugins.qgis.org: 25 MB).
+    pub max_compressed: u64,
+    /// Sum of the uncompressed sizes of all entries.
+    pub max_total_uncompressed: u64,
+    /// Uncompressed size of any one entry.
+    pub max_entry_size: u64,
+    pub max_entries: usize,
+    /// Uncompressed / compressed size above which an entry is treated as a bomb…
+    pub max_ratio: u64,
+    /// …once it inflates to more than this many bytes (small text files compress very well).
+    pub ratio_min_size: u64,
+    pub max_name_len: usize,
+    pub max_path_depth: usize,
+    /// How many archives deep nested archives are opened.
+    pub max_nesting: u32,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits {
+            max_compressed: 25 * 1024 * 1024,
+            max_total_uncompressed: 256 * 1024 * 1024,
+            max_entry_size: 64 * 1024 * 1024,
+            max_entries: 20_000,
+            max_ratio: 100,
+            ratio_min_size: 1024 * 1024,
+            max_name_len: 1024,
+            max_path_depth: 48,
+            max_nesting: 3,
+        }
+    }
+}
+
+/// Codes of the archive rules (family `package`).
+pub mod rules {
+    pub const CORRUPT: &str = "ARCHIVE_CORRUPT";
+    pub const TOO_LARGE: &str = "ARCHIVE_TOO_LARGE";
+    pub const TOO_MANY_ENTRIES: &str = "ARCHIVE_TOO_MANY_ENTRIES";
+    pub const BOMB: &str = "ARCHIVE_BOMB";
+    pub const UNSAFE_PATH: &str = "ARCHIVE_UNSAFE_PATH";
+    pub const LINK: &str = "ARCHIVE_LINK";
+    pub const SPECIAL_FILE: &str = "ARCHIVE_SPECIAL_FILE";
+    pub const DUPLICATE: &str = "ARCHIVE_DUPLICATE";
+    pub const NAME_COLLISION: &str = "ARCHIVE_NAME_COLLISION";
+    pub const NAME_ENCODING: &str = "ARCHIVE_NAME_ENCODING";
+    pub const ENCRYPTED: &str = "ARCHIVE_ENCRYPTED";
+    pub const UNSUPPORTED_METHOD: &str = "ARCHIVE_UNSUPPORTED_METHOD";
+    pub const BAD_ENTRY: &str = "ARCHIVE_BAD_ENTRY";
+}
+
+/// One file of the input, as the checks see it.
+#[derive(Debug, Clone)]
+pub struct EntryInfo {
+    /// `/`-separated path inside the archive or folder.
+    pub path: String,
+    pub size: u64,
+    pub compressed_size: u64,
+    /// Unix permission bits when the archive records them.
+    pub unix_mode: Option<u32>,
+    index: usize,
+}
+
+impl EntryInfo {
+    pub fn is_executable(&self) -> bool {
+        self.unix_mode.is_some_and(|m| m & 0o111 != 0)
+    }
+}
+
+/// A problem with the whole input that stops the scan; it makes the package invalid.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ArchiveError {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl ArchiveError {
+    fn new(rule: &'static str, message: impl Into<String>) -> Self {
+        ArchiveError { rule, message: message.into() }
+    }
+
+    pub fn into_finding(self, path: &str) -> Finding {
+        let mut f = Finding::new(Check::Package, self.rule, path, 0, 0, self.message);
+        f.severity = Severity::Critical;
+        f
+    }
+}
+
+fn entry_problem(rule: &'static str, path: &str, message: String) -> Finding {
+    let mut f = Finding::new(Check::Package, rule, path, 0, 0, message);
+    f.severity = Severity::Critical;
+    f
+}
+
+enum Backend<R> {
+    Zip(Box<zip::ZipArchive<R>>),
+    Dir(PathBuf),
+}
+
+/// A readable input: a ZIP archive (from a file or from memory) or a folder.
+pub struct Input<R> {
+    backend: Backend<R>,
+    entries: Vec<EntryInfo>,
+    /// Problems found while listing; entries they concern are left out of `entries`.
+    pub problems: Vec<Finding>,
+    limits: ArchiveLimits,
+    read_total: u64,
+    /// Prefix for paths in findings, e.g. `plugin/libs/x.zip!/` for a nested archive.
+    prefix: String,
+}
+
+pub type FileInput = Input<fs::File>;
+
+impl<R> Input<R> {
+    /// The readable files, in archive order (folders sorted by path).
+    pub fn entries(&self) -> &[EntryInfo] {
+        &self.entries
+    }
+
+    pub fn limits(&self) -> &ArchiveLimits {
+        &self.limits
+    }
+
+    pub fn display_path(&self, entry: &EntryInfo) -> String {
+        format!("{}{}", self.prefix, entry.path)
+    }
+}
+
+impl Input<fs::File> {
+    /// Opens a ZIP file.
+    pub fn open_zip(path: &Path, limits: ArchiveLimits) -> Result<Self, ArchiveError> {
+        let file = fs::File::open(path)
+            .map_err(|e| ArchiveError::new(rules::CORRUPT, format!("cannot open {}: {e}", path.display())))?;
+        let len = file
+            .metadata()
+            .map_err(|e| ArchiveError::new(rules::CORRUPT, format!("cannot read {}: {e}", path.display())))?
+            .len();
+        Input::from_zip_reader(file, len, limits, String::new())
+    }
+
+    /// Lists a folder without following symbolic links.
+    pub fn open_dir(root: &Path, limits: ArchiveLimits) -> Result<Self, ArchiveError> {
+        let mut entries = Vec::new();
+        let mut problems = Vec::new();
+        let mut total = 0u64;
+        walk(root, root, &limits, &mut entries, &mut problems, &mut total)?;
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        for (i, e) in entries.iter_mut().enumerate() {
+            e.index = i;
+        }
+        Ok(Input {
+            backend: Backend::Dir(root.to_path_buf()),
+            entries,
+            problems,
+            limits,
+            read_total: 0,
+            prefix: String::new(),
+        })
+    }
+}
+
+fn walk(
+    root: &Path,
+    dir: &Path,
+    limits: &ArchiveLimits,
+    entries: &mut Vec<EntryInfo>,
+    problems: &mut Vec<Finding>,
+    total: &mut u64,
+) -> Result<(), ArchiveError> {
+    let read = fs::read_dir(dir)
+        .map_err(|e| ArchiveError::new(rules::CORRUPT, format!("cannot list {}: {e}", dir.display())))?;
+    let mut children: Vec<_> = read.filter_map(Result::ok).collect();
+    children.sort_by_key(|c| c.file_name());
+    for child in children {
+        let path = child.path();
+        let rel = match path.strip_prefix(root).ok().and_then(|p| p.to_str()) {
+            Some(r) => r.replace(std::path::MAIN_SEPARATOR, "/"),
+            None => {
+                problems.push(entry_problem(
+                    rules::NAME_ENCODING,
+                    &path.to_string_lossy(),
+                    format!("{}: file name is not valid UTF-8", path.to_string_lossy()),
+                ));
+                continue;
+            }
+        };
+        let meta = fs::symlink_metadata(&path)
+            .map_err(|e| ArchiveError::new(rules::CORRUPT, format!("cannot read {rel}: {e}")))?;
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            problems.push(entry_problem(
+                rules::LINK,
+                &rel,
+                format!("{rel}: is a symbolic link; plugins may only contain regular files"),
+            ));
+        } else if ft.is_dir() {
+            // Version-control metadata never goes into a plugin ZIP.
+            if child.file_name() == ".git" {
+                continue;
+            }
+            walk(root, &path, limits, entries, problems, total)?;
+        } else if ft.is_file() {
+            if entries.len() >= limits.max_entries {
+                return Err(ArchiveError::new(
+                    rules::TOO_MANY_ENTRIES,
+                    format!("more than {} files", limits.max_entries),
+                ));
+            }
+            *total += meta.len();
+            if *total > limits.max_total_uncompressed {
+                return Err(ArchiveError::new(
+                    rules::TOO_LARGE,
+                    format!("files add up to more than {} bytes", limits.max_total_uncompressed),
+                ));
+            }
+            #[cfg(unix)]
+            let mode = {
+                use std::os::unix::fs::PermissionsExt;
+                Some(meta.permissions().mode() & 0o7777)
+            };
+            #[cfg(not(unix))]
+            let mode = None;
+            entries.push(EntryInfo { path: rel, size: meta.len(), compressed_size: meta.len(), unix_mode: mode, index: 0 });
+        } else {
+            problems.push(entry_problem(
+                rules::SPECIAL_FILE,
+                &rel,
+                format!("{rel}: is a device, socket or pipe, not a regular file"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+const S_IFMT: u32 = 0o170000;
+const S_IFREG: u32 = 0o100000;
+const S_IFDIR: u32 = 0o040000;
+const S_IFLNK: u32 = 0o120000;
+
+impl<R: Read + Seek> Input<R> {
+    /// Opens a ZIP archive from any seekable reader of `len` bytes; `prefix` is prepended to
+    /// entry paths in findings (used for nested archives).
+    pub fn from_zip_reader(mut reader: R, len: u64, limits: ArchiveLimits, prefix: String) -> Result<Self, ArchiveError> {
+        if len > limits.max_compressed {
+            return Err(ArchiveError::new(
+                rules::TOO_LARGE,
+                format!("archive is {len} bytes; the limit is {} bytes", limits.max_compressed),
+            ));
+        }
+        if len < 22 {
+            return Err(ArchiveError::new(rules::CORRUPT, "not a ZIP archive: file is too short (truncated or empty)"));
+        }
+        let mut magic = [0u8; 4];
+        let _ = reader.seek(SeekFrom::Start(0)).and_then(|_| reader.read_exact(&mut magic));
+        if &magic != b"PK\x03\x04" && &magic != b"PK\x05\x06" {
+            return Err(ArchiveError::new(rules::CORRUPT, "not a ZIP archive: it does not start with a ZIP header"));
+        }
+        let _ = reader.seek(SeekFrom::Start(0));
+        let unreadable = |e: zip::result::ZipError| {
+            ArchiveError::new(rules::CORRUPT, format!("not a readable ZIP archive (truncated or damaged): {e}"))
+        };
+        // The zip crate keeps one entry per name; walk the central directory ourselves first to
+        // see every raw name and its UTF-8 flag, then reopen.
+        let zip = zip::ZipArchive::new(reader).map_err(unreadable)?;
+        let cd_start = zip.central_directory_start();
+        let mut reader = zip.into_inner();
+        let raw = names::central_directory_names(&mut reader, cd_start, limits.max_entries + 1);
+        let _ = reader.seek(SeekFrom::Start(0));
+        let mut zip = zip::ZipArchive::new(reader).map_err(unreadable)?;
+        if zip.len() > limits.max_entries {
+            return Err(ArchiveError::new(
+                rules::TOO_MANY_ENTRIES,
+                format!("archive has {} entries; the limit is {}", zip.len(), limits.max_entries),
+            ));
+        }
+        let mut problems = Vec::new();
+        let utf8_flags: HashMap<&[u8], bool> = raw.iter().map(|r| (r.name.as_slice(), r.utf8_flag)).collect();
+        if zip.has_duplicate_names() {
+            let mut seen: HashMap<&[u8], usize> = HashMap::new();
+            for r in &raw {
+                *seen.entry(&r.name).or_default() += 1;
+            }
+            let mut dups: Vec<_> = seen.into_iter().filter(|(_, n)| *n > 1).collect();
+            dups.sort();
+            if dups.is_empty() {
+                problems.push(entry_problem(rules::DUPLICATE, "", "archive contains the same entry name more than once".into()));
+            }
+            for (name, n) in dups {
+                let name = String::from_utf8_lossy(name);
+                problems.push(entry_problem(
+                    rules::DUPLICATE,
+                    &format!("{prefix}{name}"),
+                    format!("{name}: appears {n} times in the archive; which copy is extracted depends on the tool"),
+                ));
+            }
+        }
+        if matches!(zip.has_overlapping_entries(), Ok(true)) {
+            problems.push(entry_problem(
+                rules::BOMB,
+                "",
+                "entries share compressed data (overlapping entries, a zip bomb technique)".into(),
+            ));
+        }
+        let mut entries = Vec::new();
+        let mut folded: HashMap<String, String> = HashMap::new();
+        let mut declared_total: u64 = 0;
+        for i in 0..zip.len() {
+            let file = match zip.by_index_raw(i) {
+                Ok(f) => f,
+                Err(e) => {
+                    problems.push(entry_problem(rules::BAD_ENTRY, "", format!("entry #{i}: unreadable header: {e}")));
+                    continue;
+                }
+            };
+            let raw_name = file.name_raw().to_vec();
+            let utf8_flag = utf8_flags.get(raw_name.as_slice()).copied();
+            let name = match std::str::from_utf8(&raw_name) {
+                Ok(n) => n.to_string(),
+                Err(_) => {
+                    let lossy = String::from_utf8_lossy(&raw_name).into_owned();
+                    problems.push(entry_problem(
+                        rules::NAME_ENCODING,
+                        &format!("{prefix}{lossy}"),
+                        format!("{lossy}: entry name is not valid UTF-8; QGIS would extract it under a garbled name"),
+                    ));
+                    continue;
+                }
+            };
+            if utf8_flag == Some(false) && !name.is_ascii() {
+                problems.push(entry_problem(
+                    rules::NAME_ENCODING,
+                    &format!("{prefix}{name}"),
+                    format!("{name}: non-ASCII entry name without the ZIP UTF-8 flag; Python's zipfile reads it as CP437 and extracts a different name"),
+                ));
+                continue;
+            }
+            let display = format!("{prefix}{name}");
+            if let Some(reason) = unsafe_path_reason(&name, &limits) {
+                problems.push(entry_problem(rules::UNSAFE_PATH, &display, format!("{name}: {reason}")));
+                continue;
+            }
+            let mode = file.unix_mode();
+            let file_type = mode.map(|m| m & S_IFMT).filter(|t| *t != 0);
+            if file_type == Some(S_IFLNK) || file.is_symlink() {
+                problems.push(entry_problem(
+                    rules::LINK,
+                    &display,
+                    format!("{name}: is a symbolic link; plugins may only contain regular files"),
+                ));
+                continue;
+            }
+            if let Some(t) = file_type.filter(|t| *t != S_IFREG && *t != S_IFDIR) {
+                problems.push(entry_problem(
+                    rules::SPECIAL_FILE,
+                    &display,
+                    format!("{name}: is a special file (type {t:o}), not a regular file"),
+                ));
+                continue;
+            }
+            if file.is_dir() || name.ends_with('/') {
+                continue;
+            }
+            let key = fold_name(&name);
+            if let Some(other) = folded.get(&key) {
+                if other != &name {
+                    problems.push(entry_problem(
+                        rules::NAME_COLLISION,
+                        &display,
+                        format!("{name}: collides with {other} on case-insensitive or Unicode-normalising file systems"),
+                    ));
+                    continue;
+                }
+            } else {
+                folded.insert(key, name.clone());
+            }
+            if file.encrypted() {
+                problems.push(entry_problem(
+                    rules::ENCRYPTED,
+                    &display,
+                    format!("{name}: is encrypted; an encrypted entry cannot be vetted"),
+                ));
+                continue;
+            }
+            let method = file.compression();
+            if !matches!(
+                method,
+                zip::CompressionMethod::Stored
+                    | zip::CompressionMethod::Deflated
+                    | zip::CompressionMethod::Bzip2
+                    | zip::CompressionMethod::Lzma
+            ) {
+                problems.push(entry_problem(
+                    rules::UNSUPPORTED_METHOD,
+                    &display,
+                    format!("{name}: uses compression method {method:?}, which QGIS cannot extract"),
+                ));
+                continue;
+            }
+            let size = file.size();
+            let compressed = file.compressed_size();
+            if size > limits.max_entry_size {
+                problems.push(entry_problem(
+                    rules::TOO_LARGE,
+                    &display,
+                    format!("{name}: inflates to {size} bytes; the limit per file is {} bytes", limits.max_entry_size),
+                ));
+                continue;
+            }
+            if is_bomb_ratio(size, compressed, &limits) {
+                problems.push(entry_problem(
+                    rules::BOMB,
+                    &display,
+                    format!("{name}: compression ratio {}:1 exceeds {}:1 (zip bomb)", size / compressed.max(1), limits.max_ratio),
+                ));
+                continue;
+            }
+            declared_total = declared_total.saturating_add(size);
+            if declared_total > limits.max_total_uncompressed {
+                return Err(ArchiveError::new(
+                    rules::TOO_LARGE,
+                    format!("entries inflate to more than {} bytes in total", limits.max_total_uncompressed),
+                ));
+            }
+            entries.push(EntryInfo {
+                path: name,
+                size,
+                compressed_size: compressed,
+                unix_mode: mode.map(|m| m & 0o7777),
+                index: i,
+            });
+        }
+        Ok(Input { backend: Backend::Zip(Box::new(zip)), entries, problems, limits, read_total: 0, prefix })
+    }
+
+    /// Reads one entry fully into memory, enforcing the size, ratio and total limits on the bytes
+    /// actually inflated (declared sizes can lie) and the CRC.
+    pub fn read(&mut self, entry: &EntryInfo) -> Result<Vec<u8>, Finding> {
+        let display = format!("{}{}", self.prefix, entry.path);
+        let limit = self.limits.max_entry_size.min(self.limits.max_total_uncompressed.saturating_sub(self.read_total));
+        let mut buf = Vec::with_capacity(entry.size.min(limit) as usize);
+        let result = match &mut self.backend {
+            Backend::Zip(zip) => match zip.by_index(entry.index) {
+                Ok(f) => f.take(limit + 1).read_to_end(&mut buf).map(|_| ()),
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            },
+            Backend::Dir(root) => fs::File::open(root.join(&entry.path)).and_then(|f| f.take(limit + 1).read_to_end(&mut buf).map(|_| ())),
+        };
+        if let Err(e) = result {
+            let msg = e.to_string();
+            let what = if msg.to_lowercase().contains("checksum") || msg.to_lowercase().contains("crc") {
+                "CRC check failed: the data is damaged or was altered".to_string()
+            } else {
+                format!("cannot be read: {msg}")
+            };
+            return Err(entry_problem(rules::BAD_ENTRY, &display, format!("{}: {what}", entry.path)));
+        }
+        let got = buf.len() as u64;
+        if got > limit {
+            let rule = if got > self.limits.max_entry_size { rules::TOO_LARGE } else { rules::TOO_LARGE };
+            return Err(entry_problem(
+                rule,
+                &display,
+                format!("{}: inflates past the size limit ({} bytes left of the archive's budget)", entry.path, limit),
+            ));
+        }
+        if matches!(self.backend, Backend::Zip(_)) && is_bomb_ratio(got, entry.compressed_size, &self.limits) {
+            return Err(entry_problem(
+                rules::BOMB,
+                &display,
+                format!("{}: compression ratio {}:1 exceeds {}:1 (zip bomb)", entry.path, got / entry.compressed_size.max(1), self.limits.max_ratio),
+            ));
+        }
+        self.read_total += got;
+        Ok(buf)
+    }
+}
+
+fn is_bomb_ratio(size: u64, compressed: u64, limits: &ArchiveLimits) -> bool {
+    size > limits.ratio_min_size && size / compressed.max(1) > limits.max_ratio
+}
+
+/// Case-folded, NFC-normalised form of a path, for collision checks.
+fn fold_name(name: &str) -> String {
+    name.nfc().flat_map(char::to_lowercase).collect()
+}
+
+/// Why a name is unsafe to extract, if it is.
+fn unsafe_path_reason(name: &str, limits: &ArchiveLimits) -> Option<String> {
+    if name.is_empty() {
+        return Some("empty entry name".into());
+    }
+    if name.len() > limits.max_name_len {
+        return Some(format!("name is {} bytes long; the limit is {}", name.len(), limits.max_name_len));
+    }
+    if name.contains('\0') {
+        return Some("name contains a NUL byte".into());
+    }
+    if name.chars().any(|c| c.is_control()) {
+        return Some("name contains control characters".into());
+    }
+    if name.contains('\\') {
+        return Some("name contains a backslash; on Windows it is a path separator and can escape the plugin folder".into());
+    }
+    if name.starts_with('/') {
+        return Some("absolute path".into());
+    }
+    let bytes = name.as_bytes();
+    if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
+        return Some("path starts with a drive letter".into());
+    }
+    let parts: Vec<&str> = name.trim_end_matches('/').split('/').collect();
+    if parts.iter().any(|p| *p == "..") {
+        return Some("path contains '..' and could be written outside the plugin folder".into());
+    }
+    if parts.iter().any(|p| p.contains(':')) {
+        return Some("name contains ':' (a drive or alternate data stream on Windows)".into());
+    }
+    if parts.len() > limits.max_path_depth {
+        return Some(format!("path is {} folders deep; the limit is {}", parts.len(), limits.max_path_depth));
+    }
+    None
+}
+
+/// Reads a ZIP held in memory (nested archives).
+pub fn open_zip_bytes(bytes: Vec<u8>, limits: ArchiveLimits, prefix: String) -> Result<Input<std::io::Cursor<Vec<u8>>>, ArchiveError> {
+    let len = bytes.len() as u64;
+    Input::from_zip_reader(std::io::Cursor::new(bytes), len, limits, prefix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_names_are_named() {
+        let l = ArchiveLimits::default();
+        assert!(unsafe_path_reason("a/../../etc/passwd", &l).unwrap().contains(".."));
+        assert!(unsafe_path_reason("/etc/passwd", &l).unwrap().contains("absolute"));
+        assert!(unsafe_path_reason("C:/x.py", &l).unwrap().contains("drive"));
+        assert!(unsafe_path_reason("a\\b.py", &l).unwrap().contains("backslash"));
+        assert!(unsafe_path_reason("plugin/ok.py", &l).is_none());
+        assert!(unsafe_path_reason("plugin/..hidden", &l).is_none());
+    }
+
+    #[test]
+    fn folding_catches_case_and_normalisation() {
+        assert_eq!(fold_name("Plugin/A.py"), fold_name("plugin/a.py"));
+        assert_eq!(fold_name("caf\u{e9}.py"), fold_name("cafe\u{301}.py"));
+        assert_ne!(fold_name("a.py"), fold_name("b.py"));
+    }
+}

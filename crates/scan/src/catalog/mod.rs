@@ -1,0 +1,251 @@
+//! The rule catalog: every rule Vetted can report, with its family, default severity and the
+//! switches an admin can change. Defaults follow plugins.qgis.org (`qgis-defaults.tsv`); each
+//! family adds the rules its reference tool has beyond that list and says which ones the tool
+//! runs when invoked with no options. Descriptions live in `docs/<family>.md`.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::{Check, Severity};
+
+/// One rule of the catalog.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    pub check: Check,
+    /// The reference tool's code: `B602`, `KeywordDetector`, `E722`, `FILE_BINARY`, `PKG_METADATA`.
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    /// Enabled under the `qgis` profile unless an admin says otherwise.
+    pub enabled: bool,
+    /// Whether an uploader may skip it.
+    pub skippable: bool,
+    /// Whether the reference tool runs it when invoked with no options (`--profile tool-defaults`).
+    pub tool_default: bool,
+    pub description: &'static str,
+}
+
+/// What a family declares about its rules beyond the plugins.qgis.org defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct FamilyRule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub tool_default: bool,
+}
+
+/// The whole catalog, ordered by family then code.
+pub struct Catalog {
+    rules: Vec<Rule>,
+    by_code: BTreeMap<&'static str, usize>,
+}
+
+/// An admin's setting for one rule, overriding the catalog defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleSetting {
+    pub enabled: bool,
+    pub skippable: bool,
+    pub severity: Severity,
+}
+
+impl Catalog {
+    pub fn get(&self, code: &str) -> Option<&Rule> {
+        self.by_code.get(code).map(|&i| &self.rules[i])
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn family(&self, check: Check) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(move |r| r.check == check)
+    }
+
+    /// A stable fingerprint of the defaults, reported as the ruleset version.
+    pub fn version(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for r in &self.rules {
+            h.update(format!(
+                "{}|{}|{:?}|{}|{}|{}\n",
+                r.check.id(),
+                r.code,
+                r.severity,
+                r.enabled,
+                r.skippable,
+                r.tool_default
+            ));
+        }
+        format!("{}+{}", env!("CARGO_PKG_VERSION"), &hex::encode(h.finalize())[..8])
+    }
+
+    pub fn default_setting(&self, code: &str) -> Option<RuleSetting> {
+        self.get(code).map(|r| RuleSetting {
+            enabled: r.enabled,
+            skippable: r.skippable,
+            severity: r.severity,
+        })
+    }
+}
+
+/// The catalog, built once.
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: LazyLock<Catalog> = LazyLock::new(build);
+    &CATALOG
+}
+
+const QGIS_DEFAULTS: &str = include_str!("qgis-defaults.tsv");
+
+fn docs_for(check: Check) -> &'static str {
+    match check {
+        Check::Package => include_str!("docs/package.md"),
+        Check::Bandit => include_str!("docs/bandit.md"),
+        Check::Secrets => include_str!("docs/secrets.md"),
+        Check::Flake8 => include_str!("docs/flake8.md"),
+        Check::Files => include_str!("docs/files.md"),
+    }
+}
+
+/// Splits a docs file into `## CODE` sections; the text under a heading is that rule's description.
+fn parse_docs(text: &'static str) -> BTreeMap<&'static str, &'static str> {
+    let mut out = BTreeMap::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("\n## ").map(|i| i + 1).or_else(|| rest.starts_with("## ").then_some(0)) {
+        let after = &rest[start + 3..];
+        let line_end = after.find('\n').unwrap_or(after.len());
+        let code = after[..line_end].split_whitespace().next().unwrap_or("");
+        let body_start = (line_end + 1).min(after.len());
+        let body_all = &after[body_start..];
+        let body_end = body_all.find("\n## ").map(|i| i + 1).unwrap_or(body_all.len());
+        out.insert(code, body_all[..body_end].trim());
+        rest = &body_all[body_end..];
+    }
+    out
+}
+
+fn family_rules(check: Check) -> &'static [FamilyRule] {
+    match check {
+        Check::Package => crate::package::RULES,
+        Check::Bandit => crate::bandit::RULES,
+        Check::Secrets => crate::secrets::RULES,
+        Check::Flake8 => crate::flake8::RULES,
+        Check::Files => crate::files::RULES,
+    }
+}
+
+fn parse_severity(s: &str) -> Severity {
+    match s {
+        "critical" => Severity::Critical,
+        "warning" => Severity::Warning,
+        _ => Severity::Info,
+    }
+}
+
+fn build() -> Catalog {
+    let mut rules: Vec<Rule> = Vec::new();
+    for line in QGIS_DEFAULTS.lines().skip(1) {
+        let cols: Vec<&'static str> = line.split('\t').collect();
+        if cols.len() < 6 {
+            continue;
+        }
+        let Some(check) = Check::from_family(cols[0]) else { continue };
+        rules.push(Rule {
+            check,
+            code: cols[1],
+            name: cols[2],
+            severity: parse_severity(cols[3]),
+            enabled: cols[4] == "true",
+            skippable: cols[5] == "true",
+            tool_default: false,
+            description: "",
+        });
+    }
+    for check in Check::ALL {
+        for fr in family_rules(check) {
+            if let Some(rule) = rules.iter_mut().find(|r| r.code == fr.code) {
+                rule.tool_default = fr.tool_default;
+            } else {
+                // Rules plugins.qgis.org does not list run only when a profile or admin enables them.
+                let (severity, enabled, skippable) = if check == Check::Package {
+                    package_rule_defaults(fr.code)
+                } else {
+                    (Severity::Info, false, true)
+                };
+                rules.push(Rule {
+                    check,
+                    code: fr.code,
+                    name: fr.name,
+                    severity,
+                    enabled,
+                    skippable,
+                    tool_default: fr.tool_default,
+                    description: "",
+                });
+            }
+        }
+    }
+    for check in Check::ALL {
+        let docs = parse_docs(docs_for(check));
+        for rule in rules.iter_mut().filter(|r| r.check == check) {
+            if let Some(d) = docs.get(rule.code) {
+                rule.description = d;
+            }
+        }
+    }
+    rules.sort_by(|a, b| (a.check as u8, a.code).cmp(&(b.check as u8, b.code)));
+    let by_code = rules.iter().enumerate().map(|(i, r)| (r.code, i)).collect();
+    Catalog { rules, by_code }
+}
+
+fn package_rule_defaults(code: &str) -> (Severity, bool, bool) {
+    if crate::package::WARNING_RULES.contains(&code) {
+        (Severity::Warning, true, false)
+    } else {
+        (Severity::Critical, true, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qgis_defaults_follow_the_severity_convention() {
+        let cat = catalog();
+        assert_eq!(cat.family(Check::Bandit).filter(|r| r.code.starts_with('B')).count() >= 78, true);
+        for r in cat.rules().iter().filter(|r| r.check != Check::Package) {
+            if QGIS_DEFAULTS.contains(&format!("\t{}\t", r.code)) {
+                match r.severity {
+                    Severity::Critical => assert!(r.enabled && !r.skippable, "{}", r.code),
+                    Severity::Warning => assert!(r.enabled && r.skippable, "{}", r.code),
+                    Severity::Info => assert!(!r.enabled && r.skippable, "{}", r.code),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn catalog_counts_match_plugins_qgis_org() {
+        let listed: Vec<_> = QGIS_DEFAULTS.lines().skip(1).collect();
+        assert_eq!(listed.len(), 78 + 27 + 96 + 4);
+        let cat = catalog();
+        for line in listed {
+            let code = line.split('\t').nth(1).unwrap();
+            assert!(cat.get(code).is_some(), "{code} missing");
+        }
+    }
+
+    #[test]
+    fn docs_sections_are_split_by_heading() {
+        let docs = parse_docs("intro\n## A1 first\nalpha\n\n## B2\nbeta\nmore\n");
+        assert_eq!(docs.get("A1"), Some(&"alpha"));
+        assert_eq!(docs.get("B2"), Some(&"beta\nmore"));
+    }
+
+    #[test]
+    fn every_rule_has_a_description() {
+        let missing: Vec<_> = catalog().rules().iter().filter(|r| r.description.is_empty()).map(|r| r.code).collect();
+        assert!(missing.is_empty(), "rules without a description: {missing:?}");
+    }
+}

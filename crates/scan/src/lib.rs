@@ -1,0 +1,21 @@
+//! Vetted's scanner: reads a QGIS plugin (ZIP, folder or single file) without trusting it,
+//! validates the package as plugins.qgis.org does, runs the Bandit-, detect-secrets- and
+//! Flake8-compatible families and the file analysis, and returns one [`Report`] with a verdict.
+//! It does no I/O beyond reading its input and knows nothing of terminals or servers.
+
+pub mod archive;
+pub mod bandit;
+pub mod catalog;
+pub mod family;
+pub mod files;
+pub mod flake8;
+pub mod options;
+pub mod package;
+mod pipeline;
+pub mod python;
+pub mod report;
+pub mod secrets;
+
+pub use options::{ActiveRules, Profile, ScanOptions};
+pub use pipeline::{TargetError, scan_path};
+pub use report::{Finding, Report, Severity, Verdict};

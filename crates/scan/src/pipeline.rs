@@ -1,0 +1,331 @@
+//! The scan pipeline: identify the target, read it through the archive layer, validate the
+//! package, hand every file once to each family, then turn findings into the report and its
+//! verdict. This is the one place where a verdict is decided.
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use crate::archive::{ArchiveError, EntryInfo, Input};
+use crate::catalog::catalog;
+use crate::family::{BundledConfig, Family, FamilyOutput, ScanSetup, SourceFile};
+use crate::options::{ActiveRules, ScanOptions};
+use crate::package::{self, PackageLayout, PackageRoot};
+use crate::report::{
+    Check, CheckSummary, Finding, PackageInfo, Report, SCHEMA, ScanError, ScannerInfo, Severity, Stats, SuppressedBy, Target,
+    TargetKind, Verdict,
+};
+
+/// The input could not be accessed at all (missing path, permission denied): a usage or I/O
+/// error, not a verdict.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TargetError(pub String);
+
+/// Stack for the thread that parses and analyses untrusted source: deep but legal nesting must
+/// not abort the process (virtual memory is committed only when touched).
+const SCAN_STACK_SIZE: usize = 512 * 1024 * 1024;
+
+/// Scans a ZIP, a folder or a single file and returns the report.
+pub fn scan_path(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
+    let meta = fs::metadata(path).map_err(|e| TargetError(format!("cannot access {}: {e}", path.display())))?;
+    let path = path.to_path_buf();
+    let options = options.clone();
+    let is_dir = meta.is_dir();
+    std::thread::Builder::new()
+        .name("vetted-scan".into())
+        .stack_size(SCAN_STACK_SIZE)
+        .spawn(move || if is_dir { scan_dir(&path, &options) } else { scan_file_target(&path, &options) })
+        .map_err(|e| TargetError(format!("cannot start the scan thread: {e}")))?
+        .join()
+        .map_err(|_| TargetError("the scan stopped on an internal error (a bug: please report it)".into()))?
+}
+
+fn sha256_file(path: &Path) -> Result<String, TargetError> {
+    let mut f = fs::File::open(path).map_err(|e| TargetError(format!("cannot read {}: {e}", path.display())))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| TargetError(format!("cannot read {}: {e}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+fn looks_like_zip(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    let ok = fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok();
+    (ok && &magic[..2] == b"PK") || path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+}
+
+fn scan_file_target(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
+    let started = Instant::now();
+    let sha = sha256_file(path)?;
+    let display = path.display().to_string();
+    if looks_like_zip(path) {
+        let target = Target { path: display.clone(), kind: TargetKind::Zip, sha256: sha };
+        return Ok(match Input::open_zip(path, options.limits.clone()) {
+            Ok(input) => run(input, target, Mode::Package { folder_name: None }, options, started),
+            Err(e) => unreadable(target, e, &display, options, started),
+        });
+    }
+    // A lone file: scanned with every family, no package rules.
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let target = Target { path: display, kind: TargetKind::File, sha256: sha };
+    let bytes = fs::read(path).map_err(|e| TargetError(format!("cannot read {}: {e}", path.display())))?;
+    if bytes.len() as u64 > options.limits.max_entry_size {
+        let e = ArchiveError {
+            rule: crate::archive::rules::TOO_LARGE,
+            message: format!("{name}: {} bytes; the limit per file is {} bytes", bytes.len(), options.limits.max_entry_size),
+        };
+        return Ok(unreadable(target, e, &name, options, started));
+    }
+    let rules = ActiveRules::new(options);
+    let config = BundledConfig::default();
+    let mut acc = Accumulator::new(&rules, &config);
+    acc.scan_one(&SourceFile::new(&name, &name, &bytes, None));
+    Ok(acc.into_report(target, None, options, started, false))
+}
+
+fn scan_dir(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
+    let started = Instant::now();
+    let target_path = path.display().to_string();
+    let plugin_folder = path.join("metadata.txt").is_file();
+    let folder_name = fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    match Input::open_dir(path, options.limits.clone()) {
+        Ok(input) => {
+            let sha = dir_digest(path, input.entries());
+            let target = Target { path: target_path, kind: TargetKind::Directory, sha256: sha };
+            let mode = if plugin_folder { Mode::Package { folder_name: Some(folder_name) } } else { Mode::Loose };
+            Ok(run(input, target, mode, options, started))
+        }
+        Err(e) => {
+            let target = Target { path: target_path, kind: TargetKind::Directory, sha256: String::new() };
+            Ok(unreadable(target, e, "", options, started))
+        }
+    }
+}
+
+/// Digest of a folder: its sorted relative paths and their contents.
+fn dir_digest(root: &Path, entries: &[EntryInfo]) -> String {
+    let mut h = Sha256::new();
+    for e in entries {
+        h.update(e.path.as_bytes());
+        h.update([0]);
+        if let Ok(bytes) = fs::read(root.join(&e.path)) {
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(&bytes);
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+enum Mode {
+    /// A plugin package: ZIP (folder name from the archive) or a plugin folder scanned in place.
+    Package { folder_name: Option<String> },
+    /// Any folder: every family runs, package rules do not.
+    Loose,
+}
+
+fn unreadable(target: Target, e: ArchiveError, path: &str, options: &ScanOptions, started: Instant) -> Report {
+    let rules = ActiveRules::new(options);
+    let config = BundledConfig::default();
+    let mut acc = Accumulator::new(&rules, &config);
+    acc.findings.push(e.into_finding(path));
+    acc.into_report(target, None, options, started, true)
+}
+
+fn run<R: Read + std::io::Seek>(mut input: Input<R>, target: Target, mode: Mode, options: &ScanOptions, started: Instant) -> Report {
+    let rules = ActiveRules::new(options);
+    let mut pkg_findings: Vec<Finding> = std::mem::take(&mut input.problems);
+    let entries: Vec<EntryInfo> = input.entries().to_vec();
+    let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+
+    let (root, package_mode) = match &mode {
+        Mode::Package { folder_name } => {
+            let layout = PackageLayout { paths: &paths, folder_name: folder_name.as_deref(), new_plugin: options.new_plugin };
+            (package::check_layout(&layout, &mut pkg_findings), true)
+        }
+        Mode::Loose => (Some(PackageRoot { name: String::new(), prefix: String::new() }), false),
+    };
+    let mut package_info: Option<PackageInfo> = None;
+    let mut config = BundledConfig { root_prefix: root.as_ref().map(|r| r.prefix.clone()).unwrap_or_default(), ..Default::default() };
+    if let Some(root) = &root {
+        for entry in &entries {
+            let Some(rel) = entry.path.strip_prefix(&root.prefix) else { continue };
+            let wanted = rel == "metadata.txt" && package_mode || BundledConfig::NAMES.contains(&rel);
+            if !wanted {
+                continue;
+            }
+            match input.read(entry) {
+                Ok(bytes) if rel == "metadata.txt" => {
+                    package_info = package::check_metadata(root, &bytes, &paths, &mut pkg_findings);
+                }
+                Ok(bytes) => {
+                    config.files.insert(rel.to_string(), bytes);
+                }
+                Err(f) => pkg_findings.push(f),
+            }
+        }
+    }
+
+    let mut acc = Accumulator::new(&rules, &config);
+    acc.findings.extend(pkg_findings);
+    for entry in &entries {
+        let rel = root.as_ref().and_then(|r| entry.path.strip_prefix(&r.prefix)).unwrap_or(&entry.path);
+        match input.read(entry) {
+            Ok(bytes) => acc.scan_one(&SourceFile::new(&entry.path, rel, &bytes, entry.unix_mode)),
+            Err(f) => acc.findings.push(f),
+        }
+    }
+    acc.into_report(target, package_info, options, started, package_mode)
+}
+
+/// Collects what the families report while files stream past.
+struct Accumulator<'a> {
+    rules: &'a ActiveRules,
+    families: Vec<Box<dyn Family>>,
+    outputs: Vec<FamilyOutput>,
+    findings: Vec<Finding>,
+    errors: Vec<ScanError>,
+    files_scanned: u32,
+    ran: Vec<Check>,
+}
+
+impl<'a> Accumulator<'a> {
+    fn new(rules: &'a ActiveRules, config: &'a BundledConfig) -> Self {
+        let setup = ScanSetup { rules, config };
+        type Builder = fn(&ScanSetup) -> Result<Box<dyn Family>, ScanError>;
+        let builders: [(Check, Builder); 4] = [
+            (Check::Bandit, crate::bandit::build),
+            (Check::Secrets, crate::secrets::build),
+            (Check::Flake8, crate::flake8::build),
+            (Check::Files, crate::files::build),
+        ];
+        let mut families = Vec::new();
+        let mut errors = Vec::new();
+        let mut ran = vec![Check::Package];
+        for (check, build) in builders {
+            if !rules.any_in(check) {
+                continue;
+            }
+            ran.push(check);
+            match build(&setup) {
+                Ok(f) => families.push(f),
+                Err(e) => errors.push(e),
+            }
+        }
+        let outputs = families.iter().map(|_| FamilyOutput::default()).collect();
+        Accumulator { rules, families, outputs, findings: Vec::new(), errors, files_scanned: 0, ran }
+    }
+
+    fn scan_one(&mut self, file: &SourceFile) {
+        self.files_scanned += 1;
+        for (family, out) in self.families.iter().zip(self.outputs.iter_mut()) {
+            family.scan_file(file, out);
+        }
+    }
+
+    fn into_report(mut self, target: Target, package: Option<PackageInfo>, options: &ScanOptions, started: Instant, package_mode: bool) -> Report {
+        let mut config_files = Vec::new();
+        for (family, mut out) in self.families.iter().zip(self.outputs) {
+            family.finish(&mut out);
+            self.findings.append(&mut out.findings);
+            self.errors.append(&mut out.errors);
+            config_files.append(&mut out.config_used);
+        }
+        config_files.sort();
+        config_files.dedup();
+
+        let mut findings = Vec::new();
+        let mut suppressed = Vec::new();
+        for mut f in self.findings {
+            let Some(severity) = self.rules.severity(&f.rule) else {
+                if f.check == Check::Package {
+                    findings.push(f);
+                }
+                continue;
+            };
+            if f.check != Check::Package {
+                f.severity = severity;
+            }
+            if f.suppressed_by.is_none() && self.rules.is_skipped(&f.rule) {
+                f.suppressed_by = Some(SuppressedBy::Skipped);
+            }
+            if f.suppressed_by.is_some() {
+                suppressed.push(f);
+            } else {
+                findings.push(f);
+            }
+        }
+        let order = |f: &Finding| (f.path.clone(), f.line, f.column, f.check, f.rule.clone());
+        findings.sort_by_key(order);
+        suppressed.sort_by_key(order);
+
+        let invalid = package_mode && findings.iter().any(|f| f.check == Check::Package && f.severity == Severity::Critical)
+            || findings.iter().any(|f| f.check == Check::Package && f.severity == Severity::Critical && is_archive_rule(&f.rule));
+        let verdict = if invalid {
+            Verdict::Invalid
+        } else if !self.errors.is_empty() || findings.iter().any(|f| f.severity == Severity::Critical) {
+            Verdict::Blocked
+        } else {
+            Verdict::Validated
+        };
+
+        let mut checks = Vec::new();
+        for check in Check::ALL {
+            let ran = self.ran.contains(&check) && (check != Check::Package || package_mode);
+            let of: Vec<&Finding> = findings.iter().filter(|f| f.check == check).collect();
+            let errored = self.errors.iter().any(|e| e.check == check);
+            let severity = of.iter().map(|f| f.severity).max().unwrap_or(Severity::Info);
+            let passed = ran && !errored && !of.iter().any(|f| f.severity >= Severity::Warning);
+            checks.push(CheckSummary { id: check, name: check.name().to_string(), severity, passed, findings: of.len() as u32, ran });
+        }
+        let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count() as u32;
+        let checks_total = checks.iter().filter(|c| c.ran).count() as u32;
+        let checks_passed = checks.iter().filter(|c| c.ran && c.passed).count() as u32;
+        let stats = Stats {
+            checks_total,
+            checks_passed,
+            critical: count(Severity::Critical),
+            warnings: count(Severity::Warning),
+            info: count(Severity::Info),
+            files_scanned: self.files_scanned,
+            pass_rate: if checks_total == 0 { 0.0 } else { f64::from(checks_passed) / f64::from(checks_total) },
+        };
+        let _ = options;
+        Report {
+            schema: SCHEMA.to_string(),
+            scanner: ScannerInfo {
+                name: "vetted".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                ruleset: catalog().version(),
+                profile: self.rules.profile().as_str().into(),
+            },
+            target,
+            package,
+            verdict,
+            stats,
+            checks,
+            findings,
+            suppressed,
+            config_files,
+            skipped_rules: self.rules.skipped().map(str::to_string).collect(),
+            errors: self.errors,
+            duration_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+}
+
+fn is_archive_rule(code: &str) -> bool {
+    code.starts_with("ARCHIVE_")
+}

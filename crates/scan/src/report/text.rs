@@ -1,0 +1,85 @@
+//! Human-readable output in the spirit of ruff and bandit: findings grouped by file, each with
+//! its code line, then the suppressed count, errors and a verdict line.
+
+use std::fmt::Write;
+
+use super::{Finding, Report, Severity, Verdict};
+
+/// ANSI styling, on only when the caller knows it writes to a terminal.
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+    fn severity(&self, s: Severity) -> String {
+        let code = match s {
+            Severity::Critical => "1;31",
+            Severity::Warning => "33",
+            Severity::Info => "36",
+        };
+        self.paint(code, &format!("{:<8}", s.as_str()))
+    }
+}
+
+pub fn render(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let mut current_path: Option<&str> = None;
+    for f in &report.findings {
+        if current_path != Some(f.path.as_str()) {
+            if current_path.is_some() {
+                out.push('\n');
+            }
+            let title = if f.path.is_empty() { "(package)" } else { f.path.as_str() };
+            let _ = writeln!(out, "{}", style.paint("1", title));
+            current_path = Some(f.path.as_str());
+        }
+        write_finding(&mut out, f, style);
+    }
+    if !report.findings.is_empty() {
+        out.push('\n');
+    }
+    if let Some(pkg) = &report.package {
+        let version = pkg.metadata.get("version").and_then(|v| v.as_str()).unwrap_or("?");
+        let _ = writeln!(out, "Plugin: {} {version}", pkg.name);
+    }
+    if !report.config_files.is_empty() {
+        let _ = writeln!(out, "Config used: {}", report.config_files.join(", "));
+    }
+    if !report.skipped_rules.is_empty() {
+        let _ = writeln!(out, "Skipped rules: {}", report.skipped_rules.join(", "));
+    }
+    if !report.suppressed.is_empty() {
+        let _ = writeln!(out, "Suppressed: {} finding(s) (see --format json for details)", report.suppressed.len());
+    }
+    for e in &report.errors {
+        let where_ = if e.path.is_empty() { String::new() } else { format!(" {}", e.path) };
+        let _ = writeln!(out, "{} [{}]{where_}: {}", style.paint("1;31", "error"), e.check.id(), e.message);
+    }
+    let s = &report.stats;
+    let verdict = match report.verdict {
+        Verdict::Validated => style.paint("1;32", "VALIDATED"),
+        Verdict::Blocked => style.paint("1;31", "BLOCKED"),
+        Verdict::Invalid => style.paint("1;31", "INVALID PACKAGE"),
+    };
+    let _ = writeln!(
+        out,
+        "{verdict}: {} critical, {} warning(s), {} info in {} file(s); {}/{} checks passed; {} ms",
+        s.critical, s.warnings, s.info, s.files_scanned, s.checks_passed, s.checks_total, report.duration_ms
+    );
+    out
+}
+
+fn write_finding(out: &mut String, f: &Finding, style: Style) {
+    let pos = if f.line > 0 { format!("{}:{}", f.line, f.column.max(1)) } else { "-".to_string() };
+    let _ = writeln!(out, "  {:>7}  {} {}  {}", pos, style.severity(f.severity), style.paint("1", &f.rule), f.message);
+    if !f.snippet.is_empty() && f.line > 0 {
+        for (i, line) in f.snippet.lines().take(3).enumerate() {
+            let n = f.line as usize + i;
+            let _ = writeln!(out, "  {:>7} | {}", style.paint("2", &n.to_string()), line);
+        }
+    }
+}
