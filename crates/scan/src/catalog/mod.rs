@@ -110,16 +110,18 @@ fn docs_for(check: Check) -> &'static str {
 /// Splits a docs file into `## CODE` sections; the text under a heading is that rule's description.
 fn parse_docs(text: &'static str) -> BTreeMap<&'static str, &'static str> {
     let mut out = BTreeMap::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("\n## ").map(|i| i + 1).or_else(|| rest.starts_with("## ").then_some(0)) {
-        let after = &rest[start + 3..];
-        let line_end = after.find('\n').unwrap_or(after.len());
-        let code = after[..line_end].split_whitespace().next().unwrap_or("");
-        let body_start = (line_end + 1).min(after.len());
-        let body_all = &after[body_start..];
-        let body_end = body_all.find("\n## ").map(|i| i + 1).unwrap_or(body_all.len());
-        out.insert(code, body_all[..body_end].trim());
-        rest = &body_all[body_end..];
+    // Offsets of every heading line.
+    let mut heads: Vec<usize> = text.match_indices("\n## ").map(|(i, _)| i + 1).collect();
+    if text.starts_with("## ") {
+        heads.insert(0, 0);
+    }
+    for (n, &start) in heads.iter().enumerate() {
+        let end = heads.get(n + 1).copied().unwrap_or(text.len());
+        let section = &text[start + 3..end];
+        let (title, body) = section.split_once('\n').unwrap_or((section, ""));
+        if let Some(code) = title.split_whitespace().next() {
+            out.insert(code, body.trim());
+        }
     }
     out
 }
