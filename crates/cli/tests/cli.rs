@@ -17,14 +17,21 @@ fn zip_folder(src: &Path, dir: &Path, skip: &[&str]) -> PathBuf {
     let path = dir.join(format!("{top}.zip"));
     let file = std::fs::File::create(&path).unwrap();
     let mut zip = zip::ZipWriter::new(file);
-    let mut names: Vec<_> = std::fs::read_dir(src).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     names.sort();
     for p in names {
         let name = p.file_name().unwrap().to_str().unwrap().to_string();
         if skip.contains(&name.as_str()) {
             continue;
         }
-        zip.start_file(format!("{top}/{name}"), zip::write::SimpleFileOptions::default()).unwrap();
+        zip.start_file(
+            format!("{top}/{name}"),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
         std::io::Write::write_all(&mut zip, &std::fs::read(&p).unwrap()).unwrap();
     }
     zip.finish().unwrap();
@@ -36,25 +43,57 @@ fn clean_plugin_exits_zero_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let zip = zip_folder(&fixture_plugin(), dir.path(), &[]);
     let out = vetted().args(["scan"]).arg(&zip).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("VALIDATED"), "{text}");
     assert!(text.contains("hello_vetted 1.0.0"));
-    assert!(!text.contains('\x1b'), "no colour when stdout is not a terminal");
+    assert!(
+        !text.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
 
-    let out = vetted().args(["scan", "--format", "json"]).arg(&zip).output().unwrap();
+    let out = vetted()
+        .args(["scan", "--format", "json"])
+        .arg(&zip)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["verdict"], "validated");
     assert_eq!(report["target"]["kind"], "zip");
     assert_eq!(report["package"]["name"], "hello_vetted");
-    let keys: Vec<&str> = report.as_object().unwrap().keys().map(String::as_str).collect();
-    for k in ["schema", "scanner", "target", "package", "verdict", "stats", "checks", "findings", "suppressed", "errors"] {
+    let keys: Vec<&str> = report
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for k in [
+        "schema",
+        "scanner",
+        "target",
+        "package",
+        "verdict",
+        "stats",
+        "checks",
+        "findings",
+        "suppressed",
+        "errors",
+    ] {
         assert!(keys.contains(&k), "missing {k}");
     }
     assert_eq!(keys[0], "schema", "fields keep their documented order");
 
-    let out = vetted().args(["scan", "--format", "sarif"]).arg(&zip).output().unwrap();
+    let out = vetted()
+        .args(["scan", "--format", "sarif"])
+        .arg(&zip)
+        .output()
+        .unwrap();
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     assert_eq!(sarif["runs"][0]["tool"]["driver"]["name"], "vetted");
@@ -64,7 +103,11 @@ fn clean_plugin_exits_zero_in_every_format() {
 fn invalid_package_exits_two_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let zip = zip_folder(&fixture_plugin(), dir.path(), &["LICENSE"]);
-    let out = vetted().args(["scan", "--format", "json"]).arg(&zip).output().unwrap();
+    let out = vetted()
+        .args(["scan", "--format", "json"])
+        .arg(&zip)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["verdict"], "invalid");
@@ -75,37 +118,74 @@ fn invalid_package_exits_two_with_the_reason() {
     assert_eq!(f["path"], "hello_vetted/LICENSE");
 
     let sarif_path = dir.path().join("out.sarif");
-    let out = vetted().args(["scan", "--format", "sarif", "--output"]).arg(&sarif_path).arg(&zip).output().unwrap();
+    let out = vetted()
+        .args(["scan", "--format", "sarif", "--output"])
+        .arg(&sarif_path)
+        .arg(&zip)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
-    let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif_path).unwrap()).unwrap();
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&sarif_path).unwrap()).unwrap();
     let result = &sarif["runs"][0]["results"][0];
     assert_eq!(result["ruleId"], "PKG_LICENSE");
     assert_eq!(result["level"], "error");
-    assert!(result["partialFingerprints"].as_object().unwrap().values().next().unwrap().is_string());
+    assert!(
+        result["partialFingerprints"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .is_string()
+    );
 }
 
 #[test]
 fn usage_and_io_errors_exit_three() {
-    let out = vetted().args(["scan", "/definitely/not/here.zip"]).output().unwrap();
+    let out = vetted()
+        .args(["scan", "/definitely/not/here.zip"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot access"));
-    let out = vetted().args(["scan", "--format", "nope", "x"]).output().unwrap();
+    let out = vetted()
+        .args(["scan", "--format", "nope", "x"])
+        .output()
+        .unwrap();
     assert_ne!(out.status.code(), Some(0));
     let dir = tempfile::tempdir().unwrap();
     let zip = zip_folder(&fixture_plugin(), dir.path(), &[]);
-    let out = vetted().args(["scan", "--output", "/definitely/not/here/out.json"]).arg(&zip).output().unwrap();
+    let out = vetted()
+        .args(["scan", "--output", "/definitely/not/here/out.json"])
+        .arg(&zip)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
 
 #[test]
 fn plugin_folder_and_single_file() {
-    let out = vetted().args(["scan", "--format", "json"]).arg(fixture_plugin()).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = vetted()
+        .args(["scan", "--format", "json"])
+        .arg(fixture_plugin())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["target"]["kind"], "directory");
     assert_eq!(report["package"]["name"], "hello_vetted");
-    let out = vetted().args(["scan", "--format", "json"]).arg(fixture_plugin().join("plugin.py")).output().unwrap();
+    let out = vetted()
+        .args(["scan", "--format", "json"])
+        .arg(fixture_plugin().join("plugin.py"))
+        .output()
+        .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["target"]["kind"], "file");
     assert!(report["package"].is_null());
@@ -113,7 +193,10 @@ fn plugin_folder_and_single_file() {
 
 #[test]
 fn rules_lists_the_catalog() {
-    let out = vetted().args(["rules", "--format", "json"]).output().unwrap();
+    let out = vetted()
+        .args(["rules", "--format", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let rules: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert!(rules.len() >= 205);
@@ -122,6 +205,9 @@ fn rules_lists_the_catalog() {
     assert_eq!(b602["enabled"], true);
     assert_eq!(b602["skippable"], false);
     assert!(!b602["description"].as_str().unwrap().is_empty());
-    let out = vetted().args(["rules", "--family", "nope"]).output().unwrap();
+    let out = vetted()
+        .args(["rules", "--family", "nope"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
 }

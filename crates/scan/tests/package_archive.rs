@@ -30,8 +30,14 @@ fn assert_invalid(r: &Report, rule: &str, needle: &str) {
     assert_eq!(r.exit_code(), 2);
     let hits = with_rule(r, rule);
     assert!(!hits.is_empty(), "no {rule} finding in {:#?}", r.findings);
-    assert!(hits.iter().any(|f| f.message.contains(needle)), "no {rule} message mentions {needle:?}: {hits:#?}");
-    assert!(hits.iter().all(|f| f.severity == Severity::Critical && f.check == Check::Package));
+    assert!(
+        hits.iter().any(|f| f.message.contains(needle)),
+        "no {rule} message mentions {needle:?}: {hits:#?}"
+    );
+    assert!(
+        hits.iter()
+            .all(|f| f.severity == Severity::Critical && f.check == Check::Package)
+    );
 }
 
 #[test]
@@ -51,17 +57,43 @@ fn valid_plugin_is_validated() {
 
 #[test]
 fn missing_required_files() {
-    assert_invalid(&scan_zip(&valid_plugin().remove("sample/metadata.txt")), "PKG_METADATA", "sample/metadata.txt");
-    assert_invalid(&scan_zip(&valid_plugin().remove("sample/__init__.py")), "PKG_INIT", "__init__.py");
-    assert_invalid(&scan_zip(&valid_plugin().remove("sample/LICENSE")), "PKG_LICENSE", "LICENSE");
+    assert_invalid(
+        &scan_zip(&valid_plugin().remove("sample/metadata.txt")),
+        "PKG_METADATA",
+        "sample/metadata.txt",
+    );
+    assert_invalid(
+        &scan_zip(&valid_plugin().remove("sample/__init__.py")),
+        "PKG_INIT",
+        "__init__.py",
+    );
+    assert_invalid(
+        &scan_zip(&valid_plugin().remove("sample/LICENSE")),
+        "PKG_LICENSE",
+        "LICENSE",
+    );
 }
 
 #[test]
 fn each_required_field_is_named_when_missing() {
-    for field in ["name", "description", "about", "version", "qgisMinimumVersion", "author", "email", "tracker", "repository"] {
-        let z = valid_plugin().replace("sample/metadata.txt", metadata_with(field, None).as_bytes());
+    for field in [
+        "name",
+        "description",
+        "about",
+        "version",
+        "qgisMinimumVersion",
+        "author",
+        "email",
+        "tracker",
+        "repository",
+    ] {
+        let z =
+            valid_plugin().replace("sample/metadata.txt", metadata_with(field, None).as_bytes());
         assert_invalid(&scan_zip(&z), "PKG_FIELD_MISSING", &format!("'{field}'"));
-        let z = valid_plugin().replace("sample/metadata.txt", metadata_with(field, Some("")).as_bytes());
+        let z = valid_plugin().replace(
+            "sample/metadata.txt",
+            metadata_with(field, Some("")).as_bytes(),
+        );
         assert_invalid(&scan_zip(&z), "PKG_FIELD_MISSING", &format!("'{field}'"));
     }
 }
@@ -81,19 +113,34 @@ fn field_formats_are_checked() {
         ("version", "1.0 beta", "spaces"),
     ];
     for (field, value, needle) in cases {
-        let z = valid_plugin().replace("sample/metadata.txt", metadata_with(field, Some(value)).as_bytes());
+        let z = valid_plugin().replace(
+            "sample/metadata.txt",
+            metadata_with(field, Some(value)).as_bytes(),
+        );
         let r = scan_zip(&z);
         assert_invalid(&r, "PKG_FIELD_INVALID", needle);
-        assert!(with_rule(&r, "PKG_FIELD_INVALID").iter().any(|f| f.message.contains(field) && f.line > 0), "{field}");
+        assert!(
+            with_rule(&r, "PKG_FIELD_INVALID")
+                .iter()
+                .any(|f| f.message.contains(field) && f.line > 0),
+            "{field}"
+        );
     }
     let mut md = metadata_with("qgisMinimumVersion", Some("3.28"));
     md.push_str("qgisMaximumVersion=3.22\n");
-    assert_invalid(&scan_zip(&valid_plugin().replace("sample/metadata.txt", md.as_bytes())), "PKG_FIELD_INVALID", "lower than");
+    assert_invalid(
+        &scan_zip(&valid_plugin().replace("sample/metadata.txt", md.as_bytes())),
+        "PKG_FIELD_INVALID",
+        "lower than",
+    );
 }
 
 #[test]
 fn metadata_syntax_as_configparser() {
-    let z = valid_plugin().replace("sample/metadata.txt", metadata_with("about", Some("100% useful")).as_bytes());
+    let z = valid_plugin().replace(
+        "sample/metadata.txt",
+        metadata_with("about", Some("100% useful")).as_bytes(),
+    );
     assert_invalid(&scan_zip(&z), "PKG_METADATA", "'%'");
     let z = valid_plugin().replace("sample/metadata.txt", b"name=x\n");
     assert_invalid(&scan_zip(&z), "PKG_METADATA", "before any");
@@ -105,19 +152,43 @@ fn metadata_syntax_as_configparser() {
 
 #[test]
 fn layout_rules() {
-    let z = RawZip::new().add("__init__.py", b"").add("metadata.txt", support::METADATA.as_bytes());
+    let z = RawZip::new()
+        .add("__init__.py", b"")
+        .add("metadata.txt", support::METADATA.as_bytes());
     assert_invalid(&scan_zip(&z), "PKG_LAYOUT", "not inside a folder");
     let mut z = RawZip::new();
     for e in valid_plugin().entries {
-        let name = String::from_utf8(e.name).unwrap().replacen("sample/", "9bad/", 1);
+        let name = String::from_utf8(e.name)
+            .unwrap()
+            .replacen("sample/", "9bad/", 1);
         z = z.add(&name, &e.data);
     }
     assert_invalid(&scan_zip(&z), "PKG_NAME", "'9bad'");
-    assert_invalid(&scan_zip(&valid_plugin().add("sample/cache/x.pyc", b"\x00")), "PKG_FORBIDDEN_FILE", ".pyc");
-    assert_invalid(&scan_zip(&valid_plugin().add("sample/__pycache__/m.txt", b"")), "PKG_FORBIDDEN_FILE", "__pycache__");
-    assert_invalid(&scan_zip(&valid_plugin().add("__MACOSX/sample/._x", b"")), "PKG_FORBIDDEN_FILE", "__MACOSX");
-    assert_invalid(&scan_zip(&valid_plugin().add("sample/.git/HEAD", b"")), "PKG_FORBIDDEN_FILE", ".git");
-    assert_invalid(&scan_zip(&valid_plugin().remove("sample/icon.png")), "PKG_ICON", "icon.png");
+    assert_invalid(
+        &scan_zip(&valid_plugin().add("sample/cache/x.pyc", b"\x00")),
+        "PKG_FORBIDDEN_FILE",
+        ".pyc",
+    );
+    assert_invalid(
+        &scan_zip(&valid_plugin().add("sample/__pycache__/m.txt", b"")),
+        "PKG_FORBIDDEN_FILE",
+        "__pycache__",
+    );
+    assert_invalid(
+        &scan_zip(&valid_plugin().add("__MACOSX/sample/._x", b"")),
+        "PKG_FORBIDDEN_FILE",
+        "__MACOSX",
+    );
+    assert_invalid(
+        &scan_zip(&valid_plugin().add("sample/.git/HEAD", b"")),
+        "PKG_FORBIDDEN_FILE",
+        ".git",
+    );
+    assert_invalid(
+        &scan_zip(&valid_plugin().remove("sample/icon.png")),
+        "PKG_ICON",
+        "icon.png",
+    );
     assert_invalid(&scan_zip(&RawZip::new()), "PKG_LAYOUT", "no files");
 }
 
@@ -134,8 +205,16 @@ fn warnings_do_not_refuse_the_package() {
     md.push_str("supportsQt6=True\nexperimental=maybe\n");
     let r = scan_zip(&valid_plugin().replace("sample/metadata.txt", md.as_bytes()));
     assert_eq!(r.verdict, Verdict::Validated);
-    assert!(with_rule(&r, "PKG_DEPRECATED_FIELD")[0].message.contains("supportsQt6"));
-    assert!(with_rule(&r, "PKG_FIELD_VALUE")[0].message.contains("experimental"));
+    assert!(
+        with_rule(&r, "PKG_DEPRECATED_FIELD")[0]
+            .message
+            .contains("supportsQt6")
+    );
+    assert!(
+        with_rule(&r, "PKG_FIELD_VALUE")[0]
+            .message
+            .contains("experimental")
+    );
     assert_eq!(r.package.unwrap().metadata["experimental"], false);
 }
 
@@ -143,7 +222,9 @@ fn warnings_do_not_refuse_the_package() {
 fn dash_in_package_name_warns_except_for_new_plugins() {
     let mut z = RawZip::new();
     for e in valid_plugin().entries {
-        let name = String::from_utf8(e.name).unwrap().replacen("sample/", "my-plugin/", 1);
+        let name = String::from_utf8(e.name)
+            .unwrap()
+            .replacen("sample/", "my-plugin/", 1);
         z = z.add(&name, &e.data);
     }
     let r = scan_zip(&z);
@@ -151,13 +232,23 @@ fn dash_in_package_name_warns_except_for_new_plugins() {
     assert_eq!(with_rule(&r, "PKG_NAME")[0].severity, Severity::Warning);
     let dir = tempfile::tempdir().unwrap();
     let p = z.write_to(dir.path(), "p.zip");
-    let r = scan_path(&p, &ScanOptions { new_plugin: true, ..Default::default() }).unwrap();
+    let r = scan_path(
+        &p,
+        &ScanOptions {
+            new_plugin: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(r.verdict, Verdict::Invalid);
 }
 
 #[test]
 fn zip_bomb_is_refused() {
-    let bomb = RawEntry { deflate: true, ..RawEntry::file("sample/data.bin", &vec![0u8; 20 * 1024 * 1024]) };
+    let bomb = RawEntry {
+        deflate: true,
+        ..RawEntry::file("sample/data.bin", &vec![0u8; 20 * 1024 * 1024])
+    };
     let r = scan_zip(&valid_plugin().entry(bomb));
     assert_invalid(&r, "ARCHIVE_BOMB", "sample/data.bin");
 }
@@ -170,16 +261,34 @@ fn unsafe_paths_are_refused() {
         ("sample\\..\\evil.py", "backslash"),
         ("C:/evil.py", "drive"),
     ] {
-        assert_invalid(&scan_zip(&valid_plugin().add(name, b"x = 1\n")), "ARCHIVE_UNSAFE_PATH", needle);
+        assert_invalid(
+            &scan_zip(&valid_plugin().add(name, b"x = 1\n")),
+            "ARCHIVE_UNSAFE_PATH",
+            needle,
+        );
     }
 }
 
 #[test]
 fn links_and_special_files_are_refused() {
-    let link = RawEntry { unix_mode: Some(0o120777), ..RawEntry::file("sample/link.py", b"/etc/passwd") };
-    assert_invalid(&scan_zip(&valid_plugin().entry(link)), "ARCHIVE_LINK", "sample/link.py");
-    let fifo = RawEntry { unix_mode: Some(0o010644), ..RawEntry::file("sample/pipe", b"") };
-    assert_invalid(&scan_zip(&valid_plugin().entry(fifo)), "ARCHIVE_SPECIAL_FILE", "sample/pipe");
+    let link = RawEntry {
+        unix_mode: Some(0o120777),
+        ..RawEntry::file("sample/link.py", b"/etc/passwd")
+    };
+    assert_invalid(
+        &scan_zip(&valid_plugin().entry(link)),
+        "ARCHIVE_LINK",
+        "sample/link.py",
+    );
+    let fifo = RawEntry {
+        unix_mode: Some(0o010644),
+        ..RawEntry::file("sample/pipe", b"")
+    };
+    assert_invalid(
+        &scan_zip(&valid_plugin().entry(fifo)),
+        "ARCHIVE_SPECIAL_FILE",
+        "sample/pipe",
+    );
 }
 
 #[test]
@@ -195,18 +304,47 @@ fn duplicates_and_collisions_are_named() {
 
 #[test]
 fn damaged_and_encrypted_entries() {
-    let bad = RawEntry { corrupt_crc: true, ..RawEntry::file("sample/util.py", b"print('hi')\n") };
-    assert_invalid(&scan_zip(&valid_plugin().entry(bad)), "ARCHIVE_BAD_ENTRY", "CRC");
-    let enc = RawEntry { encrypted: true, ..RawEntry::file("sample/secret.py", b"xxxxxxxxxxxxxxxx") };
-    assert_invalid(&scan_zip(&valid_plugin().entry(enc)), "ARCHIVE_ENCRYPTED", "sample/secret.py");
+    let bad = RawEntry {
+        corrupt_crc: true,
+        ..RawEntry::file("sample/util.py", b"print('hi')\n")
+    };
+    assert_invalid(
+        &scan_zip(&valid_plugin().entry(bad)),
+        "ARCHIVE_BAD_ENTRY",
+        "CRC",
+    );
+    let enc = RawEntry {
+        encrypted: true,
+        ..RawEntry::file("sample/secret.py", b"xxxxxxxxxxxxxxxx")
+    };
+    assert_invalid(
+        &scan_zip(&valid_plugin().entry(enc)),
+        "ARCHIVE_ENCRYPTED",
+        "sample/secret.py",
+    );
 }
 
 #[test]
 fn legacy_name_encodings_are_refused() {
-    let latin1 = RawEntry { name: b"sample/caf\xe9.py".to_vec(), utf8_flag: false, ..RawEntry::file("x", b"") };
-    assert_invalid(&scan_zip(&valid_plugin().entry(latin1)), "ARCHIVE_NAME_ENCODING", "UTF-8");
-    let unflagged = RawEntry { utf8_flag: false, ..RawEntry::file("sample/caf\u{e9}.py", b"") };
-    assert_invalid(&scan_zip(&valid_plugin().entry(unflagged)), "ARCHIVE_NAME_ENCODING", "CP437");
+    let latin1 = RawEntry {
+        name: b"sample/caf\xe9.py".to_vec(),
+        utf8_flag: false,
+        ..RawEntry::file("x", b"")
+    };
+    assert_invalid(
+        &scan_zip(&valid_plugin().entry(latin1)),
+        "ARCHIVE_NAME_ENCODING",
+        "UTF-8",
+    );
+    let unflagged = RawEntry {
+        utf8_flag: false,
+        ..RawEntry::file("sample/caf\u{e9}.py", b"")
+    };
+    assert_invalid(
+        &scan_zip(&valid_plugin().entry(unflagged)),
+        "ARCHIVE_NAME_ENCODING",
+        "CP437",
+    );
 }
 
 #[test]
@@ -228,7 +366,11 @@ fn oversized_archive_is_refused_before_reading() {
     opts.limits.max_compressed = 100;
     let r = scan_path(&path, &opts).unwrap();
     assert_eq!(r.verdict, Verdict::Invalid);
-    assert!(with_rule(&r, "ARCHIVE_TOO_LARGE")[0].message.contains("limit"));
+    assert!(
+        with_rule(&r, "ARCHIVE_TOO_LARGE")[0]
+            .message
+            .contains("limit")
+    );
 }
 
 #[test]
@@ -251,7 +393,9 @@ fn plugin_folder_and_loose_folder() {
     let plugin = dir.path().join("sample");
     std::fs::create_dir(&plugin).unwrap();
     for e in valid_plugin().entries {
-        let rel = String::from_utf8(e.name).unwrap().replacen("sample/", "", 1);
+        let rel = String::from_utf8(e.name)
+            .unwrap()
+            .replacen("sample/", "", 1);
         std::fs::write(plugin.join(rel), &e.data).unwrap();
     }
     let r = scan_path(&plugin, &ScanOptions::default()).unwrap();
@@ -266,7 +410,13 @@ fn plugin_folder_and_loose_folder() {
     let r = scan_path(&plugin, &ScanOptions::default()).unwrap();
     assert_eq!(r.verdict, Verdict::Validated);
     assert!(r.package.is_none());
-    assert!(!r.checks.iter().find(|c| c.id == Check::Package).unwrap().ran);
+    assert!(
+        !r.checks
+            .iter()
+            .find(|c| c.id == Check::Package)
+            .unwrap()
+            .ran
+    );
 }
 
 #[cfg(unix)]

@@ -77,7 +77,11 @@ impl Catalog {
                 r.tool_default
             ));
         }
-        format!("{}+{}", env!("CARGO_PKG_VERSION"), &hex::encode(h.finalize())[..8])
+        format!(
+            "{}+{}",
+            env!("CARGO_PKG_VERSION"),
+            &hex::encode(h.finalize())[..8]
+        )
     }
 
     pub fn default_setting(&self, code: &str) -> Option<RuleSetting> {
@@ -151,7 +155,9 @@ fn build() -> Catalog {
         if cols.len() < 6 {
             continue;
         }
-        let Some(check) = Check::from_family(cols[0]) else { continue };
+        let Some(check) = Check::from_family(cols[0]) else {
+            continue;
+        };
         rules.push(Rule {
             check,
             code: cols[1],
@@ -215,7 +221,12 @@ mod tests {
     #[test]
     fn qgis_defaults_follow_the_severity_convention() {
         let cat = catalog();
-        assert_eq!(cat.family(Check::Bandit).filter(|r| r.code.starts_with('B')).count() >= 78, true);
+        assert!(
+            cat.family(Check::Bandit)
+                .filter(|r| r.code.starts_with('B'))
+                .count()
+                >= 78
+        );
         for r in cat.rules().iter().filter(|r| r.check != Check::Package) {
             if QGIS_DEFAULTS.contains(&format!("\t{}\t", r.code)) {
                 match r.severity {
@@ -247,7 +258,15 @@ mod tests {
 
     #[test]
     fn every_rule_has_a_description() {
-        let missing: Vec<_> = catalog().rules().iter().filter(|r| r.description.is_empty()).map(|r| r.code).collect();
-        assert!(missing.is_empty(), "rules without a description: {missing:?}");
+        let missing: Vec<_> = catalog()
+            .rules()
+            .iter()
+            .filter(|r| r.description.is_empty())
+            .map(|r| r.code)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "rules without a description: {missing:?}"
+        );
     }
 }

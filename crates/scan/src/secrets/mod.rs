@@ -28,7 +28,15 @@ impl Family for SecretsFamily {
 pub fn render_report(report: &crate::report::Report) -> String {
     use serde_json::{Map, Value, json};
     let mut results: Map<String, Value> = Map::new();
-    for f in report.findings.iter().chain(&report.suppressed).filter(|f| f.check == Check::Secrets && f.suppressed_by != Some(crate::report::SuppressedBy::Pragma)) {
+    for f in report
+        .findings
+        .iter()
+        .chain(&report.suppressed)
+        .filter(|f| {
+            f.check == Check::Secrets
+                && f.suppressed_by != Some(crate::report::SuppressedBy::Pragma)
+        })
+    {
         let entry = json!({
             "type": f.tool.as_ref().and_then(|t| t.test_name.clone()).unwrap_or_else(|| f.rule.clone()),
             "filename": f.path,

@@ -68,7 +68,8 @@ impl RawZip {
         for e in &self.entries {
             let crc = crc32fast::hash(&e.data) ^ if e.corrupt_crc { 0xdead_beef } else { 0 };
             let (method, payload) = if e.deflate {
-                let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+                let mut enc =
+                    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
                 enc.write_all(&e.data).unwrap();
                 (8u16, enc.finish().unwrap())
             } else {
@@ -96,7 +97,11 @@ impl RawZip {
             out.extend_from_slice(&payload);
 
             central.extend_from_slice(&0x02014b50u32.to_le_bytes());
-            let made_by: u16 = if e.unix_mode.is_some() { (3 << 8) | 20 } else { 20 };
+            let made_by: u16 = if e.unix_mode.is_some() {
+                (3 << 8) | 20
+            } else {
+                20
+            };
             central.extend_from_slice(&made_by.to_le_bytes());
             central.extend_from_slice(&20u16.to_le_bytes());
             central.extend_from_slice(&flags.to_le_bytes());
@@ -150,15 +155,25 @@ icon=icon.png
 /// A valid plugin named `sample`.
 pub fn valid_plugin() -> RawZip {
     RawZip::new()
-        .add("sample/__init__.py", b"def classFactory(iface):\n    from .main import Plugin\n    return Plugin(iface)\n")
-        .add("sample/main.py", b"class Plugin:\n    def __init__(self, iface):\n        self.iface = iface\n")
+        .add(
+            "sample/__init__.py",
+            b"def classFactory(iface):\n    from .main import Plugin\n    return Plugin(iface)\n",
+        )
+        .add(
+            "sample/main.py",
+            b"class Plugin:\n    def __init__(self, iface):\n        self.iface = iface\n",
+        )
         .add("sample/metadata.txt", METADATA.as_bytes())
         .add("sample/LICENSE", b"GPL-2.0-or-later\n")
         .add("sample/icon.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
 }
 
 pub fn metadata_with(field: &str, value: Option<&str>) -> String {
-    let mut lines: Vec<String> = METADATA.lines().filter(|l| !l.starts_with(&format!("{field}="))).map(str::to_string).collect();
+    let mut lines: Vec<String> = METADATA
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{field}=")))
+        .map(str::to_string)
+        .collect();
     if let Some(v) = value {
         lines.push(format!("{field}={v}"));
     }
