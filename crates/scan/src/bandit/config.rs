@@ -37,8 +37,10 @@ fn split_list(v: &str) -> Vec<String> {
     v.split(',').map(|s| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string()).filter(|s| !s.is_empty()).collect()
 }
 
-/// Reads `.bandit` then `pyproject.toml`; later files add to earlier ones.
-pub fn load(config: &BundledConfig) -> Result<BanditConfig, String> {
+/// Reads `.bandit` then (when `with_pyproject`) `pyproject.toml`; later files add to earlier
+/// ones. Bandit itself reads a `.bandit` found under its target on its own, but reads
+/// `pyproject.toml` only when told to (`-c pyproject.toml`).
+pub fn load(config: &BundledConfig, with_pyproject: bool) -> Result<BanditConfig, String> {
     let mut out = BanditConfig::default();
     if let Some(text) = config.text(".bandit") {
         let mut in_section = false;
@@ -76,7 +78,7 @@ pub fn load(config: &BundledConfig) -> Result<BanditConfig, String> {
             out.used.push(config.path_of(".bandit"));
         }
     }
-    if let Some(text) = config.text("pyproject.toml") {
+    if let Some(text) = config.text("pyproject.toml").filter(|_| with_pyproject) {
         if text.contains("tool.bandit") || text.contains("[tool]") {
             let doc: toml::Table = toml::from_str(text).map_err(|e| format!("pyproject.toml: {e}"))?;
             if let Some(b) = doc.get("tool").and_then(|t| t.get("bandit")).and_then(|b| b.as_table()) {
@@ -147,12 +149,13 @@ mod tests {
         let mut cfg = BundledConfig::default();
         cfg.files.insert(".bandit".into(), b"[bandit]\nskips = B101,B311\nexclude_dirs = tests\n".to_vec());
         cfg.files.insert("pyproject.toml".into(), b"[tool.bandit]\nskips = [\"B404\"]\n[tool.bandit.assert_used]\nskips = [\"*_test.py\"]\n".to_vec());
-        let c = load(&cfg).unwrap_or_default();
+        let c = load(&cfg, true).unwrap_or_default();
         assert_eq!(c.skips, vec!["B101", "B311", "B404"]);
         assert!(!c.runs("B311") && c.runs("B602"));
         assert!(c.excludes("plugin/tests/x.py"));
         assert_eq!(c.assert_skips, vec!["*_test.py"]);
         assert_eq!(c.used.len(), 2);
+        assert_eq!(load(&cfg, false).unwrap_or_default().skips, vec!["B101", "B311"]);
     }
 
     #[test]

@@ -38,21 +38,34 @@ const DEFAULT_EXCLUDES: &[&str] = &[".svn", "CVS", ".bzr", ".hg", ".git", "__pyc
 
 pub struct BanditFamily {
     config: config::BanditConfig,
+    /// A bundled config file Bandit could not read; reported once, the scan goes on without it.
+    config_error: Option<ScanError>,
 }
 
 /// Builds the family for one scan from the active rules and bundled config.
 pub fn build(setup: &ScanSetup) -> Result<Box<dyn Family>, ScanError> {
-    let config = config::load(setup.config).map_err(|message| ScanError {
-        check: Check::Bandit,
-        path: setup.config.path_of("pyproject.toml"),
-        message,
-    })?;
-    Ok(Box::new(BanditFamily { config }))
+    // Under `tool-defaults` Vetted behaves as `bandit -r` with no options, which reads a
+    // `.bandit` file but not `[tool.bandit]`; the qgis profile honours both.
+    let with_pyproject = setup.rules.profile() == crate::options::Profile::Qgis;
+    let (config, config_error) = match config::load(setup.config, with_pyproject) {
+        Ok(c) => (c, None),
+        Err(message) => (
+            config::load(setup.config, false).unwrap_or_default(),
+            Some(ScanError { check: Check::Bandit, path: setup.config.path_of("pyproject.toml"), message }),
+        ),
+    };
+    Ok(Box::new(BanditFamily { config, config_error }))
 }
 
 impl Family for BanditFamily {
     fn check(&self) -> Check {
         Check::Bandit
+    }
+
+    fn finish(&self, out: &mut FamilyOutput) {
+        if let Some(e) = &self.config_error {
+            out.errors.push(e.clone());
+        }
     }
 
     fn scan_file(&self, file: &SourceFile, out: &mut FamilyOutput) {
