@@ -79,7 +79,8 @@ impl Family for BanditFamily {
         let module = match parsed {
             Ok(m) => m,
             Err(PythonProblem::Decode(_)) => {
-                out.errors.push(ScanError { check: Check::Bandit, path: file.path.to_string(), message: SCAN_EXCEPTION.into() });
+                let message = if decode_fails_in_header(file.bytes) { SYNTAX_ERROR } else { SCAN_EXCEPTION };
+                out.errors.push(ScanError { check: Check::Bandit, path: file.path.to_string(), message: message.into() });
                 return;
             }
             Err(PythonProblem::Unscannable(why)) => {
@@ -112,6 +113,21 @@ impl Family for BanditFamily {
             out.findings.push(f);
         }
     }
+}
+
+/// Python's tokenizer decodes the first line (and the second one when the first is blank or a
+/// comment) while looking for a coding cookie, and reports a failure there as a syntax error;
+/// Bandit reports a later decoding failure as an exception.
+fn decode_fails_in_header(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let mut lines = bytes.split_inclusive(|b| *b == b'\n');
+    let Some(first) = lines.next() else { return false };
+    if std::str::from_utf8(first).is_err() {
+        return true;
+    }
+    let rest = first.trim_ascii_start();
+    let blank = rest.is_empty() || matches!(rest[0], b'#' | b'\r' | b'\n');
+    blank && lines.next().is_some_and(|second| std::str::from_utf8(second).is_err())
 }
 
 /// Runs every test on one parsed module; findings silenced by `# nosec` carry
@@ -169,9 +185,10 @@ fn more_info(test_id: &str, test_name: &str) -> String {
             };
             return format!("{base}blacklists/blacklist_{kind}.html#{anchor_id}-{anchor_name}").to_lowercase();
         }
-        return format!("{base}plugins/{}_{}.html", id.to_lowercase(), name);
+        // Bandit links the plugin by its function name (`b324_hashlib`), not its entry name.
+        let page = if test_name.is_empty() { *name } else { test_name };
+        return format!("{base}plugins/{}_{page}.html", id.to_lowercase());
     }
-    let _ = test_name;
     base.to_string()
 }
 

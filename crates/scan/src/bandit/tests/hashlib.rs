@@ -12,7 +12,7 @@ fn used_for_security(c: &CallCtx) -> bool {
 }
 
 fn issue(sev: crate::bandit::helpers::Level, text: String) -> Issue {
-    Issue::new("B324", "hashlib_insecure_functions", sev, High, 327, text)
+    Issue::new("B324", "hashlib", sev, High, 327, text)
 }
 
 pub fn check(c: &CallCtx) -> Option<Issue> {

@@ -6,7 +6,7 @@ pub fn check_version(c: &CallCtx) -> Option<Issue> {
         && (c.check_kw("mpModel", &[Lit::Int(0)]) == Some(true) || c.check_kw("mpModel", &[Lit::Int(1)]) == Some(true))
     {
         return Some(
-            Issue::new("B508", "snmp_insecure_version", Medium, High, 319, "The use of SNMPv1 and SNMPv2 is insecure. You should use SNMPv3 if able.")
+            Issue::new("B508", "snmp_insecure_version_check", Medium, High, 319, "The use of SNMPv1 and SNMPv2 is insecure. You should use SNMPv3 if able.")
                 .at(c.kw_line("CommunityData")),
         );
     }
@@ -18,7 +18,7 @@ pub fn check_crypto(c: &CallCtx) -> Option<Issue> {
         return Some(
             Issue::new(
                 "B509",
-                "snmp_weak_cryptography",
+                "snmp_crypto_check",
                 Medium,
                 High,
                 319,

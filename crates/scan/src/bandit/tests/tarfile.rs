@@ -34,7 +34,7 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
             other => {
                 let value = match other {
                     Expr::Name(n) => format!("'{}'", n.id),
-                    _ => "<ast node>".to_string(),
+                    other => format!("<ast.{} object>", python_class(other)),
                 };
                 Some(Issue::new(
                     "B202",
@@ -57,4 +57,26 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
         22,
         "tarfile.extractall used without any validation. Please check and discard dangerous members.",
     ))
+}
+
+/// The Python `ast` class name of an expression, for Bandit's texts that print a node.
+fn python_class(e: &Expr) -> &'static str {
+    match e {
+        Expr::List(_) => "List",
+        Expr::Tuple(_) => "Tuple",
+        Expr::Set(_) => "Set",
+        Expr::Dict(_) => "Dict",
+        Expr::Attribute(_) => "Attribute",
+        Expr::Subscript(_) => "Subscript",
+        Expr::Call(_) => "Call",
+        Expr::ListComp(_) => "ListComp",
+        Expr::Generator(_) => "GeneratorExp",
+        Expr::BinOp(_) => "BinOp",
+        Expr::Lambda(_) => "Lambda",
+        Expr::Starred(_) => "Starred",
+        Expr::If(_) => "IfExp",
+        Expr::BoolOp(_) => "BoolOp",
+        Expr::FString(_) => "JoinedStr",
+        _ => "Constant",
+    }
 }
