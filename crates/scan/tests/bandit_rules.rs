@@ -7,19 +7,30 @@ use vetted_scan::report::{Check, SuppressedBy};
 use vetted_scan::{Finding, Profile, Report, ScanOptions, scan_path};
 
 fn scan(dir: &str) -> Report {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bandit").join(dir);
-    let options = ScanOptions { profile: Profile::ToolDefaults, ..ScanOptions::default() };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bandit")
+        .join(dir);
+    let options = ScanOptions {
+        profile: Profile::ToolDefaults,
+        ..ScanOptions::default()
+    };
     match scan_path(&path, &options) {
         Ok(r) => r,
         Err(e) => panic!("scan failed: {e}"),
     }
 }
 
-fn keys<'a>(items: impl Iterator<Item = &'a Finding>, file: &str) -> Vec<(u32, String, String, String)> {
+fn keys<'a>(
+    items: impl Iterator<Item = &'a Finding>,
+    file: &str,
+) -> Vec<(u32, String, String, String)> {
     let mut out: Vec<_> = items
         .filter(|f| f.check == Check::Bandit && f.path.ends_with(file))
         .map(|f| {
-            let t = f.tool.clone().unwrap_or_else(|| panic!("{} has no tool rating", f.rule));
+            let t = f
+                .tool
+                .clone()
+                .unwrap_or_else(|| panic!("{} has no tool rating", f.rule));
             (f.line, f.rule.clone(), t.severity, t.confidence)
         })
         .collect();
@@ -48,14 +59,23 @@ fn rates_calls_like_bandit() {
     ];
     assert_eq!(got, want);
     let b105 = r.findings.iter().find(|f| f.rule == "B105");
-    assert_eq!(b105.map(|f| f.message.as_str()), Some("Possible hardcoded password: 'hunter2'"));
-    assert_eq!(b105.map(|f| f.snippet.as_str()), Some("password = \"hunter2\"\n"));
+    assert_eq!(
+        b105.map(|f| f.message.as_str()),
+        Some("Possible hardcoded password: 'hunter2'")
+    );
+    assert_eq!(
+        b105.map(|f| f.snippet.as_str()),
+        Some("password = \"hunter2\"\n")
+    );
 }
 
 #[test]
 fn nosec_moves_findings_to_suppressed() {
     let r = scan("pkg");
-    assert_eq!(keys(r.findings.iter(), "nosec.py"), vec![k(6, "B307", "MEDIUM", "HIGH")]);
+    assert_eq!(
+        keys(r.findings.iter(), "nosec.py"),
+        vec![k(6, "B307", "MEDIUM", "HIGH")]
+    );
     let suppressed = keys(r.suppressed.iter(), "nosec.py");
     assert_eq!(
         suppressed,
@@ -66,23 +86,38 @@ fn nosec_moves_findings_to_suppressed() {
             k(10, "B110", "LOW", "HIGH"),
         ]
     );
-    assert!(r.suppressed.iter().filter(|f| f.path.ends_with("nosec.py")).all(|f| f.suppressed_by == Some(SuppressedBy::Nosec)));
+    assert!(
+        r.suppressed
+            .iter()
+            .filter(|f| f.path.ends_with("nosec.py"))
+            .all(|f| f.suppressed_by == Some(SuppressedBy::Nosec))
+    );
 }
 
 #[test]
 fn python2_file_is_an_error_and_others_still_scanned() {
     let r = scan("pkg");
-    let errors: Vec<_> = r.errors.iter().filter(|e| e.check == Check::Bandit).collect();
+    let errors: Vec<_> = r
+        .errors
+        .iter()
+        .filter(|e| e.check == Check::Bandit)
+        .collect();
     assert_eq!(errors.len(), 1);
     assert!(errors[0].path.ends_with("py2.py"));
-    assert_eq!(errors[0].message, "syntax error while parsing AST from file");
+    assert_eq!(
+        errors[0].message,
+        "syntax error while parsing AST from file"
+    );
     assert!(!keys(r.findings.iter(), "calls.py").is_empty());
 }
 
 #[test]
 fn bundled_bandit_file_skips_tests() {
     let r = scan("configured");
-    assert_eq!(keys(r.findings.iter(), "mod.py"), vec![k(2, "B403", "LOW", "HIGH")]);
+    assert_eq!(
+        keys(r.findings.iter(), "mod.py"),
+        vec![k(2, "B403", "LOW", "HIGH")]
+    );
     let skipped: Vec<_> = r.suppressed.iter().filter(|f| f.rule == "B101").collect();
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].suppressed_by, Some(SuppressedBy::Config));
@@ -93,9 +128,12 @@ fn bundled_bandit_file_skips_tests() {
 fn bandit_json_report_has_bandit_fields() {
     let r = scan("pkg");
     let text = vetted_scan::bandit::render_report(&r);
-    let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON: {e}"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON: {e}"));
     let results = doc["results"].as_array().cloned().unwrap_or_default();
-    let b602 = results.iter().find(|x| x["test_id"] == "B602" && x["line_number"] == 7);
+    let b602 = results
+        .iter()
+        .find(|x| x["test_id"] == "B602" && x["line_number"] == 7);
     let b602 = b602.unwrap_or_else(|| panic!("no B602 at line 7 in {text}"));
     assert_eq!(b602["test_name"], "subprocess_popen_with_shell_equals_true");
     assert_eq!(b602["issue_cwe"]["id"], 78);

@@ -24,17 +24,25 @@ impl BanditConfig {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.skips.is_empty() && self.tests.is_empty() && self.exclude_dirs.is_empty() && self.assert_skips.is_empty()
+        self.skips.is_empty()
+            && self.tests.is_empty()
+            && self.exclude_dirs.is_empty()
+            && self.assert_skips.is_empty()
     }
 
     /// Bandit's path exclusion: a glob match or a plain substring of the path.
     pub fn excludes(&self, path: &str) -> bool {
-        self.exclude_dirs.iter().any(|p| !p.is_empty() && (path.contains(p.as_str()) || glob_match(p, path)))
+        self.exclude_dirs
+            .iter()
+            .any(|p| !p.is_empty() && (path.contains(p.as_str()) || glob_match(p, path)))
     }
 }
 
 fn split_list(v: &str) -> Vec<String> {
-    v.split(',').map(|s| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string()).filter(|s| !s.is_empty()).collect()
+    v.split(',')
+        .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Reads `.bandit` then (when `with_pyproject`) `pyproject.toml`; later files add to earlier
@@ -78,13 +86,23 @@ pub fn load(config: &BundledConfig, with_pyproject: bool) -> Result<BanditConfig
             out.used.push(config.path_of(".bandit"));
         }
     }
-    if let Some(text) = config.text("pyproject.toml").filter(|_| with_pyproject) {
-        if text.contains("tool.bandit") || text.contains("[tool]") {
-            let doc: toml::Table = toml::from_str(text).map_err(|e| format!("pyproject.toml: {e}"))?;
-            if let Some(b) = doc.get("tool").and_then(|t| t.get("bandit")).and_then(|b| b.as_table()) {
+    if let Some(text) = config.text("pyproject.toml").filter(|_| with_pyproject)
+        && (text.contains("tool.bandit") || text.contains("[tool]"))
+    {
+        {
+            let doc: toml::Table =
+                toml::from_str(text).map_err(|e| format!("pyproject.toml: {e}"))?;
+            if let Some(b) = doc
+                .get("tool")
+                .and_then(|t| t.get("bandit"))
+                .and_then(|b| b.as_table())
+            {
                 let list = |key: &str| -> Vec<String> {
                     match b.get(key) {
-                        Some(toml::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                        Some(toml::Value::Array(a)) => a
+                            .iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect(),
                         Some(toml::Value::String(s)) => split_list(s),
                         _ => Vec::new(),
                     }
@@ -92,8 +110,11 @@ pub fn load(config: &BundledConfig, with_pyproject: bool) -> Result<BanditConfig
                 out.skips.extend(list("skips"));
                 out.tests.extend(list("tests"));
                 out.exclude_dirs.extend(list("exclude_dirs"));
-                if let Some(toml::Value::Array(a)) = b.get("assert_used").and_then(|t| t.get("skips")) {
-                    out.assert_skips.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)));
+                if let Some(toml::Value::Array(a)) =
+                    b.get("assert_used").and_then(|t| t.get("skips"))
+                {
+                    out.assert_skips
+                        .extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)));
                 }
                 out.used.push(config.path_of("pyproject.toml"));
             }
@@ -147,7 +168,10 @@ mod tests {
     #[test]
     fn reads_ini_and_pyproject() {
         let mut cfg = BundledConfig::default();
-        cfg.files.insert(".bandit".into(), b"[bandit]\nskips = B101,B311\nexclude_dirs = tests\n".to_vec());
+        cfg.files.insert(
+            ".bandit".into(),
+            b"[bandit]\nskips = B101,B311\nexclude_dirs = tests\n".to_vec(),
+        );
         cfg.files.insert("pyproject.toml".into(), b"[tool.bandit]\nskips = [\"B404\"]\n[tool.bandit.assert_used]\nskips = [\"*_test.py\"]\n".to_vec());
         let c = load(&cfg, true).unwrap_or_default();
         assert_eq!(c.skips, vec!["B101", "B311", "B404"]);
@@ -155,7 +179,10 @@ mod tests {
         assert!(c.excludes("plugin/tests/x.py"));
         assert_eq!(c.assert_skips, vec!["*_test.py"]);
         assert_eq!(c.used.len(), 2);
-        assert_eq!(load(&cfg, false).unwrap_or_default().skips, vec!["B101", "B311"]);
+        assert_eq!(
+            load(&cfg, false).unwrap_or_default().skips,
+            vec!["B101", "B311"]
+        );
     }
 
     #[test]

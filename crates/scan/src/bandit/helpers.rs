@@ -42,8 +42,25 @@ pub struct Issue {
 }
 
 impl Issue {
-    pub fn new(id: &'static str, name: &'static str, severity: Level, confidence: Level, cwe: u32, text: impl Into<String>) -> Issue {
-        Issue { id, name, severity, confidence, cwe, text: text.into(), line: None, col: None, line_range: None }
+    pub fn new(
+        id: &'static str,
+        name: &'static str,
+        severity: Level,
+        confidence: Level,
+        cwe: u32,
+        text: impl Into<String>,
+    ) -> Issue {
+        Issue {
+            id,
+            name,
+            severity,
+            confidence,
+            cwe,
+            text: text.into(),
+            line: None,
+            col: None,
+            line_range: None,
+        }
     }
 
     pub fn at(mut self, line: Option<u32>) -> Issue {
@@ -113,10 +130,19 @@ impl Lit {
             Lit::Bytes(_) => "b''".into(),
             Lit::Complex(_) => "0j".into(),
             Lit::Dict(_) => "{}".into(),
-            Lit::List(v) => format!("[{}]", v.iter().map(Lit::py_repr).collect::<Vec<_>>().join(", ")),
+            Lit::List(v) => format!(
+                "[{}]",
+                v.iter().map(Lit::py_repr).collect::<Vec<_>>().join(", ")
+            ),
             Lit::Tuple(v) if v.len() == 1 => format!("({},)", v[0].py_repr()),
-            Lit::Tuple(v) => format!("({})", v.iter().map(Lit::py_repr).collect::<Vec<_>>().join(", ")),
-            Lit::Set(v) => format!("{{{}}}", v.iter().map(Lit::py_repr).collect::<Vec<_>>().join(", ")),
+            Lit::Tuple(v) => format!(
+                "({})",
+                v.iter().map(Lit::py_repr).collect::<Vec<_>>().join(", ")
+            ),
+            Lit::Set(v) => format!(
+                "{{{}}}",
+                v.iter().map(Lit::py_repr).collect::<Vec<_>>().join(", ")
+            ),
         }
     }
 
@@ -194,7 +220,10 @@ pub fn is_const(expr: &Expr) -> bool {
 /// Bandit's `get_call_name`.
 pub fn call_name(func: &Expr, aliases: &std::collections::HashMap<String, String>) -> String {
     match func {
-        Expr::Name(n) => aliases.get(n.id.as_str()).cloned().unwrap_or_else(|| n.id.to_string()),
+        Expr::Name(n) => aliases
+            .get(n.id.as_str())
+            .cloned()
+            .unwrap_or_else(|| n.id.to_string()),
         Expr::Attribute(_) => attr_qual_name(func, aliases),
         _ => String::new(),
     }
@@ -203,7 +232,10 @@ pub fn call_name(func: &Expr, aliases: &std::collections::HashMap<String, String
 /// Bandit's `_get_attr_qual_name`.
 pub fn attr_qual_name(expr: &Expr, aliases: &std::collections::HashMap<String, String>) -> String {
     match expr {
-        Expr::Name(n) => aliases.get(n.id.as_str()).cloned().unwrap_or_else(|| n.id.to_string()),
+        Expr::Name(n) => aliases
+            .get(n.id.as_str())
+            .cloned()
+            .unwrap_or_else(|| n.id.to_string()),
         Expr::Attribute(a) => {
             let name = format!("{}.{}", attr_qual_name(&a.value, aliases), a.attr.id);
             aliases.get(&name).cloned().unwrap_or(name)
@@ -217,7 +249,10 @@ pub fn qual_attr(expr: &Expr, aliases: &std::collections::HashMap<String, String
     match expr {
         Expr::Attribute(a) => {
             let prefix = match a.value.as_ref() {
-                Expr::Name(n) => aliases.get(n.id.as_str()).cloned().unwrap_or_else(|| n.id.to_string()),
+                Expr::Name(n) => aliases
+                    .get(n.id.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| n.id.to_string()),
                 _ => String::new(),
             };
             format!("{prefix}.{}", a.attr.id)
@@ -269,12 +304,18 @@ impl<'a> CallCtx<'a> {
 
     /// `name in context.call_keywords`.
     pub fn has_kw(&self, name: &str) -> bool {
-        self.keywords().iter().any(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == name))
+        self.keywords()
+            .iter()
+            .any(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == name))
     }
 
     /// The last keyword expression with that name.
     pub fn kw_expr(&self, name: &str) -> Option<&'a Expr> {
-        self.keywords().iter().rev().find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == name)).map(|k| &k.value)
+        self.keywords()
+            .iter()
+            .rev()
+            .find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == name))
+            .map(|k| &k.value)
     }
 
     /// `get_call_arg_value`: `None` when absent, `Some(Lit::None)` when not evaluable.

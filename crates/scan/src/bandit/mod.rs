@@ -20,10 +20,18 @@ use crate::report::{Check, Finding, ScanError, SuppressedBy, ToolRating};
 /// Every Bandit test is in the plugins.qgis.org catalog; this marks the ones Bandit runs by
 /// default (all but B109/B111, which Bandit 1.9.4 no longer ships).
 pub const RULES: &[FamilyRule] = &{
-    let mut out = [FamilyRule { code: "", name: "", tool_default: true }; tests::TEST_NAMES.len()];
+    let mut out = [FamilyRule {
+        code: "",
+        name: "",
+        tool_default: true,
+    }; tests::TEST_NAMES.len()];
     let mut i = 0;
     while i < tests::TEST_NAMES.len() {
-        out[i] = FamilyRule { code: tests::TEST_NAMES[i].0, name: tests::TEST_NAMES[i].1, tool_default: true };
+        out[i] = FamilyRule {
+            code: tests::TEST_NAMES[i].0,
+            name: tests::TEST_NAMES[i].1,
+            tool_default: true,
+        };
         i += 1;
     }
     out
@@ -34,7 +42,16 @@ pub const SYNTAX_ERROR: &str = "syntax error while parsing AST from file";
 pub const SCAN_EXCEPTION: &str = "exception while scanning file";
 
 /// Paths Bandit leaves out by default (its `EXCLUDE` list, matched as substrings).
-const DEFAULT_EXCLUDES: &[&str] = &[".svn", "CVS", ".bzr", ".hg", ".git", "__pycache__", ".tox", ".eggs"];
+const DEFAULT_EXCLUDES: &[&str] = &[
+    ".svn",
+    "CVS",
+    ".bzr",
+    ".hg",
+    ".git",
+    "__pycache__",
+    ".tox",
+    ".eggs",
+];
 
 pub struct BanditFamily {
     config: config::BanditConfig,
@@ -51,10 +68,17 @@ pub fn build(setup: &ScanSetup) -> Result<Box<dyn Family>, ScanError> {
         Ok(c) => (c, None),
         Err(message) => (
             config::load(setup.config, false).unwrap_or_default(),
-            Some(ScanError { check: Check::Bandit, path: setup.config.path_of("pyproject.toml"), message }),
+            Some(ScanError {
+                check: Check::Bandit,
+                path: setup.config.path_of("pyproject.toml"),
+                message,
+            }),
         ),
     };
-    Ok(Box::new(BanditFamily { config, config_error }))
+    Ok(Box::new(BanditFamily {
+        config,
+        config_error,
+    }))
 }
 
 impl Family for BanditFamily {
@@ -79,8 +103,16 @@ impl Family for BanditFamily {
         let module = match parsed {
             Ok(m) => m,
             Err(PythonProblem::Decode(_)) => {
-                let message = if decode_fails_in_header(file.bytes) { SYNTAX_ERROR } else { SCAN_EXCEPTION };
-                out.errors.push(ScanError { check: Check::Bandit, path: file.path.to_string(), message: message.into() });
+                let message = if decode_fails_in_header(file.bytes) {
+                    SYNTAX_ERROR
+                } else {
+                    SCAN_EXCEPTION
+                };
+                out.errors.push(ScanError {
+                    check: Check::Bandit,
+                    path: file.path.to_string(),
+                    message: message.into(),
+                });
                 return;
             }
             Err(PythonProblem::Unscannable(why)) => {
@@ -93,14 +125,28 @@ impl Family for BanditFamily {
             }
         };
         if module.has_syntax_errors() || module.source.contains('\0') {
-            out.errors.push(ScanError { check: Check::Bandit, path: file.path.to_string(), message: SYNTAX_ERROR.into() });
+            out.errors.push(ScanError {
+                check: Check::Bandit,
+                path: file.path.to_string(),
+                message: SYNTAX_ERROR.into(),
+            });
             return;
         }
-        let findings = scan_source(&module.source, module.parsed.syntax(), module.parsed.tokens(), file.path);
+        let findings = scan_source(
+            &module.source,
+            module.parsed.syntax(),
+            module.parsed.tokens(),
+            file.path,
+        );
         for mut f in findings {
             if f.suppressed_by.is_none() {
                 let skipped_by_config = !self.config.runs(&f.rule)
-                    || (f.rule == "B101" && self.config.assert_skips.iter().any(|g| config::glob_match(g, file.path)));
+                    || (f.rule == "B101"
+                        && self
+                            .config
+                            .assert_skips
+                            .iter()
+                            .any(|g| config::glob_match(g, file.path)));
                 if skipped_by_config {
                     f.suppressed_by = Some(SuppressedBy::Config);
                     for used in &self.config.used {
@@ -121,18 +167,28 @@ impl Family for BanditFamily {
 fn decode_fails_in_header(bytes: &[u8]) -> bool {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let mut lines = bytes.split_inclusive(|b| *b == b'\n');
-    let Some(first) = lines.next() else { return false };
+    let Some(first) = lines.next() else {
+        return false;
+    };
     if std::str::from_utf8(first).is_err() {
         return true;
     }
     let rest = first.trim_ascii_start();
     let blank = rest.is_empty() || matches!(rest[0], b'#' | b'\r' | b'\n');
-    blank && lines.next().is_some_and(|second| std::str::from_utf8(second).is_err())
+    blank
+        && lines
+            .next()
+            .is_some_and(|second| std::str::from_utf8(second).is_err())
 }
 
 /// Runs every test on one parsed module; findings silenced by `# nosec` carry
 /// `suppressed_by = Nosec`.
-pub fn scan_source(source: &str, module: &ruff_python_ast::ModModule, tokens: &ruff_python_ast::token::Tokens, path: &str) -> Vec<Finding> {
+pub fn scan_source(
+    source: &str,
+    module: &ruff_python_ast::ModModule,
+    tokens: &ruff_python_ast::token::Tokens,
+    path: &str,
+) -> Vec<Finding> {
     let lines = LineIndex::from_source_text(source);
     let nosec_lines = nosec::collect(tokens, source, &lines);
     let mut walker = visitor::Walker::new(source, &lines, &module.body);
@@ -140,7 +196,13 @@ pub fn scan_source(source: &str, module: &ruff_python_ast::ModModule, tokens: &r
     let mut raw = std::mem::take(&mut walker.results);
     if let Some(issue) = tests::trojansource::check(source) {
         // Bandit's File tests run with the context line range [0, 1].
-        raw.push(visitor::RawResult { issue, line: 0, col: 0, end_col: 0, line_range: vec![0, 1] });
+        raw.push(visitor::RawResult {
+            issue,
+            line: 0,
+            col: 0,
+            end_col: 0,
+            line_range: vec![0, 1],
+        });
     }
     let src_lines: Vec<&str> = source.split_inclusive('\n').collect();
     let mut out = Vec::with_capacity(raw.len());
@@ -152,7 +214,15 @@ pub fn scan_source(source: &str, module: &ruff_python_ast::ModModule, tokens: &r
         let snippet: String = (0..line_range.len().max(1))
             .filter_map(|i| src_lines.get((line as usize + i).wrapping_sub(1)).copied())
             .collect();
-        let mut f = Finding::new(Check::Bandit, r.issue.id, path, line, col + 1, r.issue.text.clone()).with_snippet(snippet);
+        let mut f = Finding::new(
+            Check::Bandit,
+            r.issue.id,
+            path,
+            line,
+            col + 1,
+            r.issue.text.clone(),
+        )
+        .with_snippet(snippet);
         f.tool = Some(ToolRating {
             severity: r.issue.severity.as_str().into(),
             confidence: r.issue.confidence.as_str().into(),
@@ -173,9 +243,16 @@ pub fn scan_source(source: &str, module: &ruff_python_ast::ModModule, tokens: &r
 fn more_info(test_id: &str, test_name: &str) -> String {
     let base = "https://bandit.readthedocs.io/en/1.9.4/";
     if let Some((id, name)) = tests::TEST_NAMES.iter().find(|(id, _)| *id == test_id) {
-        let bl = tests::blacklist_calls::CALLS.iter().chain(tests::blacklist_imports::IMPORTS.iter()).find(|e| e.id == *id);
+        let bl = tests::blacklist_calls::CALLS
+            .iter()
+            .chain(tests::blacklist_imports::IMPORTS.iter())
+            .find(|e| e.id == *id);
         if let Some(e) = bl {
-            let kind = if id.starts_with("B3") { "calls" } else { "imports" };
+            let kind = if id.starts_with("B3") {
+                "calls"
+            } else {
+                "imports"
+            };
             let (anchor_id, anchor_name) = match *id {
                 "B304" | "B305" => ("b304-b305".to_string(), "ciphers-and-modes".to_string()),
                 "B313" | "B314" | "B315" | "B316" | "B317" | "B318" | "B319" | "B320" => {
@@ -183,10 +260,15 @@ fn more_info(test_id: &str, test_name: &str) -> String {
                 }
                 _ => (id.to_string(), e.name.replace('_', "-")),
             };
-            return format!("{base}blacklists/blacklist_{kind}.html#{anchor_id}-{anchor_name}").to_lowercase();
+            return format!("{base}blacklists/blacklist_{kind}.html#{anchor_id}-{anchor_name}")
+                .to_lowercase();
         }
         // Bandit links the plugin by its function name (`b324_hashlib`), not its entry name.
-        let page = if test_name.is_empty() { *name } else { test_name };
+        let page = if test_name.is_empty() {
+            *name
+        } else {
+            test_name
+        };
         return format!("{base}plugins/{}_{page}.html", id.to_lowercase());
     }
     base.to_string()
@@ -198,9 +280,15 @@ pub fn render_report(report: &crate::report::Report) -> String {
     let mut results: Vec<Value> = Vec::new();
     let mut metrics: Map<String, Value> = Map::new();
     let mut totals = [0u64; 8];
-    let mut per_file: std::collections::BTreeMap<&str, ([u64; 8], u64)> = std::collections::BTreeMap::new();
+    let mut per_file: std::collections::BTreeMap<&str, ([u64; 8], u64)> =
+        std::collections::BTreeMap::new();
     let levels = ["UNDEFINED", "LOW", "MEDIUM", "HIGH"];
-    for f in report.findings.iter().chain(&report.suppressed).filter(|f| f.check == Check::Bandit) {
+    for f in report
+        .findings
+        .iter()
+        .chain(&report.suppressed)
+        .filter(|f| f.check == Check::Bandit)
+    {
         let entry = per_file.entry(f.path.as_str()).or_default();
         if f.suppressed_by.is_some() {
             entry.1 += 1;
@@ -208,20 +296,39 @@ pub fn render_report(report: &crate::report::Report) -> String {
         }
         let Some(tool) = &f.tool else { continue };
         let sev = levels.iter().position(|l| *l == tool.severity).unwrap_or(0);
-        let conf = levels.iter().position(|l| *l == tool.confidence).unwrap_or(0);
+        let conf = levels
+            .iter()
+            .position(|l| *l == tool.confidence)
+            .unwrap_or(0);
         entry.0[sev] += 1;
         entry.0[4 + conf] += 1;
         totals[sev] += 1;
         totals[4 + conf] += 1;
-        let line_range = if tool.line_range.is_empty() { vec![f.line] } else { tool.line_range.clone() };
+        let line_range = if tool.line_range.is_empty() {
+            vec![f.line]
+        } else {
+            tool.line_range.clone()
+        };
         let code: String = f
             .snippet
             .split_inclusive('\n')
             .enumerate()
-            .map(|(i, l)| format!("{} {}", f.line as usize + i, if l.ends_with('\n') { l.to_string() } else { format!("{l}\n") }))
+            .map(|(i, l)| {
+                format!(
+                    "{} {}",
+                    f.line as usize + i,
+                    if l.ends_with('\n') {
+                        l.to_string()
+                    } else {
+                        format!("{l}\n")
+                    }
+                )
+            })
             .collect();
         let cwe = match tool.cwe {
-            Some(id) => json!({ "id": id, "link": format!("https://cwe.mitre.org/data/definitions/{id}.html") }),
+            Some(id) => {
+                json!({ "id": id, "link": format!("https://cwe.mitre.org/data/definitions/{id}.html") })
+            }
             None => json!({}),
         };
         let test_name = tool.test_name.clone().unwrap_or_default();
@@ -258,8 +365,13 @@ pub fn render_report(report: &crate::report::Report) -> String {
         metrics.insert((*path).to_string(), counts(c, *nosec));
     }
     metrics.insert("_totals".into(), counts(&totals, nosec_total));
-    let errors: Vec<_> =
-        report.errors.iter().filter(|e| e.check == Check::Bandit).map(|e| json!({ "filename": e.path, "reason": e.message })).collect();
-    let doc = json!({ "errors": errors, "generated_at": "", "metrics": metrics, "results": results });
+    let errors: Vec<_> = report
+        .errors
+        .iter()
+        .filter(|e| e.check == Check::Bandit)
+        .map(|e| json!({ "filename": e.path, "reason": e.message }))
+        .collect();
+    let doc =
+        json!({ "errors": errors, "generated_at": "", "metrics": metrics, "results": results });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

@@ -12,8 +12,10 @@ use ruff_text_size::Ranged;
 
 use super::tests::TEST_NAMES;
 
-static NOSEC: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"#\s*nosec:?\s*(?P<tests>[^#]+)?#?").ok());
-static NOSEC_TESTS: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?i)(?:(B\d+|[a-z\d_]+),?)+").ok());
+static NOSEC: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"#\s*nosec:?\s*(?P<tests>[^#]+)?#?").ok());
+static NOSEC_TESTS: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?i)(?:(B\d+|[a-z\d_]+),?)+").ok());
 
 /// Line number to the test ids a `# nosec` comment on it names (empty = all tests).
 pub type NosecLines = HashMap<u32, BTreeSet<String>>;
@@ -24,7 +26,9 @@ pub fn parse_comment(comment: &str) -> Option<BTreeSet<String>> {
     let mut ids = BTreeSet::new();
     if let (Some(tests), Some(re)) = (caps.name("tests"), NOSEC_TESTS.as_ref()) {
         for m in re.captures_iter(tests.as_str()) {
-            let Some(word) = m.get(1).map(|g| g.as_str()) else { continue };
+            let Some(word) = m.get(1).map(|g| g.as_str()) else {
+                continue;
+            };
             if TEST_NAMES.iter().any(|(id, _)| *id == word) {
                 ids.insert(word.to_string());
             } else if let Some((id, _)) = TEST_NAMES.iter().find(|(_, name)| *name == word) {

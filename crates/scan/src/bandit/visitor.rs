@@ -39,7 +39,11 @@ impl<'a> StrCtx<'a, '_> {
     /// The n-th parent (0 = direct parent).
     pub fn parent(&self, n: usize) -> Option<Node<'a>> {
         let len = self.parents.len();
-        if n < len { Some(self.parents[len - 1 - n]) } else { None }
+        if n < len {
+            Some(self.parents[len - 1 - n])
+        } else {
+            None
+        }
     }
 }
 
@@ -97,10 +101,18 @@ impl<'a> Walker<'a> {
         match node {
             Node::Stmt(Stmt::FunctionDef(f)) => {
                 // Python's FunctionDef starts at `def` (or `async`), after the decorators.
-                if f.decorator_list.is_empty() { f.range.start() } else { self.def_keyword(f.name.range.start()) }
+                if f.decorator_list.is_empty() {
+                    f.range.start()
+                } else {
+                    self.def_keyword(f.name.range.start())
+                }
             }
             Node::Stmt(Stmt::ClassDef(c)) => {
-                if c.decorator_list.is_empty() { c.range.start() } else { self.def_keyword(c.name.range.start()) }
+                if c.decorator_list.is_empty() {
+                    c.range.start()
+                } else {
+                    self.def_keyword(c.name.range.start())
+                }
             }
             Node::Stmt(s) => s.start(),
             Node::Expr(e) => e.start(),
@@ -139,7 +151,13 @@ impl<'a> Walker<'a> {
         let col = self.col(r.start());
         let end_col = self.col(r.end());
         let line_range = self.line_range(range_of);
-        self.results.push(RawResult { issue, line, col, end_col, line_range });
+        self.results.push(RawResult {
+            issue,
+            line,
+            col,
+            end_col,
+            line_range,
+        });
     }
 
     fn add_import(&mut self, name: String) {
@@ -153,7 +171,8 @@ impl<'a> Walker<'a> {
             Stmt::Import(imp) => {
                 for alias in &imp.names {
                     if let Some(asname) = &alias.asname {
-                        self.aliases.insert(asname.id.to_string(), alias.name.id.to_string());
+                        self.aliases
+                            .insert(asname.id.to_string(), alias.name.id.to_string());
                     }
                     self.add_import(alias.name.id.to_string());
                 }
@@ -166,7 +185,8 @@ impl<'a> Walker<'a> {
                     None => {
                         for alias in &imp.names {
                             if let Some(asname) = &alias.asname {
-                                self.aliases.insert(asname.id.to_string(), alias.name.id.to_string());
+                                self.aliases
+                                    .insert(asname.id.to_string(), alias.name.id.to_string());
                             }
                             self.add_import(alias.name.id.to_string());
                         }
@@ -211,12 +231,25 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn run_str_tests(&mut self, value: &'a str, node: Option<&'a Expr>, joined: Option<(&'a Expr, bool, String)>, at: Node<'a>) {
-        let Some(&parent) = self.parents.last() else { return };
+    fn run_str_tests(
+        &mut self,
+        value: &'a str,
+        node: Option<&'a Expr>,
+        joined: Option<(&'a Expr, bool, String)>,
+        at: Node<'a>,
+    ) {
+        let Some(&parent) = self.parents.last() else {
+            return;
+        };
         if matches!(parent, Node::Stmt(Stmt::Expr(_))) {
             return;
         }
-        let ctx = StrCtx { value, node, joined, parents: &self.parents };
+        let ctx = StrCtx {
+            value,
+            node,
+            joined,
+            parents: &self.parents,
+        };
         let issues = tests::run_str_tests(&ctx);
         for issue in issues {
             self.push_issue(issue, at, parent);
@@ -231,7 +264,9 @@ impl<'a> Walker<'a> {
         let mut interpolations: Vec<&'a ast::InterpolatedElement> = Vec::new();
         for part in f.value.iter() {
             match part {
-                ast::FStringPart::Literal(lit) => current.get_or_insert_with(String::new).push_str(&lit.value),
+                ast::FStringPart::Literal(lit) => {
+                    current.get_or_insert_with(String::new).push_str(&lit.value)
+                }
                 ast::FStringPart::FString(fs) => {
                     for el in fs.elements.iter() {
                         match el {
@@ -239,10 +274,10 @@ impl<'a> Walker<'a> {
                                 current.get_or_insert_with(String::new).push_str(&l.value)
                             }
                             ast::InterpolatedStringElement::Interpolation(i) => {
-                                if let Some(c) = current.take() {
-                                    if !c.is_empty() {
-                                        pieces.push(c);
-                                    }
+                                if let Some(c) = current.take()
+                                    && !c.is_empty()
+                                {
+                                    pieces.push(c);
                                 }
                                 interpolations.push(i);
                             }
@@ -251,10 +286,10 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        if let Some(c) = current.take() {
-            if !c.is_empty() {
-                pieces.push(c);
-            }
+        if let Some(c) = current.take()
+            && !c.is_empty()
+        {
+            pieces.push(c);
         }
         let statement: String = pieces.concat();
         // Bandit (on Python 3.11) sees the pieces at the f-string's own position.
@@ -273,7 +308,12 @@ impl<'a> Walker<'a> {
     fn run_owned_str(&mut self, value: String, fstring: &'a Expr, first: bool, statement: String) {
         // The parent of a JoinedStr piece is the JoinedStr itself (on the stack top).
         let parent = Node::Expr(fstring);
-        let ctx = StrCtx { value: &value, node: None, joined: Some((fstring, first, statement)), parents: &self.parents };
+        let ctx = StrCtx {
+            value: &value,
+            node: None,
+            joined: Some((fstring, first, statement)),
+            parents: &self.parents,
+        };
         let issues = tests::run_str_tests(&ctx);
         for issue in issues {
             self.push_issue(issue, Node::Expr(fstring), parent);

@@ -2,7 +2,10 @@
 use crate::bandit::helpers::{CallCtx, High, Issue, Medium};
 
 pub fn check(c: &CallCtx) -> Option<Issue> {
-    if c.imported_like("flask") && c.qual.ends_with(".run") && c.check_kw_str("debug", "True") == Some(true) {
+    if c.imported_like("flask")
+        && c.qual.ends_with(".run")
+        && c.check_kw_str("debug", "True") == Some(true)
+    {
         return Some(
             Issue::new(
                 "B201",

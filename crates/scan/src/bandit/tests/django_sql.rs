@@ -15,7 +15,17 @@ pub fn check_extra(c: &CallCtx) -> Option<Issue> {
             kwargs.insert(a.id.as_str(), &k.value);
         }
     }
-    for (i, key) in ["select", "where", "params", "tables", "order_by", "select_params"].iter().enumerate() {
+    for (i, key) in [
+        "select",
+        "where",
+        "params",
+        "tables",
+        "order_by",
+        "select_params",
+    ]
+    .iter()
+    .enumerate()
+    {
         if let Some(a) = c.args().get(i) {
             kwargs.insert(key, a);
         }
@@ -34,16 +44,26 @@ pub fn check_extra(c: &CallCtx) -> Option<Issue> {
             }
         }
     }
-    if !insecure {
-        if let Some(sel) = kwargs.get("select") {
-            if let Expr::Dict(d) = sel {
-                insecure = d.items.iter().any(|i| !i.key.as_ref().is_some_and(is_str_const) || !is_str_const(&i.value));
-            } else {
-                insecure = true;
-            }
+    if !insecure && let Some(sel) = kwargs.get("select") {
+        if let Expr::Dict(d) = sel {
+            insecure = d
+                .items
+                .iter()
+                .any(|i| !i.key.as_ref().is_some_and(is_str_const) || !is_str_const(&i.value));
+        } else {
+            insecure = true;
         }
     }
-    insecure.then(|| Issue::new("B610", "django_extra_used", Medium, Medium, 89, "Use of extra potential SQL attack vector."))
+    insecure.then(|| {
+        Issue::new(
+            "B610",
+            "django_extra_used",
+            Medium,
+            Medium,
+            89,
+            "Use of extra potential SQL attack vector.",
+        )
+    })
 }
 
 pub fn check_rawsql(c: &CallCtx) -> Option<Issue> {
@@ -54,5 +74,14 @@ pub fn check_rawsql(c: &CallCtx) -> Option<Issue> {
         Some(a) => a,
         None => c.kw_expr("sql")?,
     };
-    (!is_str_const(sql)).then(|| Issue::new("B611", "django_rawsql_used", Medium, Medium, 89, "Use of RawSQL potential SQL attack vector."))
+    (!is_str_const(sql)).then(|| {
+        Issue::new(
+            "B611",
+            "django_rawsql_used",
+            Medium,
+            Medium,
+            89,
+            "Use of RawSQL potential SQL attack vector.",
+        )
+    })
 }

@@ -42,7 +42,11 @@ impl<'a> Deep<'a> {
     }
 
     fn many(v: Vec<Assigned<'a>>) -> Option<Assigned<'a>> {
-        if v.is_empty() { None } else { Some(Assigned::Many(v)) }
+        if v.is_empty() {
+            None
+        } else {
+            Some(Assigned::Many(v))
+        }
     }
 
     fn assigned(&self, node: &'a Stmt) -> Option<Assigned<'a>> {
@@ -110,7 +114,9 @@ impl<'a> Deep<'a> {
             Stmt::Assign(a) => match a.targets.first()? {
                 Expr::Name(n) if n.id.as_str() == self.var => Some(Assigned::Expr(&a.value)),
                 Expr::Tuple(t) => {
-                    let Expr::Tuple(values) = a.value.as_ref() else { return None };
+                    let Expr::Tuple(values) = a.value.as_ref() else {
+                        return None;
+                    };
                     for (pos, e) in t.elts.iter().enumerate() {
                         // Bandit reads `.id` of every target; anything else stops its test.
                         let Expr::Name(n) = e else { return None };
@@ -135,7 +141,11 @@ fn evaluate_var(var: &str, scope: Scope, until: u32, ctx: &CallCtx, depth: usize
     if depth > 50 {
         return false;
     }
-    if scope.params.iter().any(|p| p.parameter.name.id.as_str() == var) {
+    if scope
+        .params
+        .iter()
+        .any(|p| p.parameter.name.id.as_str() == var)
+    {
         return false;
     }
     let deep = Deep { var };
@@ -145,11 +155,19 @@ fn evaluate_var(var: &str, scope: Scope, until: u32, ctx: &CallCtx, depth: usize
         if node_line >= until {
             break;
         }
-        let Some(to) = deep.assigned(node) else { continue };
+        let Some(to) = deep.assigned(node) else {
+            continue;
+        };
         match to {
             Assigned::Expr(e) if is_str_const(e) => secure = true,
             Assigned::Expr(Expr::Name(n)) => {
-                secure = evaluate_var(n.id.as_str(), scope, line_of(n.start(), ctx), ctx, depth + 1);
+                secure = evaluate_var(
+                    n.id.as_str(),
+                    scope,
+                    line_of(n.start(), ctx),
+                    ctx,
+                    depth + 1,
+                );
             }
             Assigned::Expr(Expr::Call(call)) => secure = evaluate_call(call, scope, ctx, depth + 1),
             Assigned::Many(items) => {
@@ -182,15 +200,29 @@ fn evaluate_var(var: &str, scope: Scope, until: u32, ctx: &CallCtx, depth: usize
 
 /// `'...'.format(...)` with only safe arguments (Bandit's `evaluate_call`).
 fn evaluate_call(call: &ast::ExprCall, scope: Scope, ctx: &CallCtx, depth: usize) -> bool {
-    let Expr::Attribute(a) = call.func.as_ref() else { return false };
+    let Expr::Attribute(a) = call.func.as_ref() else {
+        return false;
+    };
     let is_const = crate::bandit::helpers::is_const(&a.value);
-    if !(is_const && a.attr.id.as_str() == "format") || !call.arguments.keywords.is_empty() {
+    if !(is_const && a.attr.id.as_str() == "format" && call.arguments.keywords.is_empty()) {
         return false;
     }
-    evaluate_args(call.arguments.args.iter().collect(), line_of(call.start(), ctx), scope, ctx, depth)
+    evaluate_args(
+        call.arguments.args.iter().collect(),
+        line_of(call.start(), ctx),
+        scope,
+        ctx,
+        depth,
+    )
 }
 
-fn evaluate_args(mut args: Vec<&Expr>, call_line: u32, scope: Scope, ctx: &CallCtx, depth: usize) -> bool {
+fn evaluate_args(
+    mut args: Vec<&Expr>,
+    call_line: u32,
+    scope: Scope,
+    ctx: &CallCtx,
+    depth: usize,
+) -> bool {
     if depth > 50 {
         return false;
     }
@@ -233,7 +265,15 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
     if !c.imported_like("django.utils.safestring") {
         return None;
     }
-    if !["mark_safe", "SafeText", "SafeUnicode", "SafeString", "SafeBytes"].contains(&c.name.as_str()) {
+    if ![
+        "mark_safe",
+        "SafeText",
+        "SafeUnicode",
+        "SafeString",
+        "SafeBytes",
+    ]
+    .contains(&c.name.as_str())
+    {
         return None;
     }
     let xss = c.args().first()?;
@@ -241,12 +281,21 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
         return None;
     }
     let scope = match c.enclosing_fn {
-        Some(f) => Scope { body: &f.body, params: &f.parameters.args },
-        None => Scope { body: c.module_body, params: &[] },
+        Some(f) => Scope {
+            body: &f.body,
+            params: &f.parameters.args,
+        },
+        None => Scope {
+            body: c.module_body,
+            params: &[],
+        },
     };
     let secure = match xss {
         Expr::Name(n) => {
-            let is_param = scope.params.iter().any(|p| p.parameter.name.id.as_str() == n.id.as_str());
+            let is_param = scope
+                .params
+                .iter()
+                .any(|p| p.parameter.name.id.as_str() == n.id.as_str());
             !is_param && evaluate_var(n.id.as_str(), scope, c.line, c, 0)
         }
         Expr::Call(call) => evaluate_call(call, scope, c, 0),
@@ -259,5 +308,14 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
         }
         _ => false,
     };
-    (!secure).then(|| Issue::new("B703", "django_mark_safe", Medium, High, 80, "Potential XSS on mark_safe function."))
+    (!secure).then(|| {
+        Issue::new(
+            "B703",
+            "django_mark_safe",
+            Medium,
+            High,
+            80,
+            "Potential XSS on mark_safe function.",
+        )
+    })
 }

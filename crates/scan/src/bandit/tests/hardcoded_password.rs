@@ -19,7 +19,14 @@ pub fn is_candidate(name: &str) -> bool {
 }
 
 fn report(id: &'static str, name: &'static str, value: &str) -> Issue {
-    Issue::new(id, name, Low, Medium, 259, format!("Possible hardcoded password: '{value}'"))
+    Issue::new(
+        id,
+        name,
+        Low,
+        Medium,
+        259,
+        format!("Possible hardcoded password: '{value}'"),
+    )
 }
 
 fn report_string(value: &str) -> Issue {
@@ -33,15 +40,22 @@ pub fn check_string(s: &StrCtx) -> Option<Issue> {
         Node::Stmt(Stmt::Assign(a)) => {
             for t in &a.targets {
                 match t {
-                    Expr::Name(n) if is_candidate(n.id.as_str()) => return Some(report_string(s.value)),
-                    Expr::Attribute(at) if is_candidate(at.attr.id.as_str()) => return Some(report_string(s.value)),
+                    Expr::Name(n) if is_candidate(n.id.as_str()) => {
+                        return Some(report_string(s.value));
+                    }
+                    Expr::Attribute(at) if is_candidate(at.attr.id.as_str()) => {
+                        return Some(report_string(s.value));
+                    }
                     _ => {}
                 }
             }
             None
         }
         Node::Expr(Expr::Dict(d)) => {
-            let pos = d.items.iter().position(|i| i.key.as_ref().is_some_and(|k| std::ptr::eq(k, node)))?;
+            let pos = d
+                .items
+                .iter()
+                .position(|i| i.key.as_ref().is_some_and(|k| std::ptr::eq(k, node)))?;
             if !is_candidate(s.value) {
                 return None;
             }
@@ -78,11 +92,13 @@ pub fn check_string(s: &StrCtx) -> Option<Issue> {
 
 pub fn check_funcarg(c: &CallCtx) -> Option<Issue> {
     for k in c.keywords() {
-        if let (Expr::StringLiteral(v), Some(arg)) = (&k.value, &k.arg) {
-            if is_candidate(arg.id.as_str()) {
-                let line = (c.line_of)(ruff_text_size::Ranged::range(&k.value).start());
-                return Some(report("B106", "hardcoded_password_funcarg", v.value.to_str()).at(Some(line)));
-            }
+        if let (Expr::StringLiteral(v), Some(arg)) = (&k.value, &k.arg)
+            && is_candidate(arg.id.as_str())
+        {
+            let line = (c.line_of)(ruff_text_size::Ranged::range(&k.value).start());
+            return Some(
+                report("B106", "hardcoded_password_funcarg", v.value.to_str()).at(Some(line)),
+            );
         }
     }
     None
@@ -90,15 +106,26 @@ pub fn check_funcarg(c: &CallCtx) -> Option<Issue> {
 
 pub fn check_default(f: &ast::StmtFunctionDef) -> Option<Issue> {
     let p = &f.parameters;
-    let defaults: Vec<&Expr> = p.posonlyargs.iter().chain(p.args.iter()).filter_map(|a| a.default.as_deref()).collect();
+    let defaults: Vec<&Expr> = p
+        .posonlyargs
+        .iter()
+        .chain(p.args.iter())
+        .filter_map(|a| a.default.as_deref())
+        .collect();
     let missing = p.args.len().saturating_sub(defaults.len());
-    let defs: Vec<Option<&Expr>> = std::iter::repeat_n(None, missing).chain(defaults.into_iter().map(Some)).collect();
+    let defs: Vec<Option<&Expr>> = std::iter::repeat_n(None, missing)
+        .chain(defaults.into_iter().map(Some))
+        .collect();
     for (param, def) in p.args.iter().zip(defs) {
         let Some(def) = def else { continue };
-        if let Expr::StringLiteral(v) = def {
-            if is_candidate(param.parameter.name.id.as_str()) {
-                return Some(report("B107", "hardcoded_password_default", v.value.to_str()));
-            }
+        if let Expr::StringLiteral(v) = def
+            && is_candidate(param.parameter.name.id.as_str())
+        {
+            return Some(report(
+                "B107",
+                "hardcoded_password_default",
+                v.value.to_str(),
+            ));
         }
     }
     None

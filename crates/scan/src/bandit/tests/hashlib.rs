@@ -21,32 +21,55 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
     if parts.contains(&"hashlib") {
         if WEAK_HASHES.contains(&func) {
             if used_for_security(c) {
-                return Some(issue(High, format!("Use of weak {} hash for security. Consider usedforsecurity=False", func.to_uppercase())));
+                return Some(issue(
+                    High,
+                    format!(
+                        "Use of weak {} hash for security. Consider usedforsecurity=False",
+                        func.to_uppercase()
+                    ),
+                ));
             }
         } else if func == "new" {
             let name = match c.call_args().into_iter().next() {
                 Some(v) => Some(v),
                 None => c.kw_value("name"),
             };
-            if let Some(Lit::Str(name)) = name {
-                if WEAK_HASHES.contains(&name.to_lowercase().as_str()) && used_for_security(c) {
-                    return Some(issue(High, format!("Use of weak {} hash for security. Consider usedforsecurity=False", name.to_uppercase())));
-                }
+            if let Some(Lit::Str(name)) = name
+                && WEAK_HASHES.contains(&name.to_lowercase().as_str())
+                && used_for_security(c)
+            {
+                return Some(issue(
+                    High,
+                    format!(
+                        "Use of weak {} hash for security. Consider usedforsecurity=False",
+                        name.to_uppercase()
+                    ),
+                ));
             }
         }
     } else if parts.contains(&"crypt") && (func == "crypt" || func == "mksalt") {
         let args = c.call_args();
         let name = if func == "crypt" {
-            if args.len() > 1 { Some(args[1].clone()) } else { c.kw_value("salt") }
+            if args.len() > 1 {
+                Some(args[1].clone())
+            } else {
+                c.kw_value("salt")
+            }
         } else if !args.is_empty() {
             Some(args[0].clone())
         } else {
             c.kw_value("method")
         };
-        if let Some(Lit::Str(name)) = name {
-            if WEAK_CRYPT_HASHES.contains(&name.as_str()) {
-                return Some(issue(Medium, format!("Use of insecure crypt.{} hash function.", name.to_uppercase())));
-            }
+        if let Some(Lit::Str(name)) = name
+            && WEAK_CRYPT_HASHES.contains(&name.as_str())
+        {
+            return Some(issue(
+                Medium,
+                format!(
+                    "Use of insecure crypt.{} hash function.",
+                    name.to_uppercase()
+                ),
+            ));
         }
     }
     None

@@ -2,7 +2,10 @@
 use crate::bandit::helpers::{CallCtx, High, Issue, Lit, Medium, is_const};
 
 pub fn check(c: &CallCtx) -> Option<Issue> {
-    if !["transformers", "datasets", "huggingface_hub"].iter().any(|m| c.imported_like(m)) {
+    if !["transformers", "datasets", "huggingface_hub"]
+        .iter()
+        .any(|m| c.imported_like(m))
+    {
         return None;
     }
     let parts: Vec<&str> = c.qual.split('.').collect();
@@ -17,21 +20,28 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
         return None;
     }
     for k in c.keywords() {
-        if k.arg.as_ref().is_some_and(|a| a.id.as_str() == "revision" || a.id.as_str() == "commit_id") && !is_const(&k.value) {
+        if k.arg
+            .as_ref()
+            .is_some_and(|a| a.id.as_str() == "revision" || a.id.as_str() == "commit_id")
+            && !is_const(&k.value)
+        {
             return None;
         }
     }
-    let revision = c.kw_value("revision").filter(Lit::truthy).or_else(|| c.kw_value("commit_id"));
+    let revision = c
+        .kw_value("revision")
+        .filter(Lit::truthy)
+        .or_else(|| c.kw_value("commit_id"));
     if let Some(Lit::Str(r)) = revision {
         let r = r.trim_matches(|ch| ch == '"' || ch == '\'');
         if r.chars().count() >= 7 && r.chars().all(|ch| ch.is_ascii_hexdigit()) {
             return None;
         }
     }
-    if let Some(Lit::Str(first)) = c.arg_at(0) {
-        if !first.is_empty() && (first.starts_with("./") || first.starts_with('/') || first.starts_with("../")) {
-            return None;
-        }
+    if let Some(Lit::Str(first)) = c.arg_at(0)
+        && (first.starts_with("./") || first.starts_with('/') || first.starts_with("../"))
+    {
+        return None;
     }
     Some(
         Issue::new(

@@ -16,7 +16,11 @@ struct Keywords<'a> {
 
 impl<'a> SourceOrderVisitor<'a> for Keywords<'a> {
     fn visit_keyword(&mut self, keyword: &'a ast::Keyword) {
-        if keyword.arg.as_ref().is_some_and(|a| a.id.as_str() == "autoescape") {
+        if keyword
+            .arg
+            .as_ref()
+            .is_some_and(|a| a.id.as_str() == "autoescape")
+        {
             self.found.push(keyword);
         }
         source_order::walk_keyword(self, keyword);
@@ -36,14 +40,24 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
         kws.visit_keyword(k);
     }
     // Bandit's ast.walk is breadth-first; the call's own keywords come first.
-    kws.found.sort_by_key(|k| !c.keywords().iter().any(|own| std::ptr::eq(own, *k)));
-    for k in kws.found {
+    kws.found
+        .sort_by_key(|k| !c.keywords().iter().any(|own| std::ptr::eq(own, *k)));
+    if let Some(k) = kws.found.first() {
         let v = &k.value;
-        let is_false = matches!(v, Expr::Name(n) if n.id.as_str() == "False") || matches!(v, Expr::BooleanLiteral(b) if !b.value);
+        let is_false = matches!(v, Expr::Name(n) if n.id.as_str() == "False")
+            || matches!(v, Expr::BooleanLiteral(b) if !b.value);
         if is_false {
-            return Some(Issue::new("B701", "jinja2_autoescape_false", High, High, 94, TEXT_FALSE));
+            return Some(Issue::new(
+                "B701",
+                "jinja2_autoescape_false",
+                High,
+                High,
+                94,
+                TEXT_FALSE,
+            ));
         }
-        let is_true = matches!(v, Expr::Name(n) if n.id.as_str() == "True") || matches!(v, Expr::BooleanLiteral(b) if b.value);
+        let is_true = matches!(v, Expr::Name(n) if n.id.as_str() == "True")
+            || matches!(v, Expr::BooleanLiteral(b) if b.value);
         if is_true {
             return None;
         }
@@ -57,7 +71,21 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
                 return None;
             }
         }
-        return Some(Issue::new("B701", "jinja2_autoescape_false", High, Medium, 94, TEXT_UNKNOWN));
+        return Some(Issue::new(
+            "B701",
+            "jinja2_autoescape_false",
+            High,
+            Medium,
+            94,
+            TEXT_UNKNOWN,
+        ));
     }
-    Some(Issue::new("B701", "jinja2_autoescape_false", High, High, 94, TEXT_DEFAULT))
+    Some(Issue::new(
+        "B701",
+        "jinja2_autoescape_false",
+        High,
+        High,
+        94,
+        TEXT_DEFAULT,
+    ))
 }

@@ -15,6 +15,9 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
         Medium,
         High,
         79,
-        format!("Potential XSS with ``{}`` detected. Do not use ``{}`` on untrusted data.", c.qual, c.name),
+        format!(
+            "Potential XSS with ``{}`` detected. Do not use ``{}`` on untrusted data.",
+            c.qual, c.name
+        ),
     ))
 }

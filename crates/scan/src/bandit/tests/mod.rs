@@ -3,6 +3,7 @@
 
 pub mod app_debug;
 pub mod asserts;
+pub mod bind_all_interfaces;
 pub mod blacklist_calls;
 pub mod blacklist_imports;
 pub mod cert_validation;
@@ -10,7 +11,6 @@ pub mod django_sql;
 pub mod django_xss;
 pub mod exec;
 pub mod file_permissions;
-pub mod bind_all_interfaces;
 pub mod hardcoded_password;
 pub mod hardcoded_tmp;
 pub mod hashlib;
@@ -84,14 +84,28 @@ pub fn run_call_tests(ctx: &CallCtx) -> Vec<Issue> {
 }
 
 pub fn run_str_tests(ctx: &StrCtx) -> Vec<Issue> {
-    [bind_all_interfaces::check, hardcoded_password::check_string, hardcoded_tmp::check, sql::check]
-        .iter()
-        .filter_map(|t| t(ctx))
-        .collect()
+    [
+        bind_all_interfaces::check,
+        hardcoded_password::check_string,
+        hardcoded_tmp::check,
+        sql::check,
+    ]
+    .iter()
+    .filter_map(|t| t(ctx))
+    .collect()
 }
 
-pub fn run_function_tests(f: &ast::StmtFunctionDef, aliases: &HashMap<String, String>) -> Vec<Issue> {
-    [hardcoded_password::check_default(f), ssl_tls::check_bad_defaults(f, aliases)].into_iter().flatten().collect()
+pub fn run_function_tests(
+    f: &ast::StmtFunctionDef,
+    aliases: &HashMap<String, String>,
+) -> Vec<Issue> {
+    [
+        hardcoded_password::check_default(f),
+        ssl_tls::check_bad_defaults(f, aliases),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Every test Bandit runs by default: (id, test name).

@@ -11,5 +11,15 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
     if c.kw_value("weights_only") == Some(Lit::Str("True".into())) {
         return None;
     }
-    Some(Issue::new("B614", "pytorch_load", Medium, High, 502, "Use of unsafe PyTorch load").at(c.kw_line("load")))
+    Some(
+        Issue::new(
+            "B614",
+            "pytorch_load",
+            Medium,
+            High,
+            502,
+            "Use of unsafe PyTorch load",
+        )
+        .at(c.kw_line("load")),
+    )
 }

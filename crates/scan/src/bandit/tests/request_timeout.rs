@@ -6,12 +6,16 @@ pub const HTTPX_EXTRA: &[&str] = &["request", "stream", "Client", "AsyncClient"]
 
 pub fn is_http_call(c: &CallCtx, root: &str) -> bool {
     (root == "requests" && HTTP_VERBS.contains(&c.name.as_str()))
-        || (root == "httpx" && (HTTP_VERBS.contains(&c.name.as_str()) || HTTPX_EXTRA.contains(&c.name.as_str())))
+        || (root == "httpx"
+            && (HTTP_VERBS.contains(&c.name.as_str()) || HTTPX_EXTRA.contains(&c.name.as_str())))
 }
 
 pub fn check(c: &CallCtx) -> Option<Issue> {
     let root = c.qual.split('.').next().unwrap_or("");
-    if root == "requests" && HTTP_VERBS.contains(&c.name.as_str()) && c.check_kw_str("timeout", "None").is_none() {
+    if root == "requests"
+        && HTTP_VERBS.contains(&c.name.as_str())
+        && c.check_kw_str("timeout", "None").is_none()
+    {
         return Some(Issue::new(
             "B113",
             "request_without_timeout",

@@ -3,8 +3,13 @@ use ruff_python_ast::{Expr, Number};
 
 use crate::bandit::helpers::{CallCtx, High, Issue, Low, Medium};
 
-pub const SUBPROCESS: &[&str] =
-    &["subprocess.Popen", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.run"];
+pub const SUBPROCESS: &[&str] = &[
+    "subprocess.Popen",
+    "subprocess.call",
+    "subprocess.check_call",
+    "subprocess.check_output",
+    "subprocess.run",
+];
 pub const SHELL: &[&str] = &[
     "os.system",
     "os.popen",
@@ -86,7 +91,14 @@ pub fn check_popen_shell(c: &CallCtx) -> Option<Issue> {
             "subprocess call with shell=True seems safe, but may be changed in the future, consider rewriting without shell",
         )
     } else {
-        Issue::new("B602", "subprocess_popen_with_shell_equals_true", High, High, 78, "subprocess call with shell=True identified, security issue.")
+        Issue::new(
+            "B602",
+            "subprocess_popen_with_shell_equals_true",
+            High,
+            High,
+            78,
+            "subprocess call with shell=True identified, security issue.",
+        )
     };
     Some(issue.at(c.kw_line("shell")))
 }
@@ -96,8 +108,15 @@ pub fn check_without_shell(c: &CallCtx) -> Option<Issue> {
         return None;
     }
     Some(
-        Issue::new("B603", "subprocess_without_shell_equals_true", Low, High, 78, "subprocess call - check for execution of untrusted input.")
-            .at(c.kw_line("shell")),
+        Issue::new(
+            "B603",
+            "subprocess_without_shell_equals_true",
+            Low,
+            High,
+            78,
+            "subprocess call - check for execution of untrusted input.",
+        )
+        .at(c.kw_line("shell")),
     )
 }
 
@@ -132,14 +151,28 @@ pub fn check_start_shell(c: &CallCtx) -> Option<Issue> {
             "Starting a process with a shell: Seems safe, but may be changed in the future, consider rewriting without shell",
         )
     } else {
-        Issue::new("B605", "start_process_with_a_shell", High, High, 78, "Starting a process with a shell, possible injection detected, security issue.")
+        Issue::new(
+            "B605",
+            "start_process_with_a_shell",
+            High,
+            High,
+            78,
+            "Starting a process with a shell, possible injection detected, security issue.",
+        )
     })
 }
 
 pub fn check_no_shell(c: &CallCtx) -> Option<Issue> {
-    NO_SHELL
-        .contains(&c.qual.as_str())
-        .then(|| Issue::new("B606", "start_process_with_no_shell", Low, Medium, 78, "Starting a process without a shell."))
+    NO_SHELL.contains(&c.qual.as_str()).then(|| {
+        Issue::new(
+            "B606",
+            "start_process_with_no_shell",
+            Low,
+            Medium,
+            78,
+            "Starting a process without a shell.",
+        )
+    })
 }
 
 /// Bandit's `full_path_match`: a drive letter before `:`, or a leading `\`, `/` or `.`.
@@ -161,10 +194,10 @@ pub fn check_partial_path(c: &CallCtx) -> Option<Issue> {
         return None;
     }
     let mut node = &c.args()[0];
-    if let Expr::List(l) = node {
-        if let Some(first) = l.elts.first() {
-            node = first;
-        }
+    if let Expr::List(l) = node
+        && let Some(first) = l.elts.first()
+    {
+        node = first;
     }
     match node {
         Expr::StringLiteral(s) if !is_full_path(s.value.to_str()) => Some(Issue::new(

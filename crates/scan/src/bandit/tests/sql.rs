@@ -8,7 +8,10 @@ use crate::bandit::helpers::{Issue, Low, Medium, called_name};
 use crate::bandit::visitor::{Node, StrCtx};
 
 static SIMPLE_SQL: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?is)(select\s.*from\s|delete\s+from\s|insert\s+into\s.*values[\s(]|update\s.*set\s)").ok()
+    Regex::new(
+        r"(?is)(select\s.*from\s|delete\s+from\s|insert\s+into\s.*values[\s(]|update\s.*set\s)",
+    )
+    .ok()
 });
 
 /// Bandit's `concat_string` leaves, skipping the subtree under `stop`.
@@ -58,7 +61,9 @@ pub fn check(s: &StrCtx) -> Option<Issue> {
                 statement = strings.join(" ");
                 wrapper = s.parent(depth + 1);
             }
-            Node::Expr(Expr::Attribute(a)) if a.attr.id.as_str() == "format" || a.attr.id.as_str() == "replace" => {
+            Node::Expr(Expr::Attribute(a))
+                if a.attr.id.as_str() == "format" || a.attr.id.as_str() == "replace" =>
+            {
                 statement = s.value.to_string();
                 wrapper = s.parent(2);
                 str_replace = a.attr.id.as_str() == "replace";

@@ -37,19 +37,36 @@ pub fn check_bad_version(c: &CallCtx) -> Option<Issue> {
                     .at(c.kw_line("method")),
             );
         }
-    } else if c.check_kw("method", &bad) == Some(true) || c.check_kw("ssl_version", &bad) == Some(true) {
+    } else if c.check_kw("method", &bad) == Some(true)
+        || c.check_kw("ssl_version", &bad) == Some(true)
+    {
         let line = c.kw_line("method").or_else(|| c.kw_line("ssl_version"));
         return Some(
-            Issue::new("B502", "ssl_with_bad_version", Medium, Medium, 327, "Function call with insecure SSL/TLS protocol identified, possible security issue.")
-                .at(line),
+            Issue::new(
+                "B502",
+                "ssl_with_bad_version",
+                Medium,
+                Medium,
+                327,
+                "Function call with insecure SSL/TLS protocol identified, possible security issue.",
+            )
+            .at(line),
         );
     }
     None
 }
 
-pub fn check_bad_defaults(f: &ast::StmtFunctionDef, aliases: &HashMap<String, String>) -> Option<Issue> {
+pub fn check_bad_defaults(
+    f: &ast::StmtFunctionDef,
+    aliases: &HashMap<String, String>,
+) -> Option<Issue> {
     let p = &f.parameters;
-    for d in p.posonlyargs.iter().chain(p.args.iter()).filter_map(|a| a.default.as_deref()) {
+    for d in p
+        .posonlyargs
+        .iter()
+        .chain(p.args.iter())
+        .filter_map(|a| a.default.as_deref())
+    {
         let q = qual_attr(d, aliases);
         let val = q.rsplit('.').next().unwrap_or("");
         if BAD_VERSIONS.contains(&val) {

@@ -8,17 +8,27 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
         return None;
     }
     if c.has_kw("filter") {
-        let filter = c.keywords().iter().find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "filter"));
-        if filter.is_some_and(|k| matches!(&k.value, Expr::StringLiteral(s) if s.value.to_str() == "data")) {
+        let filter = c
+            .keywords()
+            .iter()
+            .find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "filter"));
+        if filter.is_some_and(
+            |k| matches!(&k.value, Expr::StringLiteral(s) if s.value.to_str() == "data"),
+        ) {
             return None;
         }
     }
     if c.has_kw("members") {
-        let members = c.keywords().iter().find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "members"))?;
+        let members = c
+            .keywords()
+            .iter()
+            .find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "members"))?;
         return match &members.value {
             Expr::Call(call) => {
                 // Bandit reads `func.id` and fails on anything but a plain name.
-                let Expr::Name(n) = call.func.as_ref() else { return None };
+                let Expr::Name(n) = call.func.as_ref() else {
+                    return None;
+                };
                 Some(Issue::new(
                     "B202",
                     "tarfile_unsafe_members",

@@ -1,12 +1,25 @@
 //! B613 trojansource: bidirectional control characters anywhere in the file.
 use crate::bandit::helpers::{High, Issue, Medium};
 
-const BIDI: &[char] =
-    &['\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200f}'];
+const BIDI: &[char] = &[
+    '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}', '\u{200f}',
+];
 
 /// Python's `str.splitlines` boundaries.
 fn is_line_break(c: char) -> bool {
-    matches!(c, '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}')
+    matches!(
+        c,
+        '\n' | '\r'
+            | '\x0b'
+            | '\x0c'
+            | '\x1c'
+            | '\x1d'
+            | '\x1e'
+            | '\u{85}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
 }
 
 fn py_splitlines(text: &str) -> Vec<&str> {
@@ -17,11 +30,11 @@ fn py_splitlines(text: &str) -> Vec<&str> {
         if is_line_break(c) {
             out.push(&text[start..i]);
             let mut next = i + c.len_utf8();
-            if c == '\r' {
-                if let Some(&(j, '\n')) = iter.peek() {
-                    iter.next();
-                    next = j + 1;
-                }
+            if c == '\r'
+                && let Some(&(j, '\n')) = iter.peek()
+            {
+                iter.next();
+                next = j + 1;
             }
             start = next;
         }
@@ -47,7 +60,10 @@ pub fn check(source: &str) -> Option<Issue> {
                     High,
                     Medium,
                     838,
-                    format!("A Python source file contains bidirectional control characters ('\\u{:04x}').", *ch as u32),
+                    format!(
+                        "A Python source file contains bidirectional control characters ('\\u{:04x}').",
+                        *ch as u32
+                    ),
                 );
                 issue.line = Some(lineno);
                 issue.col = Some(col);

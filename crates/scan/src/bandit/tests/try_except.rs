@@ -15,10 +15,22 @@ pub fn check(h: &ast::ExceptHandlerExceptHandler) -> Vec<Issue> {
         }
     }
     match &h.body[0] {
-        Stmt::Pass(_) => out.push(Issue::new("B110", "try_except_pass", Low, High, 703, "Try, Except, Pass detected.")),
-        Stmt::Continue(_) => {
-            out.push(Issue::new("B112", "try_except_continue", Low, High, 703, "Try, Except, Continue detected."))
-        }
+        Stmt::Pass(_) => out.push(Issue::new(
+            "B110",
+            "try_except_pass",
+            Low,
+            High,
+            703,
+            "Try, Except, Pass detected.",
+        )),
+        Stmt::Continue(_) => out.push(Issue::new(
+            "B112",
+            "try_except_continue",
+            Low,
+            High,
+            703,
+            "Try, Except, Continue detected.",
+        )),
         _ => {}
     }
     out

@@ -58,17 +58,22 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
         "cryptography.hazmat.primitives.asymmetric.rsa.generate_private_key" => "RSA",
         "cryptography.hazmat.primitives.asymmetric.ec.generate_private_key" => "EC",
         "Crypto.PublicKey.DSA.generate" | "Cryptodome.PublicKey.DSA.generate" => {
-            let size = or_value(c.kw_value("bits")).or_else(|| or_value(c.arg_at(0))).unwrap_or(Lit::Int(2048));
+            let size = or_value(c.kw_value("bits"))
+                .or_else(|| or_value(c.arg_at(0)))
+                .unwrap_or(Lit::Int(2048));
             return classify("DSA", &size);
         }
         "Crypto.PublicKey.RSA.generate" | "Cryptodome.PublicKey.RSA.generate" => {
-            let size = or_value(c.kw_value("bits")).or_else(|| or_value(c.arg_at(0))).unwrap_or(Lit::Int(2048));
+            let size = or_value(c.kw_value("bits"))
+                .or_else(|| or_value(c.arg_at(0)))
+                .unwrap_or(Lit::Int(2048));
             return classify("RSA", &size);
         }
         _ => return None,
     };
     if key_type == "EC" {
-        let curve = or_value(c.kw_value("curve")).or_else(|| c.call_args().into_iter().next().filter(Lit::truthy));
+        let curve = or_value(c.kw_value("curve"))
+            .or_else(|| c.call_args().into_iter().next().filter(Lit::truthy));
         let size = curve
             .as_ref()
             .and_then(|v| v.as_str())
@@ -77,6 +82,8 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
         return classify("EC", &Lit::Int(size));
     }
     let pos = if key_type == "DSA" { 0 } else { 1 };
-    let size = or_value(c.kw_value("key_size")).or_else(|| or_value(c.arg_at(pos))).unwrap_or(Lit::Int(2048));
+    let size = or_value(c.kw_value("key_size"))
+        .or_else(|| or_value(c.arg_at(pos)))
+        .unwrap_or(Lit::Int(2048));
     classify(key_type, &size)
 }

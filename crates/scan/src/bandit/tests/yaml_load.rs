@@ -7,7 +7,9 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
     }
     let parts: Vec<&str> = c.qual.split('.').collect();
     let func = parts.last().copied().unwrap_or("");
-    let safe = |name: &str| c.check_kw_str("Loader", name) == Some(true) || c.arg_at(1) == Some(Lit::Str(name.into()));
+    let safe = |name: &str| {
+        c.check_kw_str("Loader", name) == Some(true) || c.arg_at(1) == Some(Lit::Str(name.into()))
+    };
     if parts.contains(&"yaml") && func == "load" && !safe("SafeLoader") && !safe("CSafeLoader") {
         return Some(Issue::new(
             "B506",
