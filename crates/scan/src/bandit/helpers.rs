@@ -277,7 +277,7 @@ pub struct CallCtx<'a> {
     pub qual: String,
     /// `call_function_name`.
     pub name: String,
-    pub imports: &'a [String],
+    pub imports: &'a Imports,
     pub aliases: &'a std::collections::HashMap<String, String>,
     /// 1-based line of an offset.
     pub line_of: &'a dyn Fn(ruff_text_size::TextSize) -> u32,
@@ -352,14 +352,54 @@ impl<'a> CallCtx<'a> {
     }
 
     pub fn imported_exact(&self, module: &str) -> bool {
-        self.imports.iter().any(|m| m == module)
+        self.imports.exact(module)
     }
 
     pub fn imported_like(&self, module: &str) -> bool {
-        self.imports.iter().any(|m| m.contains(module))
+        self.imports.like(module)
     }
 }
 
 pub fn lit_str(s: &str) -> Lit {
     Lit::Str(s.to_string())
+}
+
+/// Module names seen in imports so far (Bandit's `imports` set), with the substring checks
+/// the tests ask on every call answered up front.
+#[derive(Default)]
+pub struct Imports {
+    names: std::collections::HashSet<String>,
+    /// For each of `LIKE`, whether some import contains it.
+    like: [bool; LIKE.len()],
+}
+
+/// The substrings Bandit's tests look for with `is_module_imported_like`.
+const LIKE: &[&str] = &[
+    "flask",
+    "paramiko",
+    "django.db.models",
+    "django.utils.safestring",
+    "transformers",
+    "datasets",
+    "huggingface_hub",
+];
+
+impl Imports {
+    pub fn add(&mut self, name: String) {
+        for (i, l) in LIKE.iter().enumerate() {
+            self.like[i] |= name.contains(l);
+        }
+        self.names.insert(name);
+    }
+
+    pub fn exact(&self, module: &str) -> bool {
+        self.names.contains(module)
+    }
+
+    pub fn like(&self, module: &str) -> bool {
+        match LIKE.iter().position(|l| *l == module) {
+            Some(i) => self.like[i],
+            None => self.names.iter().any(|m| m.contains(module)),
+        }
+    }
 }

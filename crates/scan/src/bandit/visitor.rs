@@ -9,7 +9,7 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_source_file::LineIndex;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use super::helpers::{CallCtx, Issue, call_name};
+use super::helpers::{CallCtx, Imports, Issue, call_name};
 use super::tests;
 
 /// A node on the parent stack (the Python AST node types Bandit can see as a parent).
@@ -59,7 +59,7 @@ pub struct RawResult {
 pub struct Walker<'a> {
     src: &'a str,
     lines: &'a LineIndex,
-    imports: Vec<String>,
+    imports: Imports,
     aliases: HashMap<String, String>,
     parents: Vec<Node<'a>>,
     module_body: &'a [Stmt],
@@ -72,7 +72,7 @@ impl<'a> Walker<'a> {
         Walker {
             src,
             lines,
-            imports: Vec::new(),
+            imports: Imports::default(),
             aliases: HashMap::new(),
             parents: Vec::new(),
             module_body,
@@ -161,9 +161,7 @@ impl<'a> Walker<'a> {
     }
 
     fn add_import(&mut self, name: String) {
-        if !self.imports.contains(&name) {
-            self.imports.push(name);
-        }
+        self.imports.add(name);
     }
 
     fn visit_import(&mut self, stmt: &'a Stmt) {

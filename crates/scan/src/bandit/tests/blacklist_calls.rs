@@ -296,10 +296,17 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
         }
     };
     let name = name?;
-    for e in CALLS.iter().chain(blacklist_imports::IMPORTS.iter()) {
-        if e.qualnames.iter().any(|q| *q == name) {
-            return Some(report(e, &name));
-        }
-    }
-    None
+    BY_QUALNAME.get(name.as_str()).map(|e| report(e, &name))
 }
+
+/// Qualified name to its first entry, calls before imports (Bandit's search order).
+static BY_QUALNAME: std::sync::LazyLock<std::collections::HashMap<&'static str, &'static Entry>> =
+    std::sync::LazyLock::new(|| {
+        let mut map = std::collections::HashMap::new();
+        for e in CALLS.iter().chain(blacklist_imports::IMPORTS.iter()) {
+            for q in e.qualnames {
+                map.entry(*q).or_insert(e);
+            }
+        }
+        map
+    });

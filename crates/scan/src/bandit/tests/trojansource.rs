@@ -46,7 +46,8 @@ fn py_splitlines(text: &str) -> Vec<&str> {
 }
 
 pub fn check(source: &str) -> Option<Issue> {
-    if !source.chars().any(|c| BIDI.contains(&c)) {
+    // Every one of these characters starts with the UTF-8 byte 0xE2.
+    if !source.as_bytes().contains(&0xE2) || !source.chars().any(|c| BIDI.contains(&c)) {
         return None;
     }
     for (idx, line) in py_splitlines(source).into_iter().enumerate() {
