@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod helpers;
+pub mod limits;
 pub mod nosec;
 pub mod tests;
 pub mod visitor;
@@ -124,7 +125,10 @@ impl Family for BanditFamily {
                 return;
             }
         };
-        if module.has_syntax_errors() || module.source.contains('\0') {
+        if module.has_syntax_errors()
+            || module.source.contains('\0')
+            || limits::tokenizer_refuses(module.parsed.tokens())
+        {
             out.errors.push(ScanError {
                 check: Check::Bandit,
                 path: file.path.to_string(),
@@ -132,12 +136,20 @@ impl Family for BanditFamily {
             });
             return;
         }
-        let findings = scan_source(
+        let Some(findings) = scan_source(
             &module.source,
             module.parsed.syntax(),
             module.parsed.tokens(),
             file.path,
-        );
+        ) else {
+            // Bandit's visitor runs out of Python recursion on such a file.
+            out.errors.push(ScanError {
+                check: Check::Bandit,
+                path: file.path.to_string(),
+                message: SCAN_EXCEPTION.into(),
+            });
+            return;
+        };
         for mut f in findings {
             if f.suppressed_by.is_none() {
                 let skipped_by_config = !self.config.runs(&f.rule)
@@ -182,17 +194,20 @@ fn decode_fails_in_header(bytes: &[u8]) -> bool {
 }
 
 /// Runs every test on one parsed module; findings silenced by `# nosec` carry
-/// `suppressed_by = Nosec`.
+/// `suppressed_by = Nosec`. `None` when the module is nested deeper than Bandit can visit.
 pub fn scan_source(
     source: &str,
     module: &ruff_python_ast::ModModule,
     tokens: &ruff_python_ast::token::Tokens,
     path: &str,
-) -> Vec<Finding> {
+) -> Option<Vec<Finding>> {
     let lines = LineIndex::from_source_text(source);
     let nosec_lines = nosec::collect(tokens, source, &lines);
     let mut walker = visitor::Walker::new(source, &lines, &module.body);
     walker.run();
+    if walker.too_deep {
+        return None;
+    }
     let mut raw = std::mem::take(&mut walker.results);
     if let Some(issue) = tests::trojansource::check(source) {
         // Bandit's File tests run with the context line range [0, 1].
@@ -236,7 +251,7 @@ pub fn scan_source(
         let _ = r.end_col;
         out.push(f);
     }
-    out
+    Some(out)
 }
 
 /// Bandit's documentation page for a test.

@@ -10,7 +10,7 @@ use ruff_source_file::LineIndex;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::helpers::{CallCtx, Imports, Issue, call_name};
-use super::tests;
+use super::{limits, tests};
 
 /// A node on the parent stack (the Python AST node types Bandit can see as a parent).
 #[derive(Clone, Copy)]
@@ -33,6 +33,7 @@ pub struct StrCtx<'a, 'p> {
     pub joined: Option<(&'a Expr, bool, String)>,
     /// Parents, innermost last.
     pub parents: &'p [Node<'a>],
+    pub sql_budget: &'p std::cell::Cell<u64>,
 }
 
 impl<'a> StrCtx<'a, '_> {
@@ -56,6 +57,14 @@ pub struct RawResult {
     pub line_range: Vec<u32>,
 }
 
+/// Leaves B608 may visit per file while joining string concatenations.
+const SQL_BUDGET: u64 = 5_000_000;
+
+/// Python's AST depth (module = 0) of a node whose parents are on the stack.
+fn depth_of(parents: usize) -> usize {
+    parents + 1
+}
+
 pub struct Walker<'a> {
     src: &'a str,
     lines: &'a LineIndex,
@@ -65,6 +74,11 @@ pub struct Walker<'a> {
     module_body: &'a [Stmt],
     fn_stack: Vec<&'a ast::StmtFunctionDef>,
     pub results: Vec<RawResult>,
+    /// Set when the module nests deeper than Bandit's recursive visitor can go; the walk stops
+    /// descending there.
+    pub too_deep: bool,
+    /// Work left for B608's string concatenation (quadratic on long chains in Bandit).
+    pub sql_budget: std::cell::Cell<u64>,
 }
 
 impl<'a> Walker<'a> {
@@ -78,6 +92,8 @@ impl<'a> Walker<'a> {
             module_body,
             fn_stack: Vec::new(),
             results: Vec::new(),
+            too_deep: false,
+            sql_budget: std::cell::Cell::new(SQL_BUDGET),
         }
     }
 
@@ -242,11 +258,16 @@ impl<'a> Walker<'a> {
         if matches!(parent, Node::Stmt(Stmt::Expr(_))) {
             return;
         }
+        if depth_of(self.parents.len()) >= limits::MAX_STR_DEPTH {
+            self.too_deep = true;
+            return;
+        }
         let ctx = StrCtx {
             value,
             node,
             joined,
             parents: &self.parents,
+            sql_budget: &self.sql_budget,
         };
         let issues = tests::run_str_tests(&ctx);
         for issue in issues {
@@ -304,6 +325,10 @@ impl<'a> Walker<'a> {
     }
 
     fn run_owned_str(&mut self, value: String, fstring: &'a Expr, first: bool, statement: String) {
+        if depth_of(self.parents.len()) >= limits::MAX_STR_DEPTH {
+            self.too_deep = true;
+            return;
+        }
         // The parent of a JoinedStr piece is the JoinedStr itself (on the stack top).
         let parent = Node::Expr(fstring);
         let ctx = StrCtx {
@@ -311,6 +336,7 @@ impl<'a> Walker<'a> {
             node: None,
             joined: Some((fstring, first, statement)),
             parents: &self.parents,
+            sql_budget: &self.sql_budget,
         };
         let issues = tests::run_str_tests(&ctx);
         for issue in issues {
@@ -349,6 +375,10 @@ impl<'a> Walker<'a> {
 
 impl<'a> Visitor<'a> for Walker<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if self.too_deep || depth_of(self.parents.len()) >= limits::MAX_DEPTH {
+            self.too_deep = true;
+            return;
+        }
         match stmt {
             Stmt::Import(_) | Stmt::ImportFrom(_) => self.visit_import(stmt),
             Stmt::Assert(_) => {
@@ -357,6 +387,30 @@ impl<'a> Visitor<'a> for Walker<'a> {
                 }
             }
             Stmt::FunctionDef(f) => return self.function_def(stmt, f),
+            Stmt::If(i) => {
+                // Python nests each `elif` as an `If` in the previous one's `orelse`.
+                self.parents.push(Node::Stmt(stmt));
+                self.visit_expr(&i.test);
+                self.visit_body(&i.body);
+                let mut pushed = 0;
+                for clause in &i.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        if depth_of(self.parents.len()) >= limits::MAX_DEPTH {
+                            self.too_deep = true;
+                            break;
+                        }
+                        self.parents.push(Node::Other(clause.range));
+                        pushed += 1;
+                        self.visit_expr(test);
+                    }
+                    self.visit_body(&clause.body);
+                }
+                for _ in 0..pushed {
+                    self.parents.pop();
+                }
+                self.parents.pop();
+                return;
+            }
             Stmt::ClassDef(c) => {
                 self.parents.push(Node::Stmt(stmt));
                 if let Some(tp) = &c.type_params {
@@ -380,6 +434,23 @@ impl<'a> Visitor<'a> for Walker<'a> {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
+        // Names, attributes, subscripts, starred, lists and tuples have a context child
+        // (`Load`, `Store`) in Python's AST, one level deeper.
+        let ctx_child = matches!(
+            expr,
+            Expr::Name(_)
+                | Expr::Attribute(_)
+                | Expr::Subscript(_)
+                | Expr::Starred(_)
+                | Expr::List(_)
+                | Expr::Tuple(_)
+        );
+        if self.too_deep
+            || depth_of(self.parents.len()) + usize::from(ctx_child) >= limits::MAX_DEPTH
+        {
+            self.too_deep = true;
+            return;
+        }
         match expr {
             Expr::Call(call) => self.run_call_tests(expr, call),
             Expr::StringLiteral(s) => {

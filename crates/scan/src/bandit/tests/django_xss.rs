@@ -137,8 +137,22 @@ fn line_of(src_offset: TextSize, ctx: &CallCtx) -> u32 {
     (ctx.line_of)(src_offset)
 }
 
+thread_local! {
+    /// Steps left for one `mark_safe` call's analysis (bounded on hostile input).
+    static STEPS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Takes one step of the budget; `false` when it is spent.
+fn step() -> bool {
+    STEPS.with(|s| {
+        let left = s.get();
+        s.set(left.saturating_sub(1));
+        left > 0
+    })
+}
+
 fn evaluate_var(var: &str, scope: Scope, until: u32, ctx: &CallCtx, depth: usize) -> bool {
-    if depth > 50 {
+    if depth > 50 || !step() {
         return false;
     }
     if scope
@@ -151,6 +165,9 @@ fn evaluate_var(var: &str, scope: Scope, until: u32, ctx: &CallCtx, depth: usize
     let deep = Deep { var };
     let mut secure = false;
     for node in scope.body {
+        if !step() {
+            return false;
+        }
         let node_line = line_of(node.start(), ctx);
         if node_line >= until {
             break;
@@ -277,6 +294,7 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
         return None;
     }
     let xss = c.args().first()?;
+    STEPS.with(|s| s.set(100_000));
     if is_str_const(xss) {
         return None;
     }

@@ -5,6 +5,7 @@ use regex::Regex;
 use ruff_python_ast::Expr;
 
 use crate::bandit::helpers::{Issue, Low, Medium, called_name};
+use crate::bandit::limits;
 use crate::bandit::visitor::{Node, StrCtx};
 
 static SIMPLE_SQL: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -14,20 +15,34 @@ static SIMPLE_SQL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
-/// Bandit's `concat_string` leaves, skipping the subtree under `stop`.
-fn collect<'a>(node: &'a Expr, stop: &'a Expr, out: &mut Vec<&'a Expr>) {
+/// Bandit's `concat_string` leaves, skipping the subtree under `stop`; `false` once the
+/// file's budget is spent (Bandit's own join is quadratic on long chains).
+fn collect<'a>(
+    node: &'a Expr,
+    stop: &'a Expr,
+    out: &mut Vec<&'a Expr>,
+    budget: &std::cell::Cell<u64>,
+) -> bool {
     if std::ptr::eq(node, stop) {
-        return;
+        return true;
     }
     if let Expr::BinOp(b) = node {
         for side in [b.left.as_ref(), b.right.as_ref()] {
+            let left = budget.get();
+            if left == 0 {
+                return false;
+            }
+            budget.set(left - 1);
             if matches!(side, Expr::BinOp(_)) {
-                collect(side, stop, out);
+                if !collect(side, stop, out, budget) {
+                    return false;
+                }
             } else {
                 out.push(side);
             }
         }
     }
+    true
 }
 
 pub fn check(s: &StrCtx) -> Option<Issue> {
@@ -50,7 +65,16 @@ pub fn check(s: &StrCtx) -> Option<Issue> {
                     depth += 1;
                 }
                 let mut leaves: Vec<&Expr> = vec![node];
-                collect(root, parent, &mut leaves);
+                // Bandit's recursive join overflows Python's stack (and the test is lost)
+                // when the string sits this deep below the top of its concatenation.
+                let node_depth = s.parents.len() + 1;
+                let root_depth = s.parents.len() - depth;
+                if 2 * node_depth >= limits::MAX_SQL_JOIN_DEPTH + root_depth {
+                    return None;
+                }
+                if !collect(root, parent, &mut leaves, s.sql_budget) {
+                    return None;
+                }
                 let strings: Vec<&str> = leaves
                     .iter()
                     .filter_map(|e| match e {
