@@ -141,3 +141,58 @@ fn bandit_json_report_has_bandit_fields() {
     assert_eq!(b602["code"], "7 sp.Popen(user_cmd, shell=True)\n");
     assert_eq!(doc["errors"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn resolves_names_like_bandit() {
+    let r = scan("resolve");
+    let want = vec![
+        k(2, "B405", "LOW", "HIGH"),
+        k(5, "B403", "LOW", "HIGH"),
+        k(6, "B401", "HIGH", "HIGH"),
+        k(7, "B314", "MEDIUM", "HIGH"),
+        k(8, "B324", "HIGH", "HIGH"),
+        k(9, "B608", "MEDIUM", "LOW"),
+        k(10, "B608", "MEDIUM", "MEDIUM"),
+    ];
+    assert_eq!(keys(r.findings.iter(), "resolve.py"), want);
+}
+
+#[test]
+fn nosec_on_any_line_of_a_statement() {
+    let r = scan("resolve");
+    assert!(keys(r.findings.iter(), "multiline.py").is_empty());
+    assert_eq!(
+        keys(r.suppressed.iter(), "multiline.py"),
+        vec![
+            k(2, "B605", "HIGH", "HIGH"),
+            k(6, "B108", "MEDIUM", "MEDIUM"),
+            k(9, "B108", "MEDIUM", "MEDIUM")
+        ]
+    );
+}
+
+#[test]
+fn too_deep_files_are_errors_as_in_bandit() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let chain = vec!["\"s\""; 5000].join(" + ");
+    std::fs::write(dir.path().join("deep.py"), format!("q = {chain}\n"))
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    std::fs::write(dir.path().join("ok.py"), "assert x\n").unwrap_or_else(|e| panic!("write: {e}"));
+    let options = ScanOptions {
+        profile: Profile::ToolDefaults,
+        ..ScanOptions::default()
+    };
+    let r = scan_path(dir.path(), &options).unwrap_or_else(|e| panic!("scan failed: {e}"));
+    let errors: Vec<_> = r
+        .errors
+        .iter()
+        .filter(|e| e.check == Check::Bandit)
+        .collect();
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].path.ends_with("deep.py"));
+    assert_eq!(errors[0].message, "exception while scanning file");
+    assert_eq!(
+        keys(r.findings.iter(), "ok.py"),
+        vec![k(1, "B101", "LOW", "HIGH")]
+    );
+}

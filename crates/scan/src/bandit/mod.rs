@@ -82,6 +82,17 @@ pub fn build(setup: &ScanSetup) -> Result<Box<dyn Family>, ScanError> {
     }))
 }
 
+impl BanditFamily {
+    /// Records the bundled config files as having changed the report.
+    fn note_config_used(&self, out: &mut FamilyOutput) {
+        for used in &self.config.used {
+            if !out.config_used.contains(used) {
+                out.config_used.push(used.clone());
+            }
+        }
+    }
+}
+
 impl Family for BanditFamily {
     fn check(&self) -> Check {
         Check::Bandit
@@ -99,6 +110,7 @@ impl Family for BanditFamily {
             return;
         }
         if self.config.excludes(file.rel_path) || self.config.excludes(file.path) {
+            self.note_config_used(out);
             return;
         }
         let module = match parsed {
@@ -161,11 +173,7 @@ impl Family for BanditFamily {
                             .any(|g| config::glob_match(g, file.path)));
                 if skipped_by_config {
                     f.suppressed_by = Some(SuppressedBy::Config);
-                    for used in &self.config.used {
-                        if !out.config_used.contains(used) {
-                            out.config_used.push(used.clone());
-                        }
-                    }
+                    self.note_config_used(out);
                 }
             }
             out.findings.push(f);
