@@ -196,3 +196,29 @@ fn too_deep_files_are_errors_as_in_bandit() {
         vec![k(1, "B101", "LOW", "HIGH")]
     );
 }
+
+#[test]
+fn pyproject_bandit_section_applies_under_the_qgis_profile_only() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bandit/pyproject");
+    let qgis =
+        scan_path(&path, &ScanOptions::default()).unwrap_or_else(|e| panic!("scan failed: {e}"));
+    assert!(keys(qgis.findings.iter(), "mod.py").is_empty());
+    let skipped: Vec<_> = qgis
+        .suppressed
+        .iter()
+        .filter(|f| f.rule == "B403")
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].suppressed_by, Some(SuppressedBy::Config));
+    assert!(
+        qgis.config_files
+            .iter()
+            .any(|c| c.ends_with("pyproject.toml"))
+    );
+    // `bandit -r` with no options does not read pyproject.toml.
+    let tool = scan("pyproject");
+    assert_eq!(
+        keys(tool.findings.iter(), "mod.py"),
+        vec![k(1, "B403", "LOW", "HIGH")]
+    );
+}
