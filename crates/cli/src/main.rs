@@ -21,13 +21,7 @@ struct Cli {
 
 fn version_line() -> &'static str {
     static LINE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    LINE.get_or_init(|| {
-        format!(
-            "{} (ruleset {})",
-            env!("CARGO_PKG_VERSION"),
-            catalog().version()
-        )
-    })
+    LINE.get_or_init(|| format!("{} (ruleset {})", env!("CARGO_PKG_VERSION"), catalog().version()))
 }
 
 #[derive(Subcommand)]
@@ -139,11 +133,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<u8> {
             s
         }
         Format::Json => {
-            let s = if reports.len() == 1 {
-                serde_json::to_string_pretty(&reports[0])?
-            } else {
-                serde_json::to_string_pretty(&reports)?
-            };
+            let s = if reports.len() == 1 { serde_json::to_string_pretty(&reports[0])? } else { serde_json::to_string_pretty(&reports)? };
             s + "\n"
         }
         Format::Sarif => {
@@ -157,58 +147,32 @@ fn scan(args: ScanArgs) -> anyhow::Result<u8> {
             let doc = serde_json::json!({ "$schema": sarif::SCHEMA_URI, "version": "2.1.0", "runs": runs });
             serde_json::to_string_pretty(&doc)? + "\n"
         }
-        Format::Bandit => reports
-            .iter()
-            .map(vetted_scan::bandit::render_report)
-            .collect(),
-        Format::DetectSecrets => reports
-            .iter()
-            .map(vetted_scan::secrets::render_report)
-            .collect(),
-        Format::Flake8 => reports
-            .iter()
-            .map(vetted_scan::flake8::render_report)
-            .collect(),
+        Format::Bandit => reports.iter().map(vetted_scan::bandit::render_report).collect(),
+        Format::DetectSecrets => reports.iter().map(vetted_scan::secrets::render_report).collect(),
+        Format::Flake8 => reports.iter().map(vetted_scan::flake8::render_report).collect(),
     };
     match &args.output {
-        Some(path) => std::fs::write(path, rendered)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+        Some(path) => std::fs::write(path, rendered).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
             // A closed pipe (`vetted scan … | head`) is not an error worth a panic.
             let _ = out.write_all(rendered.as_bytes());
         }
     }
-    Ok(reports
-        .iter()
-        .map(|r| r.exit_code() as u8)
-        .max()
-        .unwrap_or(0))
+    Ok(reports.iter().map(|r| r.exit_code() as u8).max().unwrap_or(0))
 }
 
 fn rules(args: RulesArgs) -> anyhow::Result<u8> {
     let cat = catalog();
-    let selected: Vec<_> = cat
-        .rules()
-        .iter()
-        .filter(|r| args.family.as_deref().is_none_or(|f| r.check.id() == f))
-        .collect();
+    let selected: Vec<_> = cat.rules().iter().filter(|r| args.family.as_deref().is_none_or(|f| r.check.id() == f)).collect();
     if selected.is_empty() {
-        anyhow::bail!(
-            "no rules for family {:?}; families are package, bandit, secrets, flake8, files",
-            args.family.unwrap_or_default()
-        );
+        anyhow::bail!("no rules for family {:?}; families are package, bandit, secrets, flake8, files", args.family.unwrap_or_default());
     }
     let mut out = String::new();
     match args.format {
-        Format::Json | Format::Sarif | Format::Bandit | Format::DetectSecrets | Format::Flake8 => {
-            out = serde_json::to_string_pretty(&selected)? + "\n"
-        }
+        Format::Json | Format::Sarif | Format::Bandit | Format::DetectSecrets | Format::Flake8 => out = serde_json::to_string_pretty(&selected)? + "\n",
         Format::Text => {
-            out.push_str(&format!(
-                "{:<8} {:<28} {:<9} {:<8} {:<10} {}\n",
-                "family", "code", "severity", "enabled", "skippable", "name"
-            ));
+            out.push_str(&format!("{:<8} {:<28} {:<9} {:<8} {:<10} {}\n", "family", "code", "severity", "enabled", "skippable", "name"));
             for r in selected {
                 out.push_str(&format!(
                     "{:<8} {:<28} {:<9} {:<8} {:<10} {}\n",

@@ -20,14 +20,8 @@ pub struct BundledConfig {
 }
 
 impl BundledConfig {
-    pub const NAMES: &'static [&'static str] = &[
-        ".bandit",
-        "setup.cfg",
-        ".flake8",
-        "tox.ini",
-        "pyproject.toml",
-        ".secrets.baseline",
-    ];
+    pub const NAMES: &'static [&'static str] =
+        &[".bandit", "setup.cfg", ".flake8", "tox.ini", "pyproject.toml", ".secrets.baseline"];
 
     pub fn get(&self, name: &str) -> Option<&[u8]> {
         self.files.get(name).map(Vec::as_slice)
@@ -62,13 +56,7 @@ pub struct SourceFile<'a> {
 
 impl<'a> SourceFile<'a> {
     pub fn new(path: &'a str, rel_path: &'a str, bytes: &'a [u8], unix_mode: Option<u32>) -> Self {
-        SourceFile {
-            path,
-            rel_path,
-            bytes,
-            unix_mode,
-            python: OnceCell::new(),
-        }
+        SourceFile { path, rel_path, bytes, unix_mode, python: OnceCell::new() }
     }
 
     /// The file decoded and parsed as Python, once, shared by every family that asks.
@@ -86,9 +74,7 @@ impl<'a> SourceFile<'a> {
 
     pub fn extension(&self) -> String {
         let name = self.path.rsplit('/').next().unwrap_or(self.path);
-        name.rsplit_once('.')
-            .map(|(_, e)| e.to_ascii_lowercase())
-            .unwrap_or_default()
+        name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default()
     }
 
     pub fn is_python(&self) -> bool {

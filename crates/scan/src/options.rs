@@ -66,15 +66,11 @@ impl ActiveRules {
         let mut active = BTreeMap::new();
         let mut skipped = BTreeSet::new();
         for rule in catalog().rules() {
-            let setting = options
-                .settings
-                .get(rule.code)
-                .copied()
-                .unwrap_or(RuleSetting {
-                    enabled: rule.enabled,
-                    skippable: rule.skippable,
-                    severity: rule.severity,
-                });
+            let setting = options.settings.get(rule.code).copied().unwrap_or(RuleSetting {
+                enabled: rule.enabled,
+                skippable: rule.skippable,
+                severity: rule.severity,
+            });
             // Package and archive rules always run: they decide whether there is a plugin at all.
             let on = rule.check == Check::Package
                 || if options.select.is_empty() {
@@ -93,11 +89,7 @@ impl ActiveRules {
                 skipped.insert(rule.code);
             }
         }
-        ActiveRules {
-            active,
-            skipped,
-            profile: options.profile,
-        }
+        ActiveRules { active, skipped, profile: options.profile }
     }
 
     pub fn is_active(&self, code: &str) -> bool {
@@ -139,29 +131,19 @@ mod tests {
 
     #[test]
     fn select_and_ignore_filter_by_prefix_and_family() {
-        let opts = ScanOptions {
-            select: vec!["B6".into()],
-            ignore: vec!["B602".into()],
-            ..Default::default()
-        };
+        let opts = ScanOptions { select: vec!["B6".into()], ignore: vec!["B602".into()], ..Default::default() };
         let rules = ActiveRules::new(&opts);
         assert!(rules.is_active("B603"));
         assert!(!rules.is_active("B602"));
         assert!(!rules.is_active("B101"));
         assert!(rules.is_active("PKG_LICENSE"), "package rules always run");
-        let opts = ScanOptions {
-            select: vec!["secrets".into()],
-            ..Default::default()
-        };
+        let opts = ScanOptions { select: vec!["secrets".into()], ..Default::default() };
         assert!(ActiveRules::new(&opts).is_active("AWSKeyDetector"));
     }
 
     #[test]
     fn only_skippable_rules_can_be_skipped() {
-        let opts = ScanOptions {
-            skip: vec!["B101".into(), "B602".into(), "NOPE".into()],
-            ..Default::default()
-        };
+        let opts = ScanOptions { skip: vec!["B101".into(), "B602".into(), "NOPE".into()], ..Default::default() };
         let rules = ActiveRules::new(&opts);
         assert!(rules.is_skipped("B101"));
         assert!(!rules.is_skipped("B602"));
@@ -171,26 +153,9 @@ mod tests {
     #[test]
     fn admin_settings_override_the_catalog() {
         let mut settings = BTreeMap::new();
-        settings.insert(
-            "B404".to_string(),
-            RuleSetting {
-                enabled: true,
-                skippable: true,
-                severity: Severity::Critical,
-            },
-        );
-        settings.insert(
-            "B101".to_string(),
-            RuleSetting {
-                enabled: false,
-                skippable: true,
-                severity: Severity::Warning,
-            },
-        );
-        let rules = ActiveRules::new(&ScanOptions {
-            settings,
-            ..Default::default()
-        });
+        settings.insert("B404".to_string(), RuleSetting { enabled: true, skippable: true, severity: Severity::Critical });
+        settings.insert("B101".to_string(), RuleSetting { enabled: false, skippable: true, severity: Severity::Warning });
+        let rules = ActiveRules::new(&ScanOptions { settings, ..Default::default() });
         assert_eq!(rules.severity("B404"), Some(Severity::Critical));
         assert!(!rules.is_active("B101"));
     }

@@ -15,8 +15,8 @@ use crate::family::{BundledConfig, Family, FamilyOutput, ScanSetup, SourceFile};
 use crate::options::{ActiveRules, ScanOptions};
 use crate::package::{self, PackageLayout, PackageRoot};
 use crate::report::{
-    Check, CheckSummary, Finding, PackageInfo, Report, SCHEMA, ScanError, ScannerInfo, Severity,
-    Stats, SuppressedBy, Target, TargetKind, Verdict,
+    Check, CheckSummary, Finding, PackageInfo, Report, SCHEMA, ScanError, ScannerInfo, Severity, Stats, SuppressedBy, Target,
+    TargetKind, Verdict,
 };
 
 /// The input could not be accessed at all (missing path, permission denied): a usage or I/O
@@ -31,37 +31,25 @@ const SCAN_STACK_SIZE: usize = 512 * 1024 * 1024;
 
 /// Scans a ZIP, a folder or a single file and returns the report.
 pub fn scan_path(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
-    let meta = fs::metadata(path)
-        .map_err(|e| TargetError(format!("cannot access {}: {e}", path.display())))?;
+    let meta = fs::metadata(path).map_err(|e| TargetError(format!("cannot access {}: {e}", path.display())))?;
     let path = path.to_path_buf();
     let options = options.clone();
     let is_dir = meta.is_dir();
     std::thread::Builder::new()
         .name("vetted-scan".into())
         .stack_size(SCAN_STACK_SIZE)
-        .spawn(move || {
-            if is_dir {
-                scan_dir(&path, &options)
-            } else {
-                scan_file_target(&path, &options)
-            }
-        })
+        .spawn(move || if is_dir { scan_dir(&path, &options) } else { scan_file_target(&path, &options) })
         .map_err(|e| TargetError(format!("cannot start the scan thread: {e}")))?
         .join()
-        .map_err(|_| {
-            TargetError("the scan stopped on an internal error (a bug: please report it)".into())
-        })?
+        .map_err(|_| TargetError("the scan stopped on an internal error (a bug: please report it)".into()))?
 }
 
 fn sha256_file(path: &Path) -> Result<String, TargetError> {
-    let mut f = fs::File::open(path)
-        .map_err(|e| TargetError(format!("cannot read {}: {e}", path.display())))?;
+    let mut f = fs::File::open(path).map_err(|e| TargetError(format!("cannot read {}: {e}", path.display())))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| TargetError(format!("cannot read {}: {e}", path.display())))?;
+        let n = f.read(&mut buf).map_err(|e| TargetError(format!("cannot read {}: {e}", path.display())))?;
         if n == 0 {
             break;
         }
@@ -72,13 +60,8 @@ fn sha256_file(path: &Path) -> Result<String, TargetError> {
 
 fn looks_like_zip(path: &Path) -> bool {
     let mut magic = [0u8; 4];
-    let ok = fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok();
-    (ok && &magic[..2] == b"PK")
-        || path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    let ok = fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok();
+    (ok && &magic[..2] == b"PK") || path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"))
 }
 
 fn scan_file_target(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
@@ -86,42 +69,20 @@ fn scan_file_target(path: &Path, options: &ScanOptions) -> Result<Report, Target
     let sha = sha256_file(path)?;
     let display = path.display().to_string();
     if looks_like_zip(path) {
-        let target = Target {
-            path: display.clone(),
-            kind: TargetKind::Zip,
-            sha256: sha,
-        };
+        let target = Target { path: display.clone(), kind: TargetKind::Zip, sha256: sha };
         return Ok(match Input::open_zip(path, options.limits.clone()) {
-            Ok(input) => run(
-                input,
-                target,
-                Mode::Package { folder_name: None },
-                options,
-                started,
-            ),
+            Ok(input) => run(input, target, Mode::Package { folder_name: None }, options, started),
             Err(e) => unreadable(target, e, &display, options, started),
         });
     }
     // A lone file: scanned with every family, no package rules.
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let target = Target {
-        path: display,
-        kind: TargetKind::File,
-        sha256: sha,
-    };
-    let bytes =
-        fs::read(path).map_err(|e| TargetError(format!("cannot read {}: {e}", path.display())))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let target = Target { path: display, kind: TargetKind::File, sha256: sha };
+    let bytes = fs::read(path).map_err(|e| TargetError(format!("cannot read {}: {e}", path.display())))?;
     if bytes.len() as u64 > options.limits.max_entry_size {
         let e = ArchiveError {
             rule: crate::archive::rules::TOO_LARGE,
-            message: format!(
-                "{name}: {} bytes; the limit per file is {} bytes",
-                bytes.len(),
-                options.limits.max_entry_size
-            ),
+            message: format!("{name}: {} bytes; the limit per file is {} bytes", bytes.len(), options.limits.max_entry_size),
         };
         return Ok(unreadable(target, e, &name, options, started));
     }
@@ -143,26 +104,12 @@ fn scan_dir(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
     match Input::open_dir(path, options.limits.clone()) {
         Ok(input) => {
             let sha = dir_digest(path, input.entries());
-            let target = Target {
-                path: target_path,
-                kind: TargetKind::Directory,
-                sha256: sha,
-            };
-            let mode = if plugin_folder {
-                Mode::Package {
-                    folder_name: Some(folder_name),
-                }
-            } else {
-                Mode::Loose
-            };
+            let target = Target { path: target_path, kind: TargetKind::Directory, sha256: sha };
+            let mode = if plugin_folder { Mode::Package { folder_name: Some(folder_name) } } else { Mode::Loose };
             Ok(run(input, target, mode, options, started))
         }
         Err(e) => {
-            let target = Target {
-                path: target_path,
-                kind: TargetKind::Directory,
-                sha256: String::new(),
-            };
+            let target = Target { path: target_path, kind: TargetKind::Directory, sha256: String::new() };
             Ok(unreadable(target, e, "", options, started))
         }
     }
@@ -189,13 +136,7 @@ enum Mode {
     Loose,
 }
 
-fn unreadable(
-    target: Target,
-    e: ArchiveError,
-    path: &str,
-    options: &ScanOptions,
-    started: Instant,
-) -> Report {
+fn unreadable(target: Target, e: ArchiveError, path: &str, options: &ScanOptions, started: Instant) -> Report {
     let rules = ActiveRules::new(options);
     let config = BundledConfig::default();
     let mut acc = Accumulator::new(&rules, &config);
@@ -203,13 +144,7 @@ fn unreadable(
     acc.into_report(target, None, options, started, true)
 }
 
-fn run<R: Read + std::io::Seek>(
-    mut input: Input<R>,
-    target: Target,
-    mode: Mode,
-    options: &ScanOptions,
-    started: Instant,
-) -> Report {
+fn run<R: Read + std::io::Seek>(mut input: Input<R>, target: Target, mode: Mode, options: &ScanOptions, started: Instant) -> Report {
     let rules = ActiveRules::new(options);
     let mut pkg_findings: Vec<Finding> = std::mem::take(&mut input.problems);
     let entries: Vec<EntryInfo> = input.entries().to_vec();
@@ -217,33 +152,17 @@ fn run<R: Read + std::io::Seek>(
 
     let (root, package_mode) = match &mode {
         Mode::Package { folder_name } => {
-            let layout = PackageLayout {
-                paths: &paths,
-                folder_name: folder_name.as_deref(),
-                new_plugin: options.new_plugin,
-            };
+            let layout = PackageLayout { paths: &paths, folder_name: folder_name.as_deref(), new_plugin: options.new_plugin };
             (package::check_layout(&layout, &mut pkg_findings), true)
         }
-        Mode::Loose => (
-            Some(PackageRoot {
-                name: String::new(),
-                prefix: String::new(),
-            }),
-            false,
-        ),
+        Mode::Loose => (Some(PackageRoot { name: String::new(), prefix: String::new() }), false),
     };
     let mut package_info: Option<PackageInfo> = None;
-    let mut config = BundledConfig {
-        root_prefix: root.as_ref().map(|r| r.prefix.clone()).unwrap_or_default(),
-        ..Default::default()
-    };
+    let mut config = BundledConfig { root_prefix: root.as_ref().map(|r| r.prefix.clone()).unwrap_or_default(), ..Default::default() };
     if let Some(root) = &root {
         for entry in &entries {
-            let Some(rel) = entry.path.strip_prefix(&root.prefix) else {
-                continue;
-            };
-            let wanted =
-                rel == "metadata.txt" && package_mode || BundledConfig::NAMES.contains(&rel);
+            let Some(rel) = entry.path.strip_prefix(&root.prefix) else { continue };
+            let wanted = rel == "metadata.txt" && package_mode || BundledConfig::NAMES.contains(&rel);
             if !wanted {
                 continue;
             }
@@ -262,10 +181,7 @@ fn run<R: Read + std::io::Seek>(
     let mut acc = Accumulator::new(&rules, &config);
     acc.findings.extend(pkg_findings);
     for entry in &entries {
-        let rel = root
-            .as_ref()
-            .and_then(|r| entry.path.strip_prefix(&r.prefix))
-            .unwrap_or(&entry.path);
+        let rel = root.as_ref().and_then(|r| entry.path.strip_prefix(&r.prefix)).unwrap_or(&entry.path);
         match input.read(entry) {
             Ok(bytes) => acc.scan_one(&SourceFile::new(&entry.path, rel, &bytes, entry.unix_mode)),
             Err(f) => acc.findings.push(f),
@@ -309,15 +225,7 @@ impl<'a> Accumulator<'a> {
             }
         }
         let outputs = families.iter().map(|_| FamilyOutput::default()).collect();
-        Accumulator {
-            rules,
-            families,
-            outputs,
-            findings: Vec::new(),
-            errors,
-            files_scanned: 0,
-            ran,
-        }
+        Accumulator { rules, families, outputs, findings: Vec::new(), errors, files_scanned: 0, ran }
     }
 
     fn scan_one(&mut self, file: &SourceFile) {
@@ -327,14 +235,7 @@ impl<'a> Accumulator<'a> {
         }
     }
 
-    fn into_report(
-        mut self,
-        target: Target,
-        package: Option<PackageInfo>,
-        options: &ScanOptions,
-        started: Instant,
-        package_mode: bool,
-    ) -> Report {
+    fn into_report(mut self, target: Target, package: Option<PackageInfo>, options: &ScanOptions, started: Instant, package_mode: bool) -> Report {
         let mut config_files = Vec::new();
         for (family, mut out) in self.families.iter().zip(self.outputs) {
             family.finish(&mut out);
@@ -370,20 +271,11 @@ impl<'a> Accumulator<'a> {
         findings.sort_by_key(order);
         suppressed.sort_by_key(order);
 
-        let invalid = package_mode
-            && findings
-                .iter()
-                .any(|f| f.check == Check::Package && f.severity == Severity::Critical)
-            || findings.iter().any(|f| {
-                f.check == Check::Package
-                    && f.severity == Severity::Critical
-                    && is_archive_rule(&f.rule)
-            });
+        let invalid = package_mode && findings.iter().any(|f| f.check == Check::Package && f.severity == Severity::Critical)
+            || findings.iter().any(|f| f.check == Check::Package && f.severity == Severity::Critical && is_archive_rule(&f.rule));
         let verdict = if invalid {
             Verdict::Invalid
-        } else if !self.errors.is_empty()
-            || findings.iter().any(|f| f.severity == Severity::Critical)
-        {
+        } else if !self.errors.is_empty() || findings.iter().any(|f| f.severity == Severity::Critical) {
             Verdict::Blocked
         } else {
             Verdict::Validated
@@ -394,20 +286,9 @@ impl<'a> Accumulator<'a> {
             let ran = self.ran.contains(&check) && (check != Check::Package || package_mode);
             let of: Vec<&Finding> = findings.iter().filter(|f| f.check == check).collect();
             let errored = self.errors.iter().any(|e| e.check == check);
-            let severity = of
-                .iter()
-                .map(|f| f.severity)
-                .max()
-                .unwrap_or(Severity::Info);
+            let severity = of.iter().map(|f| f.severity).max().unwrap_or(Severity::Info);
             let passed = ran && !errored && !of.iter().any(|f| f.severity >= Severity::Warning);
-            checks.push(CheckSummary {
-                id: check,
-                name: check.name().to_string(),
-                severity,
-                passed,
-                findings: of.len() as u32,
-                ran,
-            });
+            checks.push(CheckSummary { id: check, name: check.name().to_string(), severity, passed, findings: of.len() as u32, ran });
         }
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count() as u32;
         let checks_total = checks.iter().filter(|c| c.ran).count() as u32;
@@ -419,11 +300,7 @@ impl<'a> Accumulator<'a> {
             warnings: count(Severity::Warning),
             info: count(Severity::Info),
             files_scanned: self.files_scanned,
-            pass_rate: if checks_total == 0 {
-                0.0
-            } else {
-                f64::from(checks_passed) / f64::from(checks_total)
-            },
+            pass_rate: if checks_total == 0 { 0.0 } else { f64::from(checks_passed) / f64::from(checks_total) },
         };
         let _ = options;
         Report {

@@ -68,11 +68,7 @@ pub fn coding_cookie(bytes: &[u8]) -> Option<String> {
         if let Some(pos) = trimmed.find("coding") {
             let rest = &trimmed[pos + 6..];
             if let Some(rest) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('=')) {
-                let name: String = rest
-                    .trim_start()
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
-                    .collect();
+                let name: String = rest.trim_start().chars().take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).collect();
                 if !name.is_empty() {
                     return Some(name.to_ascii_lowercase());
                 }
@@ -88,22 +84,17 @@ pub fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, PythonProblem> {
     let enc = coding_cookie(bytes).unwrap_or_else(|| "utf-8".into());
     let norm = enc.replace('_', "-");
     match norm.as_str() {
-        "utf-8" | "utf8" | "utf-8-sig" | "ascii" | "us-ascii" => {
-            std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| {
-                PythonProblem::Decode(format!("not valid {enc} at byte {}", e.valid_up_to()))
-            })
-        }
-        "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" | "iso-latin-1" | "cp1252"
-        | "windows-1252" => {
+        "utf-8" | "utf8" | "utf-8-sig" | "ascii" | "us-ascii" => std::str::from_utf8(bytes)
+            .map(Cow::Borrowed)
+            .map_err(|e| PythonProblem::Decode(format!("not valid {enc} at byte {}", e.valid_up_to()))),
+        "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" | "iso-latin-1" | "cp1252" | "windows-1252" => {
             // cp1252 differs from Latin-1 only in 0x80..0x9f, which are printable there but
             // never change how Python code parses.
             Ok(Cow::Owned(bytes.iter().map(|&b| b as char).collect()))
         }
         other => match std::str::from_utf8(bytes) {
             Ok(s) => Ok(Cow::Borrowed(s)),
-            Err(_) => Err(PythonProblem::Decode(format!(
-                "declares encoding {other:?}, which Vetted cannot decode"
-            ))),
+            Err(_) => Err(PythonProblem::Decode(format!("declares encoding {other:?}, which Vetted cannot decode"))),
         },
     }
 }
@@ -126,9 +117,7 @@ pub fn guard(source: &str) -> Result<(), PythonProblem> {
                 col += 1;
             }
             if col > MAX_INDENT_COLUMNS {
-                return Err(PythonProblem::Unscannable(format!(
-                    "line {line_no} is indented {col} columns deep; too deep to analyse safely"
-                )));
+                return Err(PythonProblem::Unscannable(format!("line {line_no} is indented {col} columns deep; too deep to analyse safely")));
             }
             at_line_start = false;
         }
@@ -152,8 +141,7 @@ pub fn guard(source: &str) -> Result<(), PythonProblem> {
                 }
             }
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'.' | b',' | b'<' | b'>'
-            | b'@' | b'=' | b':' | b'~' => {
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'.' | b',' | b'<' | b'>' | b'@' | b'=' | b':' | b'~' => {
                 chain += 1;
                 if chain > max_chain {
                     max_chain = chain;
@@ -163,8 +151,7 @@ pub fn guard(source: &str) -> Result<(), PythonProblem> {
             b'\n' => {
                 line_no += 1;
                 at_line_start = true;
-                let continued = i > 0 && bytes[i - 1] == b'\\'
-                    || i > 1 && bytes[i - 1] == b'\r' && bytes[i - 2] == b'\\';
+                let continued = i > 0 && bytes[i - 1] == b'\\' || i > 1 && bytes[i - 1] == b'\r' && bytes[i - 2] == b'\\';
                 if depth == 0 && !continued {
                     chain = 0;
                 }
@@ -232,48 +219,26 @@ mod tests {
     #[test]
     fn refuses_chains_that_would_overflow() {
         let long = format!("x = {}1\n", "1+".repeat(MAX_OPERATOR_CHAIN + 5));
-        assert!(
-            matches!(load(long.as_bytes()), Err(PythonProblem::Unscannable(m)) if m.contains("line 1"))
-        );
-        let nested = format!(
-            "x = {}1{}\n",
-            "(".repeat(MAX_BRACKET_DEPTH + 1),
-            ")".repeat(MAX_BRACKET_DEPTH + 1)
-        );
+        assert!(matches!(load(long.as_bytes()), Err(PythonProblem::Unscannable(m)) if m.contains("line 1")));
+        let nested = format!("x = {}1{}\n", "(".repeat(MAX_BRACKET_DEPTH + 1), ")".repeat(MAX_BRACKET_DEPTH + 1));
         assert!(matches!(guard(&nested), Err(PythonProblem::Unscannable(_))));
         // Operators inside strings and comments do not count.
-        let s = format!(
-            "x = '{}'  # {}\n",
-            "+".repeat(MAX_OPERATOR_CHAIN + 5),
-            "+".repeat(MAX_OPERATOR_CHAIN + 5)
-        );
+        let s = format!("x = '{}'  # {}\n", "+".repeat(MAX_OPERATOR_CHAIN + 5), "+".repeat(MAX_OPERATOR_CHAIN + 5));
         assert!(guard(&s).is_ok());
     }
 
     #[test]
     fn chains_just_below_the_limit_parse_on_the_scan_stack() {
         let src = format!("x = {}1\n", "1+".repeat(MAX_OPERATOR_CHAIN - 10));
-        let handle = std::thread::Builder::new()
-            .stack_size(512 * 1024 * 1024)
-            .spawn(move || load(src.as_bytes()).is_ok())
-            .unwrap();
+        let handle = std::thread::Builder::new().stack_size(512 * 1024 * 1024).spawn(move || load(src.as_bytes()).is_ok()).unwrap();
         assert!(handle.join().unwrap());
     }
 
     #[test]
     fn decodes_cookies_and_bom() {
         assert_eq!(decode(b"\xef\xbb\xbfx = 1\n").unwrap(), "x = 1\n");
-        assert_eq!(
-            decode(b"# -*- coding: latin-1 -*-\nx = '\xe9'\n").unwrap(),
-            "# -*- coding: latin-1 -*-\nx = '\u{e9}'\n"
-        );
-        assert!(matches!(
-            decode(b"x = '\xe9'\n"),
-            Err(PythonProblem::Decode(_))
-        ));
-        assert_eq!(
-            coding_cookie(b"#!/usr/bin/env python\n# vim: set fileencoding=utf-8 :\n").as_deref(),
-            Some("utf-8")
-        );
+        assert_eq!(decode(b"# -*- coding: latin-1 -*-\nx = '\xe9'\n").unwrap(), "# -*- coding: latin-1 -*-\nx = '\u{e9}'\n");
+        assert!(matches!(decode(b"x = '\xe9'\n"), Err(PythonProblem::Decode(_))));
+        assert_eq!(coding_cookie(b"#!/usr/bin/env python\n# vim: set fileencoding=utf-8 :\n").as_deref(), Some("utf-8"));
     }
 }

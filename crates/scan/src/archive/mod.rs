@@ -94,10 +94,7 @@ pub struct ArchiveError {
 
 impl ArchiveError {
     fn new(rule: &'static str, message: impl Into<String>) -> Self {
-        ArchiveError {
-            rule,
-            message: message.into(),
-        }
+        ArchiveError { rule, message: message.into() }
     }
 
     pub fn into_finding(self, path: &str) -> Finding {
@@ -150,20 +147,11 @@ impl<R> Input<R> {
 impl Input<fs::File> {
     /// Opens a ZIP file.
     pub fn open_zip(path: &Path, limits: ArchiveLimits) -> Result<Self, ArchiveError> {
-        let file = fs::File::open(path).map_err(|e| {
-            ArchiveError::new(
-                rules::CORRUPT,
-                format!("cannot open {}: {e}", path.display()),
-            )
-        })?;
+        let file = fs::File::open(path)
+            .map_err(|e| ArchiveError::new(rules::CORRUPT, format!("cannot open {}: {e}", path.display())))?;
         let len = file
             .metadata()
-            .map_err(|e| {
-                ArchiveError::new(
-                    rules::CORRUPT,
-                    format!("cannot read {}: {e}", path.display()),
-                )
-            })?
+            .map_err(|e| ArchiveError::new(rules::CORRUPT, format!("cannot read {}: {e}", path.display())))?
             .len();
         Input::from_zip_reader(file, len, limits, String::new())
     }
@@ -197,12 +185,8 @@ fn walk(
     problems: &mut Vec<Finding>,
     total: &mut u64,
 ) -> Result<(), ArchiveError> {
-    let read = fs::read_dir(dir).map_err(|e| {
-        ArchiveError::new(
-            rules::CORRUPT,
-            format!("cannot list {}: {e}", dir.display()),
-        )
-    })?;
+    let read = fs::read_dir(dir)
+        .map_err(|e| ArchiveError::new(rules::CORRUPT, format!("cannot list {}: {e}", dir.display())))?;
     let mut children: Vec<_> = read.filter_map(Result::ok).collect();
     children.sort_by_key(|c| c.file_name());
     for child in children {
@@ -244,10 +228,7 @@ fn walk(
             if *total > limits.max_total_uncompressed {
                 return Err(ArchiveError::new(
                     rules::TOO_LARGE,
-                    format!(
-                        "files add up to more than {} bytes",
-                        limits.max_total_uncompressed
-                    ),
+                    format!("files add up to more than {} bytes", limits.max_total_uncompressed),
                 ));
             }
             #[cfg(unix)]
@@ -257,13 +238,7 @@ fn walk(
             };
             #[cfg(not(unix))]
             let mode = None;
-            entries.push(EntryInfo {
-                path: rel,
-                size: meta.len(),
-                compressed_size: meta.len(),
-                unix_mode: mode,
-                index: 0,
-            });
+            entries.push(EntryInfo { path: rel, size: meta.len(), compressed_size: meta.len(), unix_mode: mode, index: 0 });
         } else {
             problems.push(entry_problem(
                 rules::SPECIAL_FILE,
@@ -283,43 +258,24 @@ const S_IFLNK: u32 = 0o120000;
 impl<R: Read + Seek> Input<R> {
     /// Opens a ZIP archive from any seekable reader of `len` bytes; `prefix` is prepended to
     /// entry paths in findings (used for nested archives).
-    pub fn from_zip_reader(
-        mut reader: R,
-        len: u64,
-        limits: ArchiveLimits,
-        prefix: String,
-    ) -> Result<Self, ArchiveError> {
+    pub fn from_zip_reader(mut reader: R, len: u64, limits: ArchiveLimits, prefix: String) -> Result<Self, ArchiveError> {
         if len > limits.max_compressed {
             return Err(ArchiveError::new(
                 rules::TOO_LARGE,
-                format!(
-                    "archive is {len} bytes; the limit is {} bytes",
-                    limits.max_compressed
-                ),
+                format!("archive is {len} bytes; the limit is {} bytes", limits.max_compressed),
             ));
         }
         if len < 22 {
-            return Err(ArchiveError::new(
-                rules::CORRUPT,
-                "not a ZIP archive: file is too short (truncated or empty)",
-            ));
+            return Err(ArchiveError::new(rules::CORRUPT, "not a ZIP archive: file is too short (truncated or empty)"));
         }
         let mut magic = [0u8; 4];
-        let _ = reader
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| reader.read_exact(&mut magic));
+        let _ = reader.seek(SeekFrom::Start(0)).and_then(|_| reader.read_exact(&mut magic));
         if &magic != b"PK\x03\x04" && &magic != b"PK\x05\x06" {
-            return Err(ArchiveError::new(
-                rules::CORRUPT,
-                "not a ZIP archive: it does not start with a ZIP header",
-            ));
+            return Err(ArchiveError::new(rules::CORRUPT, "not a ZIP archive: it does not start with a ZIP header"));
         }
         let _ = reader.seek(SeekFrom::Start(0));
         let unreadable = |e: zip::result::ZipError| {
-            ArchiveError::new(
-                rules::CORRUPT,
-                format!("not a readable ZIP archive (truncated or damaged): {e}"),
-            )
+            ArchiveError::new(rules::CORRUPT, format!("not a readable ZIP archive (truncated or damaged): {e}"))
         };
         // The zip crate keeps one entry per name; walk the central directory ourselves first to
         // see every raw name and its UTF-8 flag, then reopen.
@@ -332,18 +288,11 @@ impl<R: Read + Seek> Input<R> {
         if zip.len() > limits.max_entries {
             return Err(ArchiveError::new(
                 rules::TOO_MANY_ENTRIES,
-                format!(
-                    "archive has {} entries; the limit is {}",
-                    zip.len(),
-                    limits.max_entries
-                ),
+                format!("archive has {} entries; the limit is {}", zip.len(), limits.max_entries),
             ));
         }
         let mut problems = Vec::new();
-        let utf8_flags: HashMap<&[u8], bool> = raw
-            .iter()
-            .map(|r| (r.name.as_slice(), r.utf8_flag))
-            .collect();
+        let utf8_flags: HashMap<&[u8], bool> = raw.iter().map(|r| (r.name.as_slice(), r.utf8_flag)).collect();
         if zip.has_duplicate_names() {
             let mut seen: HashMap<&[u8], usize> = HashMap::new();
             for r in &raw {
@@ -352,11 +301,7 @@ impl<R: Read + Seek> Input<R> {
             let mut dups: Vec<_> = seen.into_iter().filter(|(_, n)| *n > 1).collect();
             dups.sort();
             if dups.is_empty() {
-                problems.push(entry_problem(
-                    rules::DUPLICATE,
-                    "",
-                    "archive contains the same entry name more than once".into(),
-                ));
+                problems.push(entry_problem(rules::DUPLICATE, "", "archive contains the same entry name more than once".into()));
             }
             for (name, n) in dups {
                 let name = String::from_utf8_lossy(name);
@@ -381,11 +326,7 @@ impl<R: Read + Seek> Input<R> {
             let file = match zip.by_index_raw(i) {
                 Ok(f) => f,
                 Err(e) => {
-                    problems.push(entry_problem(
-                        rules::BAD_ENTRY,
-                        "",
-                        format!("entry #{i}: unreadable header: {e}"),
-                    ));
+                    problems.push(entry_problem(rules::BAD_ENTRY, "", format!("entry #{i}: unreadable header: {e}")));
                     continue;
                 }
             };
@@ -413,11 +354,7 @@ impl<R: Read + Seek> Input<R> {
             }
             let display = format!("{prefix}{name}");
             if let Some(reason) = unsafe_path_reason(&name, &limits) {
-                problems.push(entry_problem(
-                    rules::UNSAFE_PATH,
-                    &display,
-                    format!("{name}: {reason}"),
-                ));
+                problems.push(entry_problem(rules::UNSAFE_PATH, &display, format!("{name}: {reason}")));
                 continue;
             }
             let mode = file.unix_mode();
@@ -473,9 +410,7 @@ impl<R: Read + Seek> Input<R> {
                 problems.push(entry_problem(
                     rules::UNSUPPORTED_METHOD,
                     &display,
-                    format!(
-                        "{name}: uses compression method {method:?}, which QGIS cannot extract"
-                    ),
+                    format!("{name}: uses compression method {method:?}, which QGIS cannot extract"),
                 ));
                 continue;
             }
@@ -485,10 +420,7 @@ impl<R: Read + Seek> Input<R> {
                 problems.push(entry_problem(
                     rules::TOO_LARGE,
                     &display,
-                    format!(
-                        "{name}: inflates to {size} bytes; the limit per file is {} bytes",
-                        limits.max_entry_size
-                    ),
+                    format!("{name}: inflates to {size} bytes; the limit per file is {} bytes", limits.max_entry_size),
                 ));
                 continue;
             }
@@ -496,11 +428,7 @@ impl<R: Read + Seek> Input<R> {
                 problems.push(entry_problem(
                     rules::BOMB,
                     &display,
-                    format!(
-                        "{name}: compression ratio {}:1 exceeds {}:1 (zip bomb)",
-                        size / compressed.max(1),
-                        limits.max_ratio
-                    ),
+                    format!("{name}: compression ratio {}:1 exceeds {}:1 (zip bomb)", size / compressed.max(1), limits.max_ratio),
                 ));
                 continue;
             }
@@ -508,10 +436,7 @@ impl<R: Read + Seek> Input<R> {
             if declared_total > limits.max_total_uncompressed {
                 return Err(ArchiveError::new(
                     rules::TOO_LARGE,
-                    format!(
-                        "entries inflate to more than {} bytes in total",
-                        limits.max_total_uncompressed
-                    ),
+                    format!("entries inflate to more than {} bytes in total", limits.max_total_uncompressed),
                 ));
             }
             entries.push(EntryInfo {
@@ -522,76 +447,45 @@ impl<R: Read + Seek> Input<R> {
                 index: i,
             });
         }
-        Ok(Input {
-            backend: Backend::Zip(Box::new(zip)),
-            entries,
-            problems,
-            limits,
-            read_total: 0,
-            prefix,
-        })
+        Ok(Input { backend: Backend::Zip(Box::new(zip)), entries, problems, limits, read_total: 0, prefix })
     }
 
     /// Reads one entry fully into memory, enforcing the size, ratio and total limits on the bytes
     /// actually inflated (declared sizes can lie) and the CRC.
     pub fn read(&mut self, entry: &EntryInfo) -> Result<Vec<u8>, Finding> {
         let display = format!("{}{}", self.prefix, entry.path);
-        let limit = self.limits.max_entry_size.min(
-            self.limits
-                .max_total_uncompressed
-                .saturating_sub(self.read_total),
-        );
+        let limit = self.limits.max_entry_size.min(self.limits.max_total_uncompressed.saturating_sub(self.read_total));
         let mut buf = Vec::with_capacity(entry.size.min(limit) as usize);
         let result = match &mut self.backend {
             Backend::Zip(zip) => match zip.by_index(entry.index) {
                 Ok(f) => f.take(limit + 1).read_to_end(&mut buf).map(|_| ()),
                 Err(e) => Err(std::io::Error::other(e.to_string())),
             },
-            Backend::Dir(root) => fs::File::open(root.join(&entry.path))
-                .and_then(|f| f.take(limit + 1).read_to_end(&mut buf).map(|_| ())),
+            Backend::Dir(root) => fs::File::open(root.join(&entry.path)).and_then(|f| f.take(limit + 1).read_to_end(&mut buf).map(|_| ())),
         };
         if let Err(e) = result {
             let msg = e.to_string();
-            let what =
-                if msg.to_lowercase().contains("checksum") || msg.to_lowercase().contains("crc") {
-                    "CRC check failed: the data is damaged or was altered".to_string()
-                } else {
-                    format!("cannot be read: {msg}")
-                };
-            return Err(entry_problem(
-                rules::BAD_ENTRY,
-                &display,
-                format!("{}: {what}", entry.path),
-            ));
+            let what = if msg.to_lowercase().contains("checksum") || msg.to_lowercase().contains("crc") {
+                "CRC check failed: the data is damaged or was altered".to_string()
+            } else {
+                format!("cannot be read: {msg}")
+            };
+            return Err(entry_problem(rules::BAD_ENTRY, &display, format!("{}: {what}", entry.path)));
         }
         let got = buf.len() as u64;
         if got > limit {
-            let rule = if got > self.limits.max_entry_size {
-                rules::TOO_LARGE
-            } else {
-                rules::TOO_LARGE
-            };
+            let rule = if got > self.limits.max_entry_size { rules::TOO_LARGE } else { rules::TOO_LARGE };
             return Err(entry_problem(
                 rule,
                 &display,
-                format!(
-                    "{}: inflates past the size limit ({} bytes left of the archive's budget)",
-                    entry.path, limit
-                ),
+                format!("{}: inflates past the size limit ({} bytes left of the archive's budget)", entry.path, limit),
             ));
         }
-        if matches!(self.backend, Backend::Zip(_))
-            && is_bomb_ratio(got, entry.compressed_size, &self.limits)
-        {
+        if matches!(self.backend, Backend::Zip(_)) && is_bomb_ratio(got, entry.compressed_size, &self.limits) {
             return Err(entry_problem(
                 rules::BOMB,
                 &display,
-                format!(
-                    "{}: compression ratio {}:1 exceeds {}:1 (zip bomb)",
-                    entry.path,
-                    got / entry.compressed_size.max(1),
-                    self.limits.max_ratio
-                ),
+                format!("{}: compression ratio {}:1 exceeds {}:1 (zip bomb)", entry.path, got / entry.compressed_size.max(1), self.limits.max_ratio),
             ));
         }
         self.read_total += got;
@@ -614,11 +508,7 @@ fn unsafe_path_reason(name: &str, limits: &ArchiveLimits) -> Option<String> {
         return Some("empty entry name".into());
     }
     if name.len() > limits.max_name_len {
-        return Some(format!(
-            "name is {} bytes long; the limit is {}",
-            name.len(),
-            limits.max_name_len
-        ));
+        return Some(format!("name is {} bytes long; the limit is {}", name.len(), limits.max_name_len));
     }
     if name.contains('\0') {
         return Some("name contains a NUL byte".into());
@@ -644,21 +534,13 @@ fn unsafe_path_reason(name: &str, limits: &ArchiveLimits) -> Option<String> {
         return Some("name contains ':' (a drive or alternate data stream on Windows)".into());
     }
     if parts.len() > limits.max_path_depth {
-        return Some(format!(
-            "path is {} folders deep; the limit is {}",
-            parts.len(),
-            limits.max_path_depth
-        ));
+        return Some(format!("path is {} folders deep; the limit is {}", parts.len(), limits.max_path_depth));
     }
     None
 }
 
 /// Reads a ZIP held in memory (nested archives).
-pub fn open_zip_bytes(
-    bytes: Vec<u8>,
-    limits: ArchiveLimits,
-    prefix: String,
-) -> Result<Input<std::io::Cursor<Vec<u8>>>, ArchiveError> {
+pub fn open_zip_bytes(bytes: Vec<u8>, limits: ArchiveLimits, prefix: String) -> Result<Input<std::io::Cursor<Vec<u8>>>, ArchiveError> {
     let len = bytes.len() as u64;
     Input::from_zip_reader(std::io::Cursor::new(bytes), len, limits, prefix)
 }
@@ -670,22 +552,10 @@ mod tests {
     #[test]
     fn unsafe_names_are_named() {
         let l = ArchiveLimits::default();
-        assert!(
-            unsafe_path_reason("a/../../etc/passwd", &l)
-                .unwrap()
-                .contains("..")
-        );
-        assert!(
-            unsafe_path_reason("/etc/passwd", &l)
-                .unwrap()
-                .contains("absolute")
-        );
+        assert!(unsafe_path_reason("a/../../etc/passwd", &l).unwrap().contains(".."));
+        assert!(unsafe_path_reason("/etc/passwd", &l).unwrap().contains("absolute"));
         assert!(unsafe_path_reason("C:/x.py", &l).unwrap().contains("drive"));
-        assert!(
-            unsafe_path_reason("a\\b.py", &l)
-                .unwrap()
-                .contains("backslash")
-        );
+        assert!(unsafe_path_reason("a\\b.py", &l).unwrap().contains("backslash"));
         assert!(unsafe_path_reason("plugin/ok.py", &l).is_none());
         assert!(unsafe_path_reason("plugin/..hidden", &l).is_none());
     }

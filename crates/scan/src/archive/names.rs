@@ -10,11 +10,7 @@ pub struct RawName {
 
 /// The central directory's entries in order, starting at `start`; stops at the first record that
 /// is not a central directory header, and after `max` entries.
-pub fn central_directory_names<R: Read + Seek>(
-    reader: &mut R,
-    start: u64,
-    max: usize,
-) -> Vec<RawName> {
+pub fn central_directory_names<R: Read + Seek>(reader: &mut R, start: u64, max: usize) -> Vec<RawName> {
     walk(reader, start, max).unwrap_or_default()
 }
 fn walk<R: Read + Seek>(reader: &mut R, start: u64, max: usize) -> Option<Vec<RawName>> {
@@ -34,13 +30,8 @@ fn walk<R: Read + Seek>(reader: &mut R, start: u64, max: usize) -> Option<Vec<Ra
         let comment_len = u16::from_le_bytes([header[32], header[33]]) as i64;
         let mut name = vec![0u8; name_len];
         reader.read_exact(&mut name).ok()?;
-        reader
-            .seek(SeekFrom::Current(extra_len + comment_len))
-            .ok()?;
-        out.push(RawName {
-            name,
-            utf8_flag: flags & 0x0800 != 0,
-        });
+        reader.seek(SeekFrom::Current(extra_len + comment_len)).ok()?;
+        out.push(RawName { name, utf8_flag: flags & 0x0800 != 0 });
     }
     Some(out)
 }

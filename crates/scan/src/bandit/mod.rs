@@ -48,12 +48,7 @@ pub fn render_report(report: &crate::report::Report) -> String {
             })
         })
         .collect();
-    let errors: Vec<_> = report
-        .errors
-        .iter()
-        .filter(|e| e.check == Check::Bandit)
-        .map(|e| json!({ "filename": e.path, "reason": e.message }))
-        .collect();
+    let errors: Vec<_> = report.errors.iter().filter(|e| e.check == Check::Bandit).map(|e| json!({ "filename": e.path, "reason": e.message })).collect();
     let doc = json!({ "errors": errors, "generated_at": "", "metrics": {}, "results": results });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

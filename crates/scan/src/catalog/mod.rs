@@ -77,11 +77,7 @@ impl Catalog {
                 r.tool_default
             ));
         }
-        format!(
-            "{}+{}",
-            env!("CARGO_PKG_VERSION"),
-            &hex::encode(h.finalize())[..8]
-        )
+        format!("{}+{}", env!("CARGO_PKG_VERSION"), &hex::encode(h.finalize())[..8])
     }
 
     pub fn default_setting(&self, code: &str) -> Option<RuleSetting> {
@@ -115,20 +111,13 @@ fn docs_for(check: Check) -> &'static str {
 fn parse_docs(text: &'static str) -> BTreeMap<&'static str, &'static str> {
     let mut out = BTreeMap::new();
     let mut rest = text;
-    while let Some(start) = rest
-        .find("\n## ")
-        .map(|i| i + 1)
-        .or_else(|| rest.starts_with("## ").then_some(0))
-    {
+    while let Some(start) = rest.find("\n## ").map(|i| i + 1).or_else(|| rest.starts_with("## ").then_some(0)) {
         let after = &rest[start + 3..];
         let line_end = after.find('\n').unwrap_or(after.len());
         let code = after[..line_end].split_whitespace().next().unwrap_or("");
         let body_start = (line_end + 1).min(after.len());
         let body_all = &after[body_start..];
-        let body_end = body_all
-            .find("\n## ")
-            .map(|i| i + 1)
-            .unwrap_or(body_all.len());
+        let body_end = body_all.find("\n## ").map(|i| i + 1).unwrap_or(body_all.len());
         out.insert(code, body_all[..body_end].trim());
         rest = &body_all[body_end..];
     }
@@ -160,9 +149,7 @@ fn build() -> Catalog {
         if cols.len() < 6 {
             continue;
         }
-        let Some(check) = Check::from_family(cols[0]) else {
-            continue;
-        };
+        let Some(check) = Check::from_family(cols[0]) else { continue };
         rules.push(Rule {
             check,
             code: cols[1],
@@ -226,13 +213,7 @@ mod tests {
     #[test]
     fn qgis_defaults_follow_the_severity_convention() {
         let cat = catalog();
-        assert_eq!(
-            cat.family(Check::Bandit)
-                .filter(|r| r.code.starts_with('B'))
-                .count()
-                >= 78,
-            true
-        );
+        assert_eq!(cat.family(Check::Bandit).filter(|r| r.code.starts_with('B')).count() >= 78, true);
         for r in cat.rules().iter().filter(|r| r.check != Check::Package) {
             if QGIS_DEFAULTS.contains(&format!("\t{}\t", r.code)) {
                 match r.severity {
@@ -264,15 +245,7 @@ mod tests {
 
     #[test]
     fn every_rule_has_a_description() {
-        let missing: Vec<_> = catalog()
-            .rules()
-            .iter()
-            .filter(|r| r.description.is_empty())
-            .map(|r| r.code)
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "rules without a description: {missing:?}"
-        );
+        let missing: Vec<_> = catalog().rules().iter().filter(|r| r.description.is_empty()).map(|r| r.code).collect();
+        assert!(missing.is_empty(), "rules without a description: {missing:?}");
     }
 }

@@ -27,14 +27,7 @@ impl Family for Flake8Family {
 pub fn render_report(report: &crate::report::Report) -> String {
     let mut out = String::new();
     for f in report.findings.iter().filter(|f| f.check == Check::Flake8) {
-        out.push_str(&format!(
-            "{}:{}:{}: {} {}\n",
-            f.path,
-            f.line,
-            f.column.max(1),
-            f.rule,
-            f.message
-        ));
+        out.push_str(&format!("{}:{}:{}: {} {}\n", f.path, f.line, f.column.max(1), f.rule, f.message));
     }
     out
 }

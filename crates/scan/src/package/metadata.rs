@@ -13,17 +13,11 @@ pub struct Section {
 
 impl Section {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.options
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, v, _)| v.as_str())
+        self.options.iter().find(|(k, _, _)| k == key).map(|(_, v, _)| v.as_str())
     }
 
     pub fn line_of(&self, key: &str) -> u32 {
-        self.options
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map_or(0, |(_, _, l)| *l)
+        self.options.iter().find(|(k, _, _)| k == key).map_or(0, |(_, _, l)| *l)
     }
 }
 
@@ -41,10 +35,7 @@ pub struct IniError {
 }
 
 fn err(line: u32, message: impl Into<String>) -> IniError {
-    IniError {
-        line,
-        message: message.into(),
-    }
+    IniError { line, message: message.into() }
 }
 
 /// Parses INI text as `configparser.ConfigParser().read_string()` does (raw values, no
@@ -73,9 +64,7 @@ pub fn parse_ini(text: &str) -> Result<Ini, IniError> {
             }
             continue;
         }
-        let cur_indent = line
-            .find(|c: char| !c.is_whitespace())
-            .map_or(0, |i| line[..i].chars().count());
+        let cur_indent = line.find(|c: char| !c.is_whitespace()).map_or(0, |i| line[..i].chars().count());
         if current.is_some() && current_opt.is_some() && cur_indent > indent_level {
             if let Some(i) = current_opt {
                 values[i].2.push(value.to_string());
@@ -85,10 +74,7 @@ pub fn parse_ini(text: &str) -> Result<Ini, IniError> {
         indent_level = cur_indent;
         if let Some(header) = section_header(value) {
             if header != "DEFAULT" && seen_sections.iter().any(|s| s == header) {
-                return Err(err(
-                    lineno,
-                    format!("section '{header}' appears twice (line {lineno})"),
-                ));
+                return Err(err(lineno, format!("section '{header}' appears twice (line {lineno})")));
             }
             seen_sections.push(header.to_string());
             current = Some(header.to_string());
@@ -100,18 +86,9 @@ pub fn parse_ini(text: &str) -> Result<Ini, IniError> {
         }
         let Some(section) = current.clone() else {
             if value.starts_with('\u{feff}') || line.starts_with('\u{feff}') {
-                return Err(err(
-                    lineno,
-                    "file starts with a UTF-8 byte order mark, which Python's configparser does not accept before '[general]'",
-                ));
+                return Err(err(lineno, "file starts with a UTF-8 byte order mark, which Python's configparser does not accept before '[general]'"));
             }
-            return Err(err(
-                lineno,
-                format!(
-                    "line {lineno} comes before any [section] header: {:?}",
-                    truncate(line)
-                ),
-            ));
+            return Err(err(lineno, format!("line {lineno} comes before any [section] header: {:?}", truncate(line))));
         };
         match split_option(value) {
             Some((key, val)) => {
@@ -121,20 +98,10 @@ pub fn parse_ini(text: &str) -> Result<Ini, IniError> {
                     continue;
                 }
                 if seen_options.iter().any(|(s, k)| s == &section && k == key) {
-                    return Err(err(
-                        lineno,
-                        format!(
-                            "option '{key}' in section '{section}' appears twice (line {lineno})"
-                        ),
-                    ));
+                    return Err(err(lineno, format!("option '{key}' in section '{section}' appears twice (line {lineno})")));
                 }
                 seen_options.push((section.clone(), key.to_string()));
-                values.push((
-                    Some(section),
-                    key.to_string(),
-                    vec![val.to_string()],
-                    lineno,
-                ));
+                values.push((Some(section), key.to_string(), vec![val.to_string()], lineno));
                 current_opt = Some(values.len() - 1);
             }
             None => {
@@ -144,10 +111,7 @@ pub fn parse_ini(text: &str) -> Result<Ini, IniError> {
     }
     if !bad_lines.is_empty() {
         let list: Vec<String> = bad_lines.iter().map(|l| l.to_string()).collect();
-        return Err(err(
-            bad_lines[0],
-            format!("lines without a 'key = value' form: {}", list.join(", ")),
-        ));
+        return Err(err(bad_lines[0], format!("lines without a 'key = value' form: {}", list.join(", "))));
     }
     for (section, key, lines, line) in values {
         let joined = lines.join("\n").trim_end().to_string();
@@ -182,10 +146,7 @@ impl Ini {
     /// A section's options with `%` interpolation applied, as `parser.items(section)` returns
     /// them (defaults included).
     pub fn items(&self, section: &str) -> Result<Vec<(String, String, u32)>, IniError> {
-        let sect = self
-            .sections
-            .get(section)
-            .ok_or_else(|| err(0, format!("no section [{section}]")))?;
+        let sect = self.sections.get(section).ok_or_else(|| err(0, format!("no section [{section}]")))?;
         let mut out = Vec::new();
         let mut keys: Vec<&(String, String, u32)> = self.defaults.options.iter().collect();
         for o in &sect.options {
@@ -206,21 +167,10 @@ impl Ini {
         sect.get(key).or_else(|| self.defaults.get(key))
     }
 
-    fn interpolate(
-        &self,
-        sect: &Section,
-        option: &str,
-        raw: &str,
-        depth: u32,
-    ) -> Result<String, IniError> {
+    fn interpolate(&self, sect: &Section, option: &str, raw: &str, depth: u32) -> Result<String, IniError> {
         let line = sect.line_of(option);
         if depth > 10 {
-            return Err(err(
-                line,
-                format!(
-                    "value of '{option}' refers to itself too deeply (more than 10 '%(name)s' substitutions)"
-                ),
-            ));
+            return Err(err(line, format!("value of '{option}' refers to itself too deeply (more than 10 '%(name)s' substitutions)")));
         }
         let mut out = String::new();
         let mut rest = raw;
@@ -234,43 +184,20 @@ impl Ini {
                     rest = &rest[2..];
                 }
                 Some('(') => {
-                    let close = rest
-                        .find(")s")
-                        .filter(|&c| c > 2 && !rest[2..c].contains(')'));
+                    let close = rest.find(")s").filter(|&c| c > 2 && !rest[2..c].contains(')'));
                     let Some(close) = close else {
-                        return Err(err(
-                            line,
-                            format!(
-                                "'{option}': bad interpolation reference {:?}; write '%%' for a literal percent sign",
-                                truncate(rest)
-                            ),
-                        ));
+                        return Err(err(line, format!("'{option}': bad interpolation reference {:?}; write '%%' for a literal percent sign", truncate(rest))));
                     };
                     let name = &rest[2..close];
                     let Some(v) = self.lookup(sect, name) else {
-                        return Err(err(
-                            line,
-                            format!(
-                                "'{option}' refers to '%({name})s', which is not an option of the section; write '%%' for a literal percent sign"
-                            ),
-                        ));
+                        return Err(err(line, format!("'{option}' refers to '%({name})s', which is not an option of the section; write '%%' for a literal percent sign")));
                     };
-                    let v = if v.contains('%') {
-                        self.interpolate(sect, option, v, depth + 1)?
-                    } else {
-                        v.to_string()
-                    };
+                    let v = if v.contains('%') { self.interpolate(sect, option, v, depth + 1)? } else { v.to_string() };
                     out.push_str(&v);
                     rest = &rest[close + 2..];
                 }
                 _ => {
-                    return Err(err(
-                        line,
-                        format!(
-                            "'{option}' contains a '%' that is not followed by '%' or '(' (Python's configparser rejects it; write '%%'): {:?}",
-                            truncate(rest)
-                        ),
-                    ));
+                    return Err(err(line, format!("'{option}' contains a '%' that is not followed by '%' or '(' (Python's configparser rejects it; write '%%'): {:?}", truncate(rest))));
                 }
             }
         }
@@ -285,23 +212,13 @@ mod tests {
 
     fn general(text: &str) -> Result<Vec<(String, String)>, IniError> {
         let ini = parse_ini(text)?;
-        Ok(ini
-            .items("general")?
-            .into_iter()
-            .map(|(k, v, _)| (k, v))
-            .collect())
+        Ok(ini.items("general")?.into_iter().map(|(k, v, _)| (k, v)).collect())
     }
 
     #[test]
     fn keys_keep_case_and_both_delimiters_work() {
         let items = general("[general]\nname=Demo\nqgisMinimumVersion: 3.22\n").unwrap();
-        assert_eq!(
-            items,
-            vec![
-                ("name".into(), "Demo".into()),
-                ("qgisMinimumVersion".into(), "3.22".into())
-            ]
-        );
+        assert_eq!(items, vec![("name".into(), "Demo".into()), ("qgisMinimumVersion".into(), "3.22".into())]);
     }
 
     #[test]
@@ -317,46 +234,18 @@ mod tests {
         let e = general("[general]\nabout=100% free\n").unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("'%'"));
-        assert_eq!(
-            general("[general]\nabout=100%% free\n").unwrap()[0].1,
-            "100% free"
-        );
+        assert_eq!(general("[general]\nabout=100%% free\n").unwrap()[0].1, "100% free");
         assert_eq!(general("[general]\na=x\nb=%(a)s-y\n").unwrap()[1].1, "x-y");
         assert!(general("[general]\nb=%(zz)s\n").is_err());
     }
 
     #[test]
     fn duplicates_and_missing_headers_fail() {
-        assert!(
-            parse_ini("name=x\n[general]\n")
-                .unwrap_err()
-                .message
-                .contains("before any")
-        );
-        assert!(
-            parse_ini("[general]\nname=a\nname=b\n")
-                .unwrap_err()
-                .message
-                .contains("twice")
-        );
-        assert!(
-            parse_ini("[general]\n[general]\n")
-                .unwrap_err()
-                .message
-                .contains("twice")
-        );
-        assert!(
-            parse_ini("\u{feff}[general]\nname=a\n")
-                .unwrap_err()
-                .message
-                .contains("byte order mark")
-        );
-        assert!(
-            parse_ini("[general]\njust words\n")
-                .unwrap_err()
-                .message
-                .contains("key = value")
-        );
+        assert!(parse_ini("name=x\n[general]\n").unwrap_err().message.contains("before any"));
+        assert!(parse_ini("[general]\nname=a\nname=b\n").unwrap_err().message.contains("twice"));
+        assert!(parse_ini("[general]\n[general]\n").unwrap_err().message.contains("twice"));
+        assert!(parse_ini("\u{feff}[general]\nname=a\n").unwrap_err().message.contains("byte order mark"));
+        assert!(parse_ini("[general]\njust words\n").unwrap_err().message.contains("key = value"));
     }
 
     #[test]

@@ -26,160 +26,42 @@ use crate::archive::rules as ar;
 
 /// Package and archive rules; all are on, none skippable.
 pub const RULES: &[FamilyRule] = &[
-    FamilyRule {
-        code: ar::CORRUPT,
-        name: "Unreadable archive",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ar::TOO_LARGE,
-        name: "Archive or entry too large",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ar::TOO_MANY_ENTRIES,
-        name: "Too many entries",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ar::BOMB,
-        name: "Zip bomb",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ar::UNSAFE_PATH,
-        name: "Unsafe entry path",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ar::LINK,
-        name: "Symbolic link",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ar::SPECIAL_FILE,
-        name: "Special file",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ar::DUPLICATE,
-        name: "Duplicate entry",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ar::NAME_COLLISION,
-        name: "Colliding entry names",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ar::NAME_ENCODING,
-        name: "Entry name encoding",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ar::ENCRYPTED,
-        name: "Encrypted entry",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ar::UNSUPPORTED_METHOD,
-        name: "Unsupported compression method",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ar::BAD_ENTRY,
-        name: "Damaged entry",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: LAYOUT,
-        name: "Package layout",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: NAME,
-        name: "Package folder name",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: INIT,
-        name: "Missing __init__.py",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: METADATA,
-        name: "Unreadable metadata.txt",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: FIELD_MISSING,
-        name: "Required metadata field missing",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: FIELD_INVALID,
-        name: "Invalid metadata field",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: LICENSE,
-        name: "Missing LICENSE",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: FORBIDDEN_FILE,
-        name: "Forbidden file or folder",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: ICON,
-        name: "Icon not found",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: MULTIPLE_FOLDERS,
-        name: "More than one top-level entry",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: DEPRECATED_FIELD,
-        name: "Deprecated metadata field",
-        tool_default: true,
-    },
-    FamilyRule {
-        code: FIELD_VALUE,
-        name: "Doubtful metadata value",
-        tool_default: true,
-    },
+    FamilyRule { code: ar::CORRUPT, name: "Unreadable archive", tool_default: true },
+    FamilyRule { code: ar::TOO_LARGE, name: "Archive or entry too large", tool_default: true },
+    FamilyRule { code: ar::TOO_MANY_ENTRIES, name: "Too many entries", tool_default: true },
+    FamilyRule { code: ar::BOMB, name: "Zip bomb", tool_default: true },
+    FamilyRule { code: ar::UNSAFE_PATH, name: "Unsafe entry path", tool_default: true },
+    FamilyRule { code: ar::LINK, name: "Symbolic link", tool_default: true },
+    FamilyRule { code: ar::SPECIAL_FILE, name: "Special file", tool_default: true },
+    FamilyRule { code: ar::DUPLICATE, name: "Duplicate entry", tool_default: true },
+    FamilyRule { code: ar::NAME_COLLISION, name: "Colliding entry names", tool_default: true },
+    FamilyRule { code: ar::NAME_ENCODING, name: "Entry name encoding", tool_default: true },
+    FamilyRule { code: ar::ENCRYPTED, name: "Encrypted entry", tool_default: true },
+    FamilyRule { code: ar::UNSUPPORTED_METHOD, name: "Unsupported compression method", tool_default: true },
+    FamilyRule { code: ar::BAD_ENTRY, name: "Damaged entry", tool_default: true },
+    FamilyRule { code: LAYOUT, name: "Package layout", tool_default: true },
+    FamilyRule { code: NAME, name: "Package folder name", tool_default: true },
+    FamilyRule { code: INIT, name: "Missing __init__.py", tool_default: true },
+    FamilyRule { code: METADATA, name: "Unreadable metadata.txt", tool_default: true },
+    FamilyRule { code: FIELD_MISSING, name: "Required metadata field missing", tool_default: true },
+    FamilyRule { code: FIELD_INVALID, name: "Invalid metadata field", tool_default: true },
+    FamilyRule { code: LICENSE, name: "Missing LICENSE", tool_default: true },
+    FamilyRule { code: FORBIDDEN_FILE, name: "Forbidden file or folder", tool_default: true },
+    FamilyRule { code: ICON, name: "Icon not found", tool_default: true },
+    FamilyRule { code: MULTIPLE_FOLDERS, name: "More than one top-level entry", tool_default: true },
+    FamilyRule { code: DEPRECATED_FIELD, name: "Deprecated metadata field", tool_default: true },
+    FamilyRule { code: FIELD_VALUE, name: "Doubtful metadata value", tool_default: true },
 ];
 
 /// Package rules that warn instead of refusing the package.
 pub const WARNING_RULES: &[&str] = &[MULTIPLE_FOLDERS, DEPRECATED_FIELD, FIELD_VALUE];
 
-pub const REQUIRED_FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "about",
-    "version",
-    "qgisMinimumVersion",
-    "author",
-    "email",
-    "tracker",
-    "repository",
-];
-pub const BOOLEAN_FIELDS: &[&str] = &[
-    "experimental",
-    "deprecated",
-    "server",
-    "hasProcessingProvider",
-    "supportsQt6",
-];
+pub const REQUIRED_FIELDS: &[&str] =
+    &["name", "description", "about", "version", "qgisMinimumVersion", "author", "email", "tracker", "repository"];
+pub const BOOLEAN_FIELDS: &[&str] = &["experimental", "deprecated", "server", "hasProcessingProvider", "supportsQt6"];
 pub const DEPRECATED_FIELDS: &[&str] = &["supportsQt6"];
-const PLACEHOLDER_URLS: &[(&str, &str)] = &[
-    ("tracker", "http://bugs"),
-    ("repository", "http://repo"),
-    ("homepage", "http://homepage"),
-];
+const PLACEHOLDER_URLS: &[(&str, &str)] =
+    &[("tracker", "http://bugs"), ("repository", "http://repo"), ("homepage", "http://homepage")];
 
 /// What the validator needs to know about the input.
 pub struct PackageLayout<'a> {
@@ -207,11 +89,7 @@ impl PackageRoot {
 
 fn finding(rule: &str, path: &str, line: u32, message: String) -> Finding {
     let mut f = Finding::new(Check::Package, rule, path, line, 0, message);
-    f.severity = if WARNING_RULES.contains(&rule) {
-        Severity::Warning
-    } else {
-        Severity::Critical
-    };
+    f.severity = if WARNING_RULES.contains(&rule) { Severity::Warning } else { Severity::Critical };
     f
 }
 
@@ -220,38 +98,20 @@ pub fn check_layout(layout: &PackageLayout, out: &mut Vec<Finding>) -> Option<Pa
     for p in layout.paths {
         let parts: Vec<&str> = p.split('/').collect();
         if p.contains(".pyc") {
-            out.push(finding(
-                FORBIDDEN_FILE,
-                p,
-                0,
-                format!("{p}: compiled Python files (.pyc) are not allowed in a plugin package"),
-            ));
+            out.push(finding(FORBIDDEN_FILE, p, 0, format!("{p}: compiled Python files (.pyc) are not allowed in a plugin package")));
         }
         for forbidden in ["__MACOSX", ".git", "__pycache__"] {
             if parts[..parts.len() - 1].contains(&forbidden) || parts.last() == Some(&forbidden) {
-                out.push(finding(
-                    FORBIDDEN_FILE,
-                    p,
-                    0,
-                    format!("{p}: the '{forbidden}' folder is not allowed in a plugin package"),
-                ));
+                out.push(finding(FORBIDDEN_FILE, p, 0, format!("{p}: the '{forbidden}' folder is not allowed in a plugin package")));
                 break;
             }
         }
     }
     let root = if let Some(name) = layout.folder_name {
-        PackageRoot {
-            name: name.to_string(),
-            prefix: String::new(),
-        }
+        PackageRoot { name: name.to_string(), prefix: String::new() }
     } else {
         let Some(first) = layout.paths.first() else {
-            out.push(finding(
-                LAYOUT,
-                "",
-                0,
-                "the archive contains no files".into(),
-            ));
+            out.push(finding(LAYOUT, "", 0, "the archive contains no files".into()));
             return None;
         };
         let Some((top, _)) = first.split_once('/') else {
@@ -279,17 +139,12 @@ pub fn check_layout(layout: &PackageLayout, out: &mut Vec<Finding>) -> Option<Pa
                 format!("top-level entries besides the package folder '{top}': {}; QGIS installs only '{top}'", list.join(", ")),
             ));
         }
-        PackageRoot {
-            name: top.to_string(),
-            prefix: format!("{top}/"),
-        }
+        PackageRoot { name: top.to_string(), prefix: format!("{top}/") }
     };
     let name = &root.name;
     let name_ok = name.len() >= 2
         && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !name_ok {
         out.push(finding(
             NAME,
@@ -298,9 +153,7 @@ pub fn check_layout(layout: &PackageLayout, out: &mut Vec<Finding>) -> Option<Pa
             format!("package folder '{name}': must start with an ASCII letter and contain only ASCII letters, digits, '-' and '_' (at least two characters)"),
         ));
     } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        let msg = format!(
-            "package folder '{name}': is not a valid Python identifier ('-' is not allowed); new plugins must use one"
-        );
+        let msg = format!("package folder '{name}': is not a valid Python identifier ('-' is not allowed); new plugins must use one");
         let mut f = finding(NAME, &root.prefix, 0, msg);
         if !layout.new_plugin {
             f.severity = Severity::Warning;
@@ -309,118 +162,58 @@ pub fn check_layout(layout: &PackageLayout, out: &mut Vec<Finding>) -> Option<Pa
     }
     let has = |rel: &str| layout.paths.contains(&root.path_of(rel).as_str());
     if !has("__init__.py") {
-        out.push(finding(
-            INIT,
-            &root.path_of("__init__.py"),
-            0,
-            format!(
-                "{}: not found; every plugin package needs one",
-                root.path_of("__init__.py")
-            ),
-        ));
+        out.push(finding(INIT, &root.path_of("__init__.py"), 0, format!("{}: not found; every plugin package needs one", root.path_of("__init__.py"))));
     }
     if !has("LICENSE") {
         out.push(finding(
             LICENSE,
             &root.path_of("LICENSE"),
             0,
-            format!(
-                "{}: not found; plugins.qgis.org requires a LICENSE file in the package folder",
-                root.path_of("LICENSE")
-            ),
+            format!("{}: not found; plugins.qgis.org requires a LICENSE file in the package folder", root.path_of("LICENSE")),
         ));
     }
     if !has("metadata.txt") {
-        out.push(finding(
-            METADATA,
-            &root.path_of("metadata.txt"),
-            0,
-            format!("{}: not found", root.path_of("metadata.txt")),
-        ));
+        out.push(finding(METADATA, &root.path_of("metadata.txt"), 0, format!("{}: not found", root.path_of("metadata.txt"))));
     }
     Some(root)
 }
 
 /// Parses and checks `metadata.txt`; returns the package info when it could be read.
-pub fn check_metadata(
-    root: &PackageRoot,
-    bytes: &[u8],
-    paths: &[&str],
-    out: &mut Vec<Finding>,
-) -> Option<PackageInfo> {
+pub fn check_metadata(root: &PackageRoot, bytes: &[u8], paths: &[&str], out: &mut Vec<Finding>) -> Option<PackageInfo> {
     let md_path = root.path_of("metadata.txt");
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            out.push(finding(
-                METADATA,
-                &md_path,
-                0,
-                format!("{md_path}: is not valid UTF-8 ({e})"),
-            ));
+            out.push(finding(METADATA, &md_path, 0, format!("{md_path}: is not valid UTF-8 ({e})")));
             return None;
         }
     };
     let ini = match metadata::parse_ini(text) {
         Ok(i) => i,
         Err(e) => {
-            out.push(finding(
-                METADATA,
-                &md_path,
-                e.line,
-                format!("{md_path}: {}", e.message),
-            ));
+            out.push(finding(METADATA, &md_path, e.line, format!("{md_path}: {}", e.message)));
             return None;
         }
     };
     if !ini.sections.contains_key("general") {
-        out.push(finding(
-            METADATA,
-            &md_path,
-            0,
-            format!("{md_path}: no [general] section"),
-        ));
+        out.push(finding(METADATA, &md_path, 0, format!("{md_path}: no [general] section")));
         return None;
     }
     let items = match ini.items("general") {
         Ok(i) => i,
         Err(e) => {
-            out.push(finding(
-                METADATA,
-                &md_path,
-                e.line,
-                format!("{md_path}: {}", e.message),
-            ));
+            out.push(finding(METADATA, &md_path, e.line, format!("{md_path}: {}", e.message)));
             return None;
         }
     };
-    let get = |k: &str| {
-        items
-            .iter()
-            .find(|(key, _, _)| key == k)
-            .map(|(_, v, l)| (v.as_str(), *l))
-    };
+    let get = |k: &str| items.iter().find(|(key, _, _)| key == k).map(|(_, v, l)| (v.as_str(), *l));
     let bad = |out: &mut Vec<Finding>, field: &str, line: u32, msg: String| {
-        out.push(finding(
-            FIELD_INVALID,
-            &md_path,
-            line,
-            format!("{md_path}: field '{field}' {msg}"),
-        ));
+        out.push(finding(FIELD_INVALID, &md_path, line, format!("{md_path}: field '{field}' {msg}")));
     };
 
-    let missing: Vec<&str> = REQUIRED_FIELDS
-        .iter()
-        .copied()
-        .filter(|f| get(f).is_none_or(|(v, _)| v.is_empty()))
-        .collect();
+    let missing: Vec<&str> = REQUIRED_FIELDS.iter().copied().filter(|f| get(f).is_none_or(|(v, _)| v.is_empty())).collect();
     for f in &missing {
-        out.push(finding(
-            FIELD_MISSING,
-            &md_path,
-            0,
-            format!("{md_path}: required field '{f}' is missing or empty"),
-        ));
+        out.push(finding(FIELD_MISSING, &md_path, 0, format!("{md_path}: required field '{f}' is missing or empty")));
     }
     if let Some((v, l)) = get("author")
         && v.contains('/')
@@ -434,16 +227,9 @@ pub fn check_metadata(
         bad(out, "email", l, format!("is not an email address: {v:?}"));
     }
     if let Some((v, l)) = get("version")
-        && (v
-            .chars()
-            .any(|c| c.is_whitespace() || c == '/' || c == '\\'))
+        && (v.chars().any(|c| c.is_whitespace() || c == '/' || c == '\\'))
     {
-        bad(
-            out,
-            "version",
-            l,
-            format!("must not contain spaces or slashes (it becomes part of the file name): {v:?}"),
-        );
+        bad(out, "version", l, format!("must not contain spaces or slashes (it becomes part of the file name): {v:?}"));
     }
     for field in ["tracker", "repository", "homepage"] {
         let Some((v, l)) = get(field) else { continue };
@@ -453,65 +239,37 @@ pub fn check_metadata(
         if let Some((_, placeholder)) = PLACEHOLDER_URLS.iter().find(|(f, _)| *f == field)
             && v.trim_end_matches('/') == *placeholder
         {
-            bad(
-                out,
-                field,
-                l,
-                format!("still holds the template placeholder {v:?}; give the real URL"),
-            );
+            bad(out, field, l, format!("still holds the template placeholder {v:?}; give the real URL"));
             continue;
         }
         if !is_http_url(v) {
-            bad(
-                out,
-                field,
-                l,
-                format!("must be an http:// or https:// URL: {v:?}"),
-            );
+            bad(out, field, l, format!("must be an http:// or https:// URL: {v:?}"));
         }
     }
     let min = get("qgisMinimumVersion");
     let max = get("qgisMaximumVersion");
-    let parsed_min =
-        min.and_then(|(v, l)| check_qgis_version(out, &md_path, "qgisMinimumVersion", v, l));
-    let parsed_max =
-        max.and_then(|(v, l)| check_qgis_version(out, &md_path, "qgisMaximumVersion", v, l));
+    let parsed_min = min.and_then(|(v, l)| check_qgis_version(out, &md_path, "qgisMinimumVersion", v, l));
+    let parsed_max = max.and_then(|(v, l)| check_qgis_version(out, &md_path, "qgisMaximumVersion", v, l));
     if let (Some(a), Some(b), Some((mv, l))) = (parsed_min, parsed_max, max)
         && b < a
     {
-        bad(
-            out,
-            "qgisMaximumVersion",
-            l,
-            format!(
-                "{mv} is lower than qgisMinimumVersion {}",
-                min.map_or("", |m| m.0)
-            ),
-        );
+        bad(out, "qgisMaximumVersion", l, format!("{mv} is lower than qgisMinimumVersion {}", min.map_or("", |m| m.0)));
     }
     for field in BOOLEAN_FIELDS {
         if let Some((v, l)) = get(field)
-            && !["true", "false", "yes", "no", "1", "0", ""]
-                .contains(&v.to_ascii_lowercase().as_str())
+            && !["true", "false", "yes", "no", "1", "0", ""].contains(&v.to_ascii_lowercase().as_str())
         {
             out.push(finding(
                 FIELD_VALUE,
                 &md_path,
                 l,
-                format!(
-                    "{md_path}: field '{field}' should be True or False; {v:?} is read as False"
-                ),
+                format!("{md_path}: field '{field}' should be True or False; {v:?} is read as False"),
             ));
         }
     }
     for field in DEPRECATED_FIELDS {
         if let Some((_, l)) = get(field) {
-            out.push(finding(
-                DEPRECATED_FIELD,
-                &md_path,
-                l,
-                format!("{md_path}: field '{field}' is deprecated and ignored"),
-            ));
+            out.push(finding(DEPRECATED_FIELD, &md_path, l, format!("{md_path}: field '{field}' is deprecated and ignored")));
         }
     }
     if let Some((icon, l)) = get("icon")
@@ -519,15 +277,7 @@ pub fn check_metadata(
     {
         let rel = icon.trim_start_matches("./");
         if !paths.contains(&root.path_of(rel).as_str()) {
-            out.push(finding(
-                ICON,
-                &md_path,
-                l,
-                format!(
-                    "{md_path}: icon '{icon}' is not in the package (looked for {})",
-                    root.path_of(rel)
-                ),
-            ));
+            out.push(finding(ICON, &md_path, l, format!("{md_path}: icon '{icon}' is not in the package (looked for {})", root.path_of(rel))));
         }
     }
     let mut metadata = PackageMetadata::new();
@@ -539,10 +289,7 @@ pub fn check_metadata(
         };
         metadata.insert(k.clone(), value);
     }
-    Some(PackageInfo {
-        name: root.name.clone(),
-        metadata,
-    })
+    Some(PackageInfo { name: root.name.clone(), metadata })
 }
 
 /// QGIS metadata booleans: true, yes and 1 (any case) are true.
@@ -552,9 +299,7 @@ pub fn parse_bool(v: &str) -> bool {
 
 fn is_http_url(v: &str) -> bool {
     let lower = v.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
+    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
     rest.is_some_and(|r| {
         let host = r.split(['/', '?', '#']).next().unwrap_or("");
         !host.is_empty() && !v.chars().any(char::is_whitespace)
@@ -562,31 +307,13 @@ fn is_http_url(v: &str) -> bool {
 }
 
 /// Parses `X.Y[.Z]`, reporting a finding when the form is wrong.
-fn check_qgis_version(
-    out: &mut Vec<Finding>,
-    md_path: &str,
-    field: &str,
-    v: &str,
-    line: u32,
-) -> Option<(u32, u32, u32)> {
+fn check_qgis_version(out: &mut Vec<Finding>, md_path: &str, field: &str, v: &str, line: u32) -> Option<(u32, u32, u32)> {
     let parts: Vec<&str> = v.split('.').collect();
-    let nums: Option<Vec<u32>> = parts
-        .iter()
-        .map(|p| {
-            (!p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-                .then(|| p.parse().ok())
-                .flatten()
-        })
-        .collect();
+    let nums: Option<Vec<u32>> = parts.iter().map(|p| (!p.is_empty() && p.chars().all(|c| c.is_ascii_digit())).then(|| p.parse().ok()).flatten()).collect();
     match nums {
         Some(n) if (2..=3).contains(&n.len()) => Some((n[0], n[1], n.get(2).copied().unwrap_or(0))),
         _ => {
-            out.push(finding(
-                FIELD_INVALID,
-                md_path,
-                line,
-                format!("{md_path}: field '{field}' must look like X.Y or X.Y.Z: {v:?}"),
-            ));
+            out.push(finding(FIELD_INVALID, md_path, line, format!("{md_path}: field '{field}' must look like X.Y or X.Y.Z: {v:?}")));
             None
         }
     }

@@ -39,13 +39,7 @@ pub enum Check {
 }
 
 impl Check {
-    pub const ALL: [Check; 5] = [
-        Check::Package,
-        Check::Bandit,
-        Check::Secrets,
-        Check::Flake8,
-        Check::Files,
-    ];
+    pub const ALL: [Check; 5] = [Check::Package, Check::Bandit, Check::Secrets, Check::Flake8, Check::Files];
 
     pub fn id(self) -> &'static str {
         match self {
@@ -151,14 +145,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(
-        check: Check,
-        rule: &str,
-        path: &str,
-        line: u32,
-        column: u32,
-        message: impl Into<String>,
-    ) -> Finding {
+    pub fn new(check: Check, rule: &str, path: &str, line: u32, column: u32, message: impl Into<String>) -> Finding {
         Finding {
             check,
             rule: rule.to_string(),
@@ -279,11 +266,7 @@ impl Report {
 
 /// Hides all but the first few characters of a secret.
 pub fn mask_secret(secret: &str) -> String {
-    let keep = if secret.chars().count() > 12 {
-        4
-    } else {
-        2.min(secret.chars().count() / 3)
-    };
+    let keep = if secret.chars().count() > 12 { 4 } else { 2.min(secret.chars().count() / 3) };
     let shown: String = secret.chars().take(keep).collect();
     format!("{shown}…")
 }

@@ -75,12 +75,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
 
 pub fn render(report: &Report) -> Value {
     let cat = catalog();
-    let mut used: Vec<&str> = report
-        .findings
-        .iter()
-        .chain(&report.suppressed)
-        .map(|f| f.rule.as_str())
-        .collect();
+    let mut used: Vec<&str> = report.findings.iter().chain(&report.suppressed).map(|f| f.rule.as_str()).collect();
     used.sort();
     used.dedup();
     let rules: Vec<Value> = used
@@ -88,10 +83,7 @@ pub fn render(report: &Report) -> Value {
         .map(|code| {
             let rule = cat.get(code);
             let name = rule.map_or(*code, |r| r.name);
-            let desc = rule
-                .map(|r| r.description)
-                .filter(|d| !d.is_empty())
-                .unwrap_or(name);
+            let desc = rule.map(|r| r.description).filter(|d| !d.is_empty()).unwrap_or(name);
             let severity = rule.map_or(Severity::Warning, |r| r.severity);
             let check = rule.map_or("", |r| r.check.id());
             json!({
@@ -105,12 +97,8 @@ pub fn render(report: &Report) -> Value {
         })
         .collect();
     let index = |code: &str| used.iter().position(|c| *c == code);
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .chain(&report.suppressed)
-        .map(|f| result(f, index(&f.rule)))
-        .collect();
+    let results: Vec<Value> =
+        report.findings.iter().chain(&report.suppressed).map(|f| result(f, index(&f.rule))).collect();
     let notifications: Vec<Value> = report
         .errors
         .iter()

@@ -13,11 +13,7 @@ pub struct Style {
 
 impl Style {
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
     }
     fn severity(&self, s: Severity) -> String {
         let code = match s {
@@ -37,11 +33,7 @@ pub fn render(report: &Report, style: Style) -> String {
             if current_path.is_some() {
                 out.push('\n');
             }
-            let title = if f.path.is_empty() {
-                "(package)"
-            } else {
-                f.path.as_str()
-            };
+            let title = if f.path.is_empty() { "(package)" } else { f.path.as_str() };
             let _ = writeln!(out, "{}", style.paint("1", title));
             current_path = Some(f.path.as_str());
         }
@@ -51,11 +43,7 @@ pub fn render(report: &Report, style: Style) -> String {
         out.push('\n');
     }
     if let Some(pkg) = &report.package {
-        let version = pkg
-            .metadata
-            .get("version")
-            .and_then(|v| v.as_str())
-            .unwrap_or("?");
+        let version = pkg.metadata.get("version").and_then(|v| v.as_str()).unwrap_or("?");
         let _ = writeln!(out, "Plugin: {} {version}", pkg.name);
     }
     if !report.config_files.is_empty() {
@@ -65,25 +53,11 @@ pub fn render(report: &Report, style: Style) -> String {
         let _ = writeln!(out, "Skipped rules: {}", report.skipped_rules.join(", "));
     }
     if !report.suppressed.is_empty() {
-        let _ = writeln!(
-            out,
-            "Suppressed: {} finding(s) (see --format json for details)",
-            report.suppressed.len()
-        );
+        let _ = writeln!(out, "Suppressed: {} finding(s) (see --format json for details)", report.suppressed.len());
     }
     for e in &report.errors {
-        let where_ = if e.path.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", e.path)
-        };
-        let _ = writeln!(
-            out,
-            "{} [{}]{where_}: {}",
-            style.paint("1;31", "error"),
-            e.check.id(),
-            e.message
-        );
+        let where_ = if e.path.is_empty() { String::new() } else { format!(" {}", e.path) };
+        let _ = writeln!(out, "{} [{}]{where_}: {}", style.paint("1;31", "error"), e.check.id(), e.message);
     }
     let s = &report.stats;
     let verdict = match report.verdict {
@@ -94,31 +68,14 @@ pub fn render(report: &Report, style: Style) -> String {
     let _ = writeln!(
         out,
         "{verdict}: {} critical, {} warning(s), {} info in {} file(s); {}/{} checks passed; {} ms",
-        s.critical,
-        s.warnings,
-        s.info,
-        s.files_scanned,
-        s.checks_passed,
-        s.checks_total,
-        report.duration_ms
+        s.critical, s.warnings, s.info, s.files_scanned, s.checks_passed, s.checks_total, report.duration_ms
     );
     out
 }
 
 fn write_finding(out: &mut String, f: &Finding, style: Style) {
-    let pos = if f.line > 0 {
-        format!("{}:{}", f.line, f.column.max(1))
-    } else {
-        "-".to_string()
-    };
-    let _ = writeln!(
-        out,
-        "  {:>7}  {} {}  {}",
-        pos,
-        style.severity(f.severity),
-        style.paint("1", &f.rule),
-        f.message
-    );
+    let pos = if f.line > 0 { format!("{}:{}", f.line, f.column.max(1)) } else { "-".to_string() };
+    let _ = writeln!(out, "  {:>7}  {} {}  {}", pos, style.severity(f.severity), style.paint("1", &f.rule), f.message);
     if !f.snippet.is_empty() && f.line > 0 {
         for (i, line) in f.snippet.lines().take(3).enumerate() {
             let n = f.line as usize + i;
