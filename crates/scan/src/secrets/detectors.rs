@@ -391,6 +391,38 @@ pub fn keyword_set_for(ext: &str) -> KeywordSet {
     }
 }
 
+/// Whether detect-secrets gives the file no type (`FileType.OTHER`), which makes it try the file
+/// again as a config file with a `[global]` header when nothing was found.
+pub fn is_other_file_type(ext: &str) -> bool {
+    !matches!(
+        ext,
+        ".cls"
+            | ".example"
+            | ".eyaml"
+            | ".go"
+            | ".java"
+            | ".js"
+            | ".m"
+            | ".php"
+            | ".py"
+            | ".pyi"
+            | ".swift"
+            | ".tf"
+            | ".yaml"
+            | ".yml"
+            | ".cs"
+            | ".c"
+            | ".cpp"
+            | ".cnf"
+            | ".conf"
+            | ".cfg"
+            | ".cf"
+            | ".ini"
+            | ".properties"
+            | ".toml"
+    )
+}
+
 /// Compiled patterns of every detector.
 pub struct Patterns {
     /// Pre-filter of each regex-based detector, in the order of `regex_detectors`.
@@ -408,6 +440,8 @@ pub struct Patterns {
     pub allow_line_yaml: Regex,
     pub allow_next: Regex,
     pub allow_next_yaml: Regex,
+    /// The next-line pragma in `#` or `;` comments, which the config transformer keeps.
+    pub ini_nextline: Regex,
 }
 
 fn fancy(p: &str) -> Result<Fancy, String> {
@@ -564,6 +598,9 @@ impl Patterns {
             allow_line_yaml: allow_regex(false, true)?,
             allow_next: allow_regex(true, false)?,
             allow_next_yaml: allow_regex(true, true)?,
+            ini_nextline: plain(
+                r"^[ \t]*[#;] *pragma: ?allowlist[ -]nextline[ -]secret.*?[ \t]*$",
+            )?,
         })
     }
 }

@@ -6,6 +6,7 @@
 mod baseline;
 mod detectors;
 mod filters;
+mod ini;
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -211,37 +212,19 @@ impl SecretsFamily {
         }
     }
 
-    fn in_baseline(&self, file: &SourceFile, hash: &str) -> bool {
-        self.baseline
-            .as_ref()
-            .is_some_and(|b| b.contains(file.rel_path, hash) || b.contains(file.path, hash))
-    }
-}
-
-impl Family for SecretsFamily {
-    fn check(&self) -> Check {
-        Check::Secrets
-    }
-
-    fn scan_file(&self, file: &SourceFile, out: &mut FamilyOutput) {
-        // Not scanned, as on plugins.qgis.org: the plugin's metadata and the baseline itself.
-        if file.rel_path == "metadata.txt" || file.rel_path == BASELINE {
-            return;
-        }
-        if filters::is_skipped_file(file.path) {
-            return;
-        }
-        // detect-secrets skips files that do not decode as UTF-8.
-        let Some(text) = file.text() else { return };
+    /// One pass over a file's lines; returns how many findings detect-secrets would report
+    /// (not counting lines silenced by a pragma).
+    fn scan_lines(&self, file: &SourceFile, lines: &[&str], out: &mut FamilyOutput) -> usize {
         let p = self.patterns;
-        let regex_candidates: Vec<usize> = p.prefilter.matches(text).into_iter().collect();
-        let keyword_possible = p.keyword_prefilter.is_match(text);
+        let joined = lines.join("\n");
+        let regex_candidates: Vec<usize> = p.prefilter.matches(&joined).into_iter().collect();
+        let keyword_possible = p.keyword_prefilter.is_match(&joined);
         let ext = filters::py_ext(file.path);
-        let lines = py_lines(text);
         // detect-secrets keeps one finding per (type, secret) and file: the first.
         let mut seen: HashSet<(usize, String)> = HashSet::new();
         let mut seen_allowlisted: HashSet<(usize, String)> = HashSet::new();
         let mut found: Vec<(usize, String)> = Vec::new();
+        let mut reported = 0;
         for (idx, raw) in lines.iter().enumerate() {
             let line = py_rstrip(raw);
             if line.is_empty() {
@@ -265,7 +248,6 @@ impl Family for SecretsFamily {
                 kept.push((det, secret));
             }
             let secrets_on_line: Vec<&str> = kept.iter().map(|(_, s)| s.as_str()).collect();
-            let mut emitted: Vec<Finding> = Vec::new();
             for (det, secret) in &kept {
                 if !self.active[*det] {
                     continue;
@@ -281,6 +263,7 @@ impl Family for SecretsFamily {
                     if !seen.insert(key) {
                         continue;
                     }
+                    reported += 1;
                     if self.in_baseline(file, &hash) {
                         if !out.config_used.contains(&self.baseline_path) {
                             out.config_used.push(self.baseline_path.clone());
@@ -313,9 +296,57 @@ impl Family for SecretsFamily {
                 });
                 f.hashed_secret = Some(hash);
                 f.suppressed_by = suppressed_by;
-                emitted.push(f);
+                out.findings.push(f);
             }
-            out.findings.append(&mut emitted);
+        }
+        reported
+    }
+
+    fn in_baseline(&self, file: &SourceFile, hash: &str) -> bool {
+        self.baseline
+            .as_ref()
+            .is_some_and(|b| b.contains(file.rel_path, hash) || b.contains(file.path, hash))
+    }
+}
+
+impl Family for SecretsFamily {
+    fn check(&self) -> Check {
+        Check::Secrets
+    }
+
+    fn scan_file(&self, file: &SourceFile, out: &mut FamilyOutput) {
+        // Not scanned, as on plugins.qgis.org: the plugin's metadata and the baseline itself.
+        if file.rel_path == "metadata.txt" || file.rel_path == BASELINE {
+            return;
+        }
+        if filters::is_skipped_file(file.path) {
+            return;
+        }
+        // detect-secrets skips files that do not decode as UTF-8.
+        let Some(text) = file.text() else { return };
+        let p = self.patterns;
+        let plain = py_lines(text);
+        // Like detect-secrets: a file configparser can read is scanned as `key = "value"` lines;
+        // when a file of no known type gives nothing, it is tried again as a config file.
+        let reported =
+            match ini::transform(&plain, false, &p.ini_nextline).filter(|l| !l.is_empty()) {
+                Some(lines) => self.scan_lines(
+                    file,
+                    &lines.iter().map(String::as_str).collect::<Vec<_>>(),
+                    out,
+                ),
+                None => self.scan_lines(file, &plain, out),
+            };
+        if reported == 0
+            && detectors::is_other_file_type(filters::py_ext(file.path))
+            && let Some(lines) =
+                ini::transform(&plain, true, &p.ini_nextline).filter(|l| !l.is_empty())
+        {
+            self.scan_lines(
+                file,
+                &lines.iter().map(String::as_str).collect::<Vec<_>>(),
+                out,
+            );
         }
     }
 
