@@ -216,9 +216,7 @@ fn regex_detector_patterns() -> Vec<(usize, Vec<String>, String)> {
                 format!(r"(?i){http}{account}\:{cl_pw}\@{account}\.cloudant\.com"),
                 format!(r"(?i){http}{account}\:{cl_api}\@{account}\.cloudant\.com"),
             ],
-            format!(
-                r"(?i)cl(?:oudant|ou)?[_-]?(?:api)?(?:key|pwd|pw|pass|token)|(?i)cloudant\.com"
-            ),
+            s(r"(?i)cl(?:oudant|ou)?[_-]?(?:api)?(?:key|pwd|pw|pass|token)|(?i)cloudant\.com"),
         ),
         (
             6,

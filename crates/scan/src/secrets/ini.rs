@@ -95,7 +95,7 @@ fn parse(lines: &[&str], add_header: bool) -> Option<Parsed> {
             optname = None;
             continue;
         }
-        let Some(c) = cur else { return None };
+        let c = cur?;
         let delim = value.find(['=', ':'])?;
         let key = py_strip(&value[..delim]).to_string();
         if key.is_empty() {
