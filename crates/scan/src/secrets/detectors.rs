@@ -360,6 +360,23 @@ fn regex_detector_patterns() -> Vec<(usize, Vec<String>, String)> {
     ]
 }
 
+/// How many bytes before its pre-filter's first hit on a line a detector's match can start, or
+/// `None` when the pre-filter does not bound the start (the search then starts at the line's start).
+pub fn prefilter_lead(detector: usize) -> Option<usize> {
+    match detector {
+        // Artifactory: one delimiter character before the token.
+        0 => Some(4),
+        // Assignments (`[`, quotes, a prefix such as `ibm_cloud_iam_api_`) before the keyword,
+        // or a scheme before the host name.
+        10 | 11 | 21 | 22 => Some(64),
+        // Telegram: up to two more digits than the pre-filter's eight.
+        25 => Some(8),
+        // Cloudant URLs and OpenAI keys: the pre-filter hits in the middle of the match.
+        5 | 17 => None,
+        _ => Some(0),
+    }
+}
+
 /// The keyword detector's denylist (followed by any word characters), as its group 1.
 const DENYLIST: &str = r"(api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|contraseña|contrasena)\w*";
 const CLOSING: &str = r#"[]'"]{0,2}"#;
@@ -423,8 +440,10 @@ pub fn is_other_file_type(ext: &str) -> bool {
 
 /// Compiled patterns of every detector.
 pub struct Patterns {
-    /// Pre-filter of each regex-based detector, in the order of `regex_detectors`.
+    /// Pre-filter of each regex-based detector, in the order of `regex_detectors`: the set says
+    /// which can match anywhere in a file, each regex where.
     pub prefilter: RegexSet,
+    pub prefilters: Vec<Regex>,
     /// (detector index, exact patterns).
     pub regex_detectors: Vec<(usize, Vec<Fancy>)>,
     pub keyword_prefilter: Regex,
@@ -483,6 +502,10 @@ impl Patterns {
         let defs = regex_detector_patterns();
         let prefilter = RegexSet::new(defs.iter().map(|(_, _, pre)| pre.as_str()))
             .map_err(|e| e.to_string())?;
+        let prefilters = defs
+            .iter()
+            .map(|(_, _, pre)| plain(pre))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut regex_detectors = Vec::new();
         for (idx, pats, _) in &defs {
             let compiled = pats
@@ -582,6 +605,7 @@ impl Patterns {
         ];
         Ok(Patterns {
             prefilter,
+            prefilters,
             regex_detectors,
             keyword_prefilter: plain(
                 r"(?i)(?:api|auth|service|account|db|database|priv|private|client)_?key|(?:db|database|key)_?pass|passw(?:or)?d|pwd|secret|contrase[ñn]a",
@@ -605,9 +629,9 @@ impl Patterns {
 
 /// Python's `findall` over one pattern, yielding what detect-secrets' `RegexBasedDetector`
 /// yields: the whole match without groups, the group with one, every non-empty group with more.
-pub fn findall(re: &Fancy, line: &str, out: &mut Vec<String>) {
+pub fn findall(re: &Fancy, line: &str, from: usize, out: &mut Vec<String>) {
     let groups = re.captures_len().saturating_sub(1);
-    let mut pos = 0;
+    let mut pos = from;
     while pos <= line.len() {
         let caps = match re.captures_from_pos(line, pos) {
             Ok(Some(c)) => c,

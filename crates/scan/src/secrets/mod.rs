@@ -50,6 +50,8 @@ const HEX_LIMIT: f64 = 3.0;
 /// Longest snippet kept in a finding (after masking).
 const SNIPPET_CHARS: usize = 300;
 const BASELINE: &str = ".secrets.baseline";
+/// Bit of a line's pre-filter hits saying a keyword of the keyword detector appears on it.
+const KEYWORD_BIT: u32 = 1 << 31;
 
 static PATTERNS: LazyLock<Result<Patterns, String>> = LazyLock::new(Patterns::compile);
 
@@ -127,6 +129,13 @@ fn py_lines(text: &str) -> Vec<&str> {
     lines
 }
 
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 fn sha1_hex(secret: &str) -> String {
     let mut h = Sha1::new();
     h.update(secret.as_bytes());
@@ -150,30 +159,29 @@ fn masked_snippet(line: &str, secrets: &[&str]) -> String {
 
 impl SecretsFamily {
     /// Every candidate secret on one (right-stripped) line, as (detector, secret), before the
-    /// secret-level filters. `regex_candidates` are the regex detectors whose pre-filter matched
-    /// somewhere in the file; `keyword_possible` whether a keyword appears in the file.
-    fn candidates(
-        &self,
-        line: &str,
-        ext: &str,
-        regex_candidates: &[usize],
-        keyword_possible: bool,
-        out: &mut Vec<(usize, String)>,
-    ) {
+    /// secret-level filters. `hits` has bit `i` set when regex detector `i`'s pre-filter matched
+    /// on this line, and bit [`KEYWORD_BIT`] when a keyword did.
+    fn candidates(&self, line: &str, ext: &str, hits: u32, out: &mut Vec<(usize, String)>) {
         let p = self.patterns;
-        if !regex_candidates.is_empty() {
-            let on_line = p.prefilter.matches(line);
+        if hits & !KEYWORD_BIT != 0 {
             let mut found = Vec::new();
-            for &i in regex_candidates {
-                if !on_line.matched(i) {
+            for (i, (det, regexes)) in p.regex_detectors.iter().enumerate() {
+                if hits & (1 << i) == 0 {
                     continue;
                 }
-                let Some((det, regexes)) = p.regex_detectors.get(i) else {
-                    continue;
-                };
                 found.clear();
+                // A match cannot start more than `lead` bytes before the pre-filter's first hit.
+                let from = match (
+                    detectors::prefilter_lead(*det),
+                    p.prefilters.get(i).and_then(|re| re.find(line)),
+                ) {
+                    (Some(lead), Some(m)) => {
+                        floor_char_boundary(line, m.start().saturating_sub(lead))
+                    }
+                    _ => 0,
+                };
                 for re in regexes {
-                    detectors::findall(re, line, &mut found);
+                    detectors::findall(re, line, from, &mut found);
                 }
                 for s in found.drain(..) {
                     if *det == 13 && !detectors::jwt_is_formally_valid(&s) {
@@ -183,11 +191,27 @@ impl SecretsFamily {
                 }
             }
         }
-        if keyword_possible && p.keyword_prefilter.is_match(line) {
+        if hits & KEYWORD_BIT != 0 {
             let set = detectors::keyword_set_for(ext);
+            // Patterns that start with a keyword cannot match before its first occurrence, so
+            // the backtracking search starts there; the comparison pattern needs `==`/`!=`.
+            let first_keyword = p
+                .keyword_prefilter
+                .find(line)
+                .map(|m| m.start())
+                .unwrap_or(0);
+            let has_comparison = line
+                .as_bytes()
+                .windows(2)
+                .any(|w| matches!(w, [b'!' | b'=', b'!' | b'=']));
             if let Some((_, regexes)) = p.keyword.iter().find(|(s, _)| *s == set) {
                 for (re, group) in regexes {
-                    if let Ok(Some(caps)) = re.captures(line)
+                    let starts_with_quote = *group == 2 && re.as_str().starts_with('(');
+                    if starts_with_quote && !has_comparison {
+                        continue;
+                    }
+                    let from = if starts_with_quote { 0 } else { first_keyword };
+                    if let Ok(Some(caps)) = re.captures_from_pos(line, from)
                         && let Some(m) = caps.get(*group)
                     {
                         out.push((KEYWORD, m.as_str().to_string()));
@@ -216,9 +240,34 @@ impl SecretsFamily {
     /// (not counting lines silenced by a pragma).
     fn scan_lines(&self, file: &SourceFile, lines: &[&str], out: &mut FamilyOutput) -> usize {
         let p = self.patterns;
+        // One pass of the pre-filter set over the whole file, then each pre-filter that matched
+        // somewhere marks the lines where its exact patterns must run.
         let joined = lines.join("\n");
-        let regex_candidates: Vec<usize> = p.prefilter.matches(&joined).into_iter().collect();
-        let keyword_possible = p.keyword_prefilter.is_match(&joined);
+        let mut starts = Vec::with_capacity(lines.len());
+        let mut offset = 0;
+        for l in lines {
+            starts.push(offset);
+            offset += l.len() + 1;
+        }
+        let line_of = |pos: usize| starts.partition_point(|&s| s <= pos).saturating_sub(1);
+        let mut hits = vec![0u32; lines.len()];
+        let mut mark = |re: &regex::Regex, bit: u32| {
+            for m in re.find_iter(&joined) {
+                let (first, last) = (
+                    line_of(m.start()),
+                    line_of(m.end().saturating_sub(1).max(m.start())),
+                );
+                for h in hits.iter_mut().take(last + 1).skip(first) {
+                    *h |= bit;
+                }
+            }
+        };
+        for i in p.prefilter.matches(&joined).iter() {
+            if let Some(re) = p.prefilters.get(i) {
+                mark(re, 1 << i);
+            }
+        }
+        mark(&p.keyword_prefilter, KEYWORD_BIT);
         let ext = filters::py_ext(file.path);
         // detect-secrets keeps one finding per (type, secret) and file: the first.
         let mut seen: HashSet<(usize, String)> = HashSet::new();
@@ -231,7 +280,7 @@ impl SecretsFamily {
                 continue;
             }
             found.clear();
-            self.candidates(line, ext, &regex_candidates, keyword_possible, &mut found);
+            self.candidates(line, ext, hits[idx], &mut found);
             if found.is_empty() || filters::is_indirect_reference(p, line) {
                 continue;
             }
