@@ -1,0 +1,832 @@
+//! The 27 detectors of detect-secrets 1.5.0: their names, secret types and patterns, compiled
+//! once. Patterns follow the reference plugins (the regexes, the group each one yields, and which
+//! of them ignore case); a cheap lookaround-free pre-filter per detector decides on which lines the
+//! exact (backtracking) pattern runs at all, so each line is looked at by one combined pass.
+
+use fancy_regex::Regex as Fancy;
+use regex::{Regex, RegexSet};
+
+/// One detector: the plugin class name (the rule code) and the secret type it reports.
+#[derive(Debug, Clone, Copy)]
+pub struct DetectorInfo {
+    pub code: &'static str,
+    pub secret_type: &'static str,
+    pub name: &'static str,
+}
+
+pub const KEYWORD: usize = 14;
+pub const BASE64: usize = 3;
+pub const HEX: usize = 9;
+
+/// Every detector, in the reference tool's plugin order (alphabetical by class name).
+pub const DETECTORS: [DetectorInfo; 27] = [
+    DetectorInfo {
+        code: "ArtifactoryDetector",
+        secret_type: "Artifactory Credentials",
+        name: "Artifactory API token",
+    },
+    DetectorInfo {
+        code: "AWSKeyDetector",
+        secret_type: "AWS Access Key",
+        name: "AWS access key",
+    },
+    DetectorInfo {
+        code: "AzureStorageKeyDetector",
+        secret_type: "Azure Storage Account access key",
+        name: "Azure Storage account key",
+    },
+    DetectorInfo {
+        code: "Base64HighEntropyString",
+        secret_type: "Base64 High Entropy String",
+        name: "High-entropy Base64 string",
+    },
+    DetectorInfo {
+        code: "BasicAuthDetector",
+        secret_type: "Basic Auth Credentials",
+        name: "HTTP Basic Auth credentials",
+    },
+    DetectorInfo {
+        code: "CloudantDetector",
+        secret_type: "Cloudant Credentials",
+        name: "IBM Cloudant credentials",
+    },
+    DetectorInfo {
+        code: "DiscordBotTokenDetector",
+        secret_type: "Discord Bot Token",
+        name: "Discord bot token",
+    },
+    DetectorInfo {
+        code: "GitHubTokenDetector",
+        secret_type: "GitHub Token",
+        name: "GitHub personal access token",
+    },
+    DetectorInfo {
+        code: "GitLabTokenDetector",
+        secret_type: "GitLab Token",
+        name: "GitLab personal access token",
+    },
+    DetectorInfo {
+        code: "HexHighEntropyString",
+        secret_type: "Hex High Entropy String",
+        name: "High-entropy hex string",
+    },
+    DetectorInfo {
+        code: "IbmCloudIamDetector",
+        secret_type: "IBM Cloud IAM Key",
+        name: "IBM Cloud IAM API key",
+    },
+    DetectorInfo {
+        code: "IbmCosHmacDetector",
+        secret_type: "IBM COS HMAC Credentials",
+        name: "IBM Cloud Object Storage HMAC credentials",
+    },
+    DetectorInfo {
+        code: "IPPublicDetector",
+        secret_type: "Public IP (ipv4)",
+        name: "Public IP address",
+    },
+    DetectorInfo {
+        code: "JwtTokenDetector",
+        secret_type: "JSON Web Token",
+        name: "JWT token",
+    },
+    DetectorInfo {
+        code: "KeywordDetector",
+        secret_type: "Secret Keyword",
+        name: "Secret keyword",
+    },
+    DetectorInfo {
+        code: "MailchimpDetector",
+        secret_type: "Mailchimp Access Key",
+        name: "Mailchimp API key",
+    },
+    DetectorInfo {
+        code: "NpmDetector",
+        secret_type: "NPM tokens",
+        name: "NPM access token",
+    },
+    DetectorInfo {
+        code: "OpenAIDetector",
+        secret_type: "OpenAI Token",
+        name: "OpenAI API key",
+    },
+    DetectorInfo {
+        code: "PrivateKeyDetector",
+        secret_type: "Private Key",
+        name: "Private key",
+    },
+    DetectorInfo {
+        code: "PypiTokenDetector",
+        secret_type: "PyPI Token",
+        name: "PyPI API token",
+    },
+    DetectorInfo {
+        code: "SendGridDetector",
+        secret_type: "SendGrid API Key",
+        name: "SendGrid API key",
+    },
+    DetectorInfo {
+        code: "SlackDetector",
+        secret_type: "Slack Token",
+        name: "Slack token",
+    },
+    DetectorInfo {
+        code: "SoftlayerDetector",
+        secret_type: "SoftLayer Credentials",
+        name: "SoftLayer (IBM Cloud) credentials",
+    },
+    DetectorInfo {
+        code: "SquareOAuthDetector",
+        secret_type: "Square OAuth Secret",
+        name: "Square OAuth token",
+    },
+    DetectorInfo {
+        code: "StripeDetector",
+        secret_type: "Stripe Access Key",
+        name: "Stripe API key",
+    },
+    DetectorInfo {
+        code: "TelegramBotTokenDetector",
+        secret_type: "Telegram Bot Token",
+        name: "Telegram bot token",
+    },
+    DetectorInfo {
+        code: "TwilioKeyDetector",
+        secret_type: "Twilio API Key",
+        name: "Twilio API key",
+    },
+];
+
+/// detect-secrets' `build_assignment_regex`: `<prefix>(-|_|)<keyword> <assignment> <secret>`,
+/// case-insensitive, starting at a non-word character or the start of the line.
+fn assignment(prefix: &str, keyword: &str, secret: &str) -> String {
+    format!(
+        r#"(?i)(?:(?<=\W)|^)(?:\[|)(?:"|'|){prefix}(?:_|-|){keyword}(?:"|'|)(?:\]|)(?: *)(?:=|:|:=|=>| +|::)(?: *)(?:"|'|){secret}(?:"|'|)"#
+    )
+}
+
+/// Exact patterns and pre-filter of each regex-based detector (index into [`DETECTORS`]).
+fn regex_detector_patterns() -> Vec<(usize, Vec<String>, String)> {
+    let s = |x: &str| x.to_string();
+    // BasicAuth: everything but reserved and sub-delimiter characters and whitespace.
+    let basic_class = r#"[^:/?#\[\]@!$&'()*+,;=\s]"#;
+    let cl = "(?:cloudant|cl|clou)";
+    let cl_key = "(?:api|)(?:key|pwd|pw|password|pass|token)";
+    let cl_pw = "([0-9a-f]{64})";
+    let cl_api = "([a-z]{24})";
+    let http = r"(?:https?\:\/\/)";
+    let account = r"[\w\-]+";
+    let ibm_prefix = r"(?:ibm(?:_|-|)cloud(?:_|-|)iam|cloud(?:_|-|)iam|ibm(?:_|-|)cloud|ibm(?:_|-|)iam|ibm|iam|cloud|)(?:_|-|)(?:api|)";
+    let sl = "(?:softlayer|sl)(?:_|-|)(?:api|)";
+    let assign_tail = r#"["']?\]? *(?:=|:|:=|=>| +|::) *["']?"#;
+    vec![
+        (
+            0,
+            vec![
+                s(r#"(?:\s|=|:|"|^)AKC[a-zA-Z0-9]{10,}(?:\s|"|$)"#),
+                s(r#"(?:\s|=|:|"|^)AP[\dABCDEF][a-zA-Z0-9]{8,}(?:\s|"|$)"#),
+            ],
+            s(r"AKC[a-zA-Z0-9]{10}|AP[\dABCDEF][a-zA-Z0-9]{8}"),
+        ),
+        (
+            1,
+            vec![
+                s(r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}"),
+                s(
+                    r#"(?i)aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?['"]([0-9a-zA-Z/+]{40})['"]"#,
+                ),
+            ],
+            s(r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}|(?i:aws)"),
+        ),
+        (
+            2,
+            vec![s(r"AccountKey=[a-zA-Z0-9+\/=]{88}")],
+            s("AccountKey="),
+        ),
+        (
+            4,
+            vec![format!("://{basic_class}+:({basic_class}+)@")],
+            s("://"),
+        ),
+        (
+            5,
+            vec![
+                assignment(cl, cl_key, cl_pw),
+                assignment(cl, cl_key, cl_api),
+                format!(r"(?i){http}{account}\:{cl_pw}\@{account}\.cloudant\.com"),
+                format!(r"(?i){http}{account}\:{cl_api}\@{account}\.cloudant\.com"),
+            ],
+            s(r"(?i)cl(?:oudant|ou)?[_-]?(?:api)?(?:key|pwd|pw|pass|token)|(?i)cloudant\.com"),
+        ),
+        (
+            6,
+            vec![s(
+                r"[MNO][a-zA-Z\d_-]{23,25}\.[a-zA-Z\d_-]{6}\.[a-zA-Z\d_-]{27}",
+            )],
+            s(r"[MNO][a-zA-Z\d_-]{23,25}\.[a-zA-Z\d_-]{6}\."),
+        ),
+        (
+            7,
+            vec![s(r"(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}")],
+            s(r"gh[pousr]_[A-Za-z0-9_]{36}"),
+        ),
+        (
+            8,
+            vec![
+                s(r"(glpat|gldt|glft|glsoat|glrt)-[A-Za-z0-9_\-]{20,50}(?!\w)"),
+                s(r"GR1348941[A-Za-z0-9_\-]{20,50}(?!\w)"),
+                s(r"glcbt-([0-9a-fA-F]{2}_)?[A-Za-z0-9_\-]{20,50}(?!\w)"),
+                s(r"glimt-[A-Za-z0-9_\-]{25}(?!\w)"),
+                s(r"glptt-[A-Za-z0-9_\-]{40}(?!\w)"),
+                s(r"glagent-[A-Za-z0-9_\-]{50,1024}(?!\w)"),
+                s(r"gloas-[A-Za-z0-9_\-]{64}(?!\w)"),
+            ],
+            s(r"(?:glpat|gldt|glft|glsoat|glrt|glcbt|glimt|glptt|glagent|gloas)-|GR1348941"),
+        ),
+        (
+            10,
+            vec![assignment(
+                ibm_prefix,
+                "(?:key|pwd|password|pass|token)",
+                r"([a-zA-Z0-9_\-]{44}(?![a-zA-Z0-9_\-]))",
+            )],
+            format!(r"(?i)(?:key|pwd|pass|token){assign_tail}[a-zA-Z0-9_\-]{{44}}"),
+        ),
+        (
+            11,
+            vec![assignment(
+                r"(?:(?:ibm)?[-_]?cos[-_]?(?:hmac)?|)",
+                r"(?:secret[-_]?(?:access)?[-_]?key)",
+                r"([a-f0-9]{48}(?![a-f0-9]))",
+            )],
+            format!(r"(?i)secret[-_]?(?:access)?[-_]?key{assign_tail}[a-f0-9]{{48}}"),
+        ),
+        (
+            12,
+            vec![s(
+                r"(?i)(?<![\w.])((?!192\.168\.|127\.|10\.|172\.(?:1[6-9]|2[0-9]|3[01]))(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])(?::\d{1,5})?)(?![\w.])",
+            )],
+            s(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"),
+        ),
+        (
+            13,
+            vec![s(
+                r"eyJ[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+\.?[A-Za-z0-9\-_.+/=]*?",
+            )],
+            s(r"eyJ[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]"),
+        ),
+        (
+            15,
+            vec![s(r"[0-9a-z]{32}-us[0-9]{1,2}")],
+            s(r"[0-9a-z]{32}-us[0-9]"),
+        ),
+        (
+            16,
+            vec![s(r"\/\/.+\/:_authToken=\s*((npm_.+)|([A-Fa-f0-9-]{36})).*")],
+            s(r"//.+/:_authToken="),
+        ),
+        (
+            17,
+            vec![s(
+                r"sk-[A-Za-z0-9\-_]*[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}",
+            )],
+            s("T3BlbkFJ"),
+        ),
+        (
+            18,
+            vec![
+                s("BEGIN DSA PRIVATE KEY"),
+                s("BEGIN EC PRIVATE KEY"),
+                s("BEGIN OPENSSH PRIVATE KEY"),
+                s("BEGIN PGP PRIVATE KEY BLOCK"),
+                s("BEGIN PRIVATE KEY"),
+                s("BEGIN RSA PRIVATE KEY"),
+                s("BEGIN SSH2 ENCRYPTED PRIVATE KEY"),
+                s("PuTTY-User-Key-File-2"),
+            ],
+            s(
+                r"BEGIN (?:DSA |EC |OPENSSH |PGP |RSA |SSH2 ENCRYPTED )?PRIVATE KEY|PuTTY-User-Key-File-2",
+            ),
+        ),
+        (
+            19,
+            vec![
+                s(r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9\-_]{70,}"),
+                s(r"pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9\-_]{70,}"),
+            ],
+            s("pypi-AgE"),
+        ),
+        (
+            20,
+            vec![s(r"SG\.[a-zA-Z0-9_-]{22}\.[a-zA-Z0-9_-]{43}")],
+            s(r"SG\.[a-zA-Z0-9_-]{22}\."),
+        ),
+        (
+            21,
+            vec![
+                s(r"(?i)xox(?:a|b|p|o|s|r)-(?:\d+-)+[a-z0-9]+"),
+                s(
+                    r"(?i)https://hooks\.slack\.com/services/T[a-zA-Z0-9_]+/B[a-zA-Z0-9_]+/[a-zA-Z0-9_]+",
+                ),
+            ],
+            s(r"(?i)xox[abposr]-|(?i)hooks\.slack\.com/services/"),
+        ),
+        (
+            22,
+            vec![
+                assignment(sl, "(?:key|pwd|password|pass|token)", "([a-z0-9]{64})"),
+                s(r"(?i)(?:http|https)://api.softlayer.com/soap/(?:v3|v3.1)/([a-z0-9]{64})"),
+            ],
+            s(
+                r"(?i)(?:softlayer|sl)[_-]?(?:api)?[_-]?(?:key|pwd|pass|token)|(?i)api.softlayer.com/soap/",
+            ),
+        ),
+        (23, vec![s(r"sq0csp-[0-9A-Za-z\\\-_]{43}")], s("sq0csp-")),
+        (
+            24,
+            vec![s(r"(?:r|s)k_live_[0-9a-zA-Z]{24}")],
+            s(r"[rs]k_live_[0-9a-zA-Z]{24}"),
+        ),
+        (
+            25,
+            vec![s(r"\d{8,10}:[0-9A-Za-z_-]{35}")],
+            s(r"\d{8}:[0-9A-Za-z_-]{35}"),
+        ),
+        (
+            26,
+            vec![s(r"AC[a-z0-9]{32}"), s(r"SK[a-z0-9]{32}")],
+            s(r"[AS][CK][a-z0-9]{32}"),
+        ),
+    ]
+}
+
+/// How many bytes before its pre-filter's first hit on a line a detector's match can start, or
+/// `None` when the pre-filter does not bound the start (the search then starts at the line's start).
+pub fn prefilter_lead(detector: usize) -> Option<usize> {
+    match detector {
+        // Artifactory: one delimiter character before the token.
+        0 => Some(4),
+        // Assignments (`[`, quotes, a prefix such as `ibm_cloud_iam_api_`) before the keyword,
+        // or a scheme before the host name.
+        10 | 11 | 21 | 22 => Some(64),
+        // Telegram: up to two more digits than the pre-filter's eight.
+        25 => Some(8),
+        // Cloudant URLs and OpenAI keys: the pre-filter hits in the middle of the match.
+        5 | 17 => None,
+        _ => Some(0),
+    }
+}
+
+/// The keyword detector's denylist (followed by any word characters), as its group 1.
+const DENYLIST: &str = r"(api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|contraseña|contrasena)\w*";
+const CLOSING: &str = r#"[]'"]{0,2}"#;
+const QUOTE: &str = r#"['"`]"#;
+const SECRET: &str = r#"(?=[^\v'"]*)(?=\w+)[^\v'"]*[^\v,'"`]"#;
+
+/// Which keyword pattern set a file type uses (detect-secrets' `REGEX_BY_FILETYPE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeywordSet {
+    QuotesRequired,
+    Config,
+    Golang,
+    CommonC,
+    CPlusPlus,
+}
+
+/// The file type detect-secrets derives from the file extension, as far as the keyword
+/// detector cares.
+pub fn keyword_set_for(ext: &str) -> KeywordSet {
+    match ext {
+        ".go" => KeywordSet::Golang,
+        ".m" | ".cs" | ".c" => KeywordSet::CommonC,
+        ".cpp" => KeywordSet::CPlusPlus,
+        ".yaml" | ".yml" | ".eyaml" | ".cnf" | ".conf" | ".cfg" | ".cf" | ".ini"
+        | ".properties" | ".toml" => KeywordSet::Config,
+        _ => KeywordSet::QuotesRequired,
+    }
+}
+
+/// Whether detect-secrets gives the file no type (`FileType.OTHER`), which makes it try the file
+/// again as a config file with a `[global]` header when nothing was found.
+pub fn is_other_file_type(ext: &str) -> bool {
+    !matches!(
+        ext,
+        ".cls"
+            | ".example"
+            | ".eyaml"
+            | ".go"
+            | ".java"
+            | ".js"
+            | ".m"
+            | ".php"
+            | ".py"
+            | ".pyi"
+            | ".swift"
+            | ".tf"
+            | ".yaml"
+            | ".yml"
+            | ".cs"
+            | ".c"
+            | ".cpp"
+            | ".cnf"
+            | ".conf"
+            | ".cfg"
+            | ".cf"
+            | ".ini"
+            | ".properties"
+            | ".toml"
+    )
+}
+
+/// Compiled patterns of every detector.
+pub struct Patterns {
+    /// Pre-filter of each regex-based detector, in the order of `regex_detectors`: the set says
+    /// which can match anywhere in a file, each regex where.
+    pub prefilter: RegexSet,
+    pub prefilters: Vec<Regex>,
+    /// (detector index, exact patterns).
+    pub regex_detectors: Vec<(usize, Vec<Fancy>)>,
+    pub keyword_prefilter: Regex,
+    /// Keyword patterns with the group that holds the secret, per set.
+    pub keyword: Vec<(KeywordSet, Vec<(Fancy, usize)>)>,
+    pub indirect_reference: Regex,
+    pub id_prefix: Regex,
+    pub uuid: Regex,
+    /// Same-line pragma for any file, and for `.yaml` files (`#` comments only).
+    pub allow_line: Regex,
+    pub allow_line_yaml: Regex,
+    pub allow_next: Regex,
+    pub allow_next_yaml: Regex,
+    /// The next-line pragma in `#` or `;` comments, which the config transformer keeps.
+    pub ini_nextline: Regex,
+}
+
+fn fancy(p: &str) -> Result<Fancy, String> {
+    fancy_regex::RegexBuilder::new(p)
+        .backtrack_limit(200_000)
+        .build()
+        .map_err(|e| format!("pattern {p:?}: {e}"))
+}
+
+fn plain(p: &str) -> Result<Regex, String> {
+    Regex::new(p).map_err(|e| format!("pattern {p:?}: {e}"))
+}
+
+/// detect-secrets' allowlist comment styles: (start, end) of the comment.
+const COMMENTS: [(&str, &str); 6] = [
+    ("#", ""),
+    ("//", ""),
+    (r"/\*", r" *\*/"),
+    ("'", ""),
+    ("--", ""),
+    (r"<!--[# \t]*?", " *?-->"),
+];
+
+fn allow_regex(nextline: bool, only_hash: bool) -> Result<Regex, String> {
+    let alts: Vec<String> = COMMENTS
+        .iter()
+        .take(if only_hash { 1 } else { COMMENTS.len() })
+        .map(|(start, end)| {
+            if nextline {
+                format!(r"^[ \t]*{start} *pragma: ?allowlist[ -]nextline[ -]secret.*?{end}[ \t]*$")
+            } else {
+                format!(r"{start} *pragma: ?(?:allow|white)list[ -]secret.*?{end}[ \t]*$")
+            }
+        })
+        .collect();
+    plain(&format!("(?:{})", alts.join("|")))
+}
+
+impl Patterns {
+    pub fn compile() -> Result<Patterns, String> {
+        let defs = regex_detector_patterns();
+        let prefilter = RegexSet::new(defs.iter().map(|(_, _, pre)| pre.as_str()))
+            .map_err(|e| e.to_string())?;
+        let prefilters = defs
+            .iter()
+            .map(|(_, _, pre)| plain(pre))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut regex_detectors = Vec::new();
+        for (idx, pats, _) in &defs {
+            let compiled = pats
+                .iter()
+                .map(|p| fancy(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            regex_detectors.push((*idx, compiled));
+        }
+        let d = DENYLIST;
+        let ws = r"\s*";
+        let colon_equal = (
+            fancy(&format!(
+                r"(?i){d}({CLOSING})?{ws}:={ws}({QUOTE}?)({SECRET})(\3)"
+            ))?,
+            4,
+        );
+        let colon = || -> Result<(Fancy, usize), String> {
+            Ok((
+                fancy(&format!(
+                    r"(?i){d}({CLOSING})?:{ws}({QUOTE}?)({SECRET})(\3)"
+                ))?,
+                4,
+            ))
+        };
+        let colon_quotes = (
+            fancy(&format!(
+                r"(?i){d}({CLOSING})?:({ws})({QUOTE})({SECRET})(\4)"
+            ))?,
+            5,
+        );
+        let c_equal = (
+            fancy(&format!(
+                r#"(?i){d}((\[[0-9]*\]))?{ws}[!=]{{1,2}}{ws}(@)?(")({SECRET})(\5)"#
+            ))?,
+            6,
+        );
+        let cpp_assign = (fancy(&format!(r#"{d}(.assign)?\((")({SECRET})(\3)"#))?, 4);
+        let equal = || -> Result<(Fancy, usize), String> {
+            Ok((
+                fancy(&format!(
+                    r"(?i){d}({CLOSING})?{ws}(={{1,3}}|!==?){ws}({QUOTE}?)({SECRET})(\4)"
+                ))?,
+                5,
+            ))
+        };
+        let equal_quotes = || -> Result<(Fancy, usize), String> {
+            Ok((
+                fancy(&format!(
+                    r"(?i){d}({CLOSING})?{ws}(={{1,3}}|!==?){ws}({QUOTE})({SECRET})(\4)"
+                ))?,
+                5,
+            ))
+        };
+        let preceded = || -> Result<(Fancy, usize), String> {
+            Ok((
+                fancy(&format!(
+                    r"({QUOTE})({SECRET})(\1){ws}[!=]{{2,3}}{ws}\w*{d}"
+                ))?,
+                2,
+            ))
+        };
+        let semicolon = || -> Result<(Fancy, usize), String> {
+            Ok((
+                fancy(&format!(
+                    r"(?i){d}[^\s]{{0,50}}?{ws}({QUOTE})({SECRET})(\2);"
+                ))?,
+                3,
+            ))
+        };
+        let arrow = (
+            fancy(&format!(
+                r"(?i){d}({CLOSING})?{ws}=>?{ws}({QUOTE})({SECRET})(\3)"
+            ))?,
+            4,
+        );
+        let keyword = vec![
+            (
+                KeywordSet::Config,
+                vec![colon()?, preceded()?, equal()?, semicolon()?],
+            ),
+            (
+                KeywordSet::Golang,
+                vec![colon_equal, preceded()?, equal()?, semicolon()?],
+            ),
+            (KeywordSet::CommonC, vec![c_equal]),
+            (KeywordSet::CPlusPlus, vec![cpp_assign, equal_quotes()?]),
+            (
+                KeywordSet::QuotesRequired,
+                vec![
+                    colon_quotes,
+                    preceded()?,
+                    equal_quotes()?,
+                    semicolon()?,
+                    arrow,
+                ],
+            ),
+        ];
+        Ok(Patterns {
+            prefilter,
+            prefilters,
+            regex_detectors,
+            keyword_prefilter: plain(
+                r"(?i)(?:api|auth|service|account|db|database|priv|private|client)_?key|(?:db|database|key)_?pass|passw(?:or)?d|pwd|secret|contrase[ñn]a",
+            )?,
+            keyword,
+            indirect_reference: plain(
+                r"([^\v=!:]*)\s*(:=?|[!=]{1,3})\s*([\w.-]+[\[\(][^\v]*[\]\)])",
+            )?,
+            id_prefix: plain(r"(?i)(^(id|myid|userid)|_id)s?[^a-z0-9]")?,
+            uuid: plain(r"(?i)[a-f0-9]{8}\-[a-f0-9]{4}\-[a-f0-9]{4}\-[a-f0-9]{4}\-[a-f0-9]{12}")?,
+            allow_line: allow_regex(false, false)?,
+            allow_line_yaml: allow_regex(false, true)?,
+            allow_next: allow_regex(true, false)?,
+            allow_next_yaml: allow_regex(true, true)?,
+            ini_nextline: plain(
+                r"^[ \t]*[#;] *pragma: ?allowlist[ -]nextline[ -]secret.*?[ \t]*$",
+            )?,
+        })
+    }
+}
+
+/// Python's `findall` over one pattern, yielding what detect-secrets' `RegexBasedDetector`
+/// yields: the whole match without groups, the group with one, every non-empty group with more.
+pub fn findall(re: &Fancy, line: &str, from: usize, out: &mut Vec<String>) {
+    let groups = re.captures_len().saturating_sub(1);
+    let mut pos = from;
+    while pos <= line.len() {
+        let caps = match re.captures_from_pos(line, pos) {
+            Ok(Some(c)) => c,
+            // No match, or the backtracking limit was hit on a pathological line.
+            _ => break,
+        };
+        let Some(whole) = caps.get(0) else { break };
+        match groups {
+            0 => out.push(whole.as_str().to_string()),
+            1 => out.push(
+                caps.get(1)
+                    .map(|m| m.as_str().to_string())
+                    .unwrap_or_default(),
+            ),
+            _ => {
+                for g in 1..=groups {
+                    if let Some(m) = caps.get(g)
+                        && !m.as_str().is_empty()
+                    {
+                        out.push(m.as_str().to_string());
+                    }
+                }
+            }
+        }
+        pos = if whole.end() > whole.start() {
+            whole.end()
+        } else {
+            match line[whole.end()..].chars().next() {
+                Some(c) => whole.end() + c.len_utf8(),
+                None => break,
+            }
+        };
+    }
+}
+
+/// The base64 character set of `Base64HighEntropyString`, in the order detect-secrets sums it.
+pub const BASE64_CHARSET: &str =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/\\-_=";
+pub const HEX_CHARSET: &str = "0123456789abcdefABCDEF";
+
+/// Python's `(['"])([charset]+)(\1)` findall: strings in matching quotes made only of `charset`.
+pub fn quoted_runs<'a>(line: &'a str, charset: &str, out: &mut Vec<&'a str>) {
+    let bytes = line.as_bytes();
+    let in_set = |b: u8| b.is_ascii() && charset.as_bytes().contains(&b);
+    let mut i = 0;
+    while i < bytes.len() {
+        let q = bytes[i];
+        if q == b'\'' || q == b'"' {
+            let mut j = i + 1;
+            while j < bytes.len() && in_set(bytes[j]) {
+                j += 1;
+            }
+            if j > i + 1 && j < bytes.len() && bytes[j] == q {
+                out.push(&line[i + 1..j]);
+                i = j + 1;
+                continue;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// Shannon entropy as detect-secrets computes it: summed over the charset, in charset order.
+pub fn shannon_entropy(data: &str, charset: &str) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let len = data.chars().count() as f64;
+    let mut entropy = 0.0;
+    for c in charset.chars() {
+        let count = data.chars().filter(|&x| x == c).count();
+        if count > 0 {
+            let p = count as f64 / len;
+            entropy += -p * (p.ln() / 2f64.ln());
+        }
+    }
+    entropy
+}
+
+/// `HexHighEntropyString`'s entropy: lowered for strings of decimal digits.
+pub fn hex_entropy(data: &str) -> f64 {
+    let mut entropy = shannon_entropy(data, HEX_CHARSET);
+    let n = data.chars().count();
+    if n > 1 && data.bytes().all(|b| b.is_ascii_digit()) {
+        entropy -= 1.2 / ((n as f64).ln() / 2f64.ln());
+    }
+    entropy
+}
+
+/// Python's non-strict `binascii.a2b_base64` (after the URL-safe translation), `None` on error.
+fn a2b_base64(data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut quad = 0u8;
+    let mut left: u32 = 0;
+    let mut pads = 0u32;
+    for &ch in data {
+        if ch == b'=' {
+            if quad >= 2 {
+                pads += 1;
+                if u32::from(quad) + pads >= 4 {
+                    return Some(out);
+                }
+            }
+            continue;
+        }
+        let v = match ch {
+            b'A'..=b'Z' => ch - b'A',
+            b'a'..=b'z' => ch - b'a' + 26,
+            b'0'..=b'9' => ch - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => continue,
+        };
+        let v = u32::from(v);
+        match quad {
+            0 => {
+                quad = 1;
+                left = v;
+            }
+            1 => {
+                quad = 2;
+                out.push(((left << 2) | (v >> 4)) as u8);
+                left = v & 0x0f;
+            }
+            2 => {
+                quad = 3;
+                out.push(((left << 4) | (v >> 2)) as u8);
+                left = v & 0x03;
+            }
+            _ => {
+                quad = 0;
+                out.push(((left << 6) | v) as u8);
+                left = 0;
+            }
+        }
+    }
+    if quad != 0 { None } else { Some(out) }
+}
+
+/// `JwtTokenDetector.is_formally_valid`: every part decodes as URL-safe base64, and the first
+/// two as UTF-8 JSON. Offline: only the token's structure is checked.
+pub fn jwt_is_formally_valid(token: &str) -> bool {
+    for (idx, part) in token.split('.').enumerate() {
+        let mut bytes = part.as_bytes().to_vec();
+        match bytes.len() % 4 {
+            1 => return false,
+            2 => bytes.extend_from_slice(b"=="),
+            3 => bytes.extend_from_slice(b"==="),
+            _ => {}
+        }
+        let Some(decoded) = a2b_base64(&bytes) else {
+            return false;
+        };
+        if idx < 2 {
+            let Ok(text) = String::from_utf8(decoded) else {
+                return false;
+            };
+            if serde_json::from_str::<serde_json::Value>(&text).is_err() {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_compile() {
+        let p = Patterns::compile();
+        assert!(p.is_ok(), "{:?}", p.err());
+    }
+
+    #[test]
+    fn entropy_matches_reference_values() {
+        // Values computed by detect-secrets 1.5.0 for these strings.
+        assert!((shannon_entropy("aaaa", BASE64_CHARSET) - 0.0).abs() < 1e-12);
+        assert!((shannon_entropy("abcd", BASE64_CHARSET) - 2.0).abs() < 1e-12);
+        assert!(hex_entropy("0123456789") < shannon_entropy("0123456789", HEX_CHARSET));
+    }
+
+    #[test]
+    fn quoted_runs_need_matching_quotes() {
+        let mut out = Vec::new();
+        quoted_runs(r#"a = "abc" + 'de"f' + "g'"#, BASE64_CHARSET, &mut out);
+        assert_eq!(out, vec!["abc"]);
+    }
+
+    #[test]
+    fn jwt_structure() {
+        assert!(jwt_is_formally_valid(
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0."
+        ));
+        assert!(!jwt_is_formally_valid("eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24"));
+    }
+}
