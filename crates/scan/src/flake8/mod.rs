@@ -5,6 +5,7 @@
 //! Flake8 does.
 
 pub mod config;
+pub mod logical;
 pub mod noqa;
 pub mod pycodestyle;
 mod ruff;
@@ -157,6 +158,7 @@ pub const RULES: &[FamilyRule] = rules![
     ("F821", "Undefined name", true),
     ("F822", "Undefined name in __all__", true),
     ("F823", "Local variable referenced before assignment", true),
+    ("F824", "Unused global or nonlocal statement", true),
     ("F831", "Duplicate argument in function definition", true),
     ("F841", "Local variable assigned but never used", true),
     ("F842", "Local variable annotated but never used", true),
@@ -165,7 +167,10 @@ pub const RULES: &[FamilyRule] = rules![
 ];
 
 /// Codes checked here rather than by ruff.
-const OWN: &[&str] = &["E121", "E122", "E123", "E124", "E125", "E126", "E127", "E128", "E129", "E131", "E133", "E501"];
+const OWN: &[&str] = &[
+    "E121", "E122", "E123", "E124", "E125", "E126", "E127", "E128", "E129", "E131", "E133", "E501", "E201", "E202", "E203", "E402", "E713",
+    "E714", "E721", "E722",
+];
 
 pub struct Flake8Family {
     config: Flake8Config,
@@ -191,6 +196,25 @@ impl Flake8Family {
 
 fn finding(file: &SourceFile, line: usize, col: usize, code: &str, message: String) -> Finding {
     Finding::new(Check::Flake8, code, file.path, line as u32, col as u32, message)
+}
+
+/// Whether ruff's "unsupported syntax" text names a change after Python 3.11 (Flake8 runs on
+/// CPython 3.11 in the reference setup, which rejects such syntax).
+fn newer_than_311(text: &str) -> bool {
+    let version = |marker: &str| {
+        text.find(marker).and_then(|i| {
+            let v = &text[i + marker.len()..];
+            let mut parts = v.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty());
+            Some((parts.next()?.parse::<u32>().ok()?, parts.next()?.parse::<u32>().ok()?))
+        })
+    };
+    if let Some(v) = version("added in Python ") {
+        return v > (3, 11);
+    }
+    if let Some(v) = version("removed in Python ") {
+        return v <= (3, 11);
+    }
+    false
 }
 
 /// Flake8's E999 text for a parse error, in CPython's words where they are known.
@@ -250,12 +274,14 @@ impl Family for Flake8Family {
         }
         let decider = self.config.decider_for(file.rel_path);
 
-        if let Some(error) = parsed.errors().iter().min_by_key(|e| e.location.start()) {
+        let first_error = parsed.errors().iter().map(|e| (e.location.start(), syntax_message(&e.error)));
+        let too_new = parsed.unsupported_syntax_errors().iter().filter(|e| newer_than_311(&e.to_string())).map(|e| (e.range.start(), "SyntaxError: invalid syntax".to_string()));
+        if let Some((at, message)) = first_error.chain(too_new).min_by_key(|(at, _)| *at) {
             // Flake8 reports the first syntax error and nothing else for the file; its column is
             // CPython's 1-based offset plus one.
             if self.e999 && decider.is_selected("E999") {
-                let (row, col) = lines.position(error.location.start().to_usize());
-                let mut f = finding(file, row, col + 2, "E999", syntax_message(&error.error));
+                let (row, col) = lines.position(at.to_usize());
+                let mut f = finding(file, row, col + 2, "E999", message);
                 let map = noqa::NoqaMap::new(&all_lines, &[(row, row)]);
                 if map.silences(row, "E999") {
                     f.suppressed_by = Some(SuppressedBy::Noqa);
@@ -266,10 +292,27 @@ impl Family for Flake8Family {
         }
 
         let toks = source::tokens(&lines, &parsed);
+        let logicals = source::logical_lines(&toks);
         let mut hits: Vec<(usize, usize, String, String)> = Vec::new();
         if let Some(linter) = &self.ruff {
+            // pyflakes places import findings on the statement, ruff on the imported name.
+            let mut statement_start: Vec<Option<(usize, usize)>> = vec![None; lines.len() + 2];
+            for logical in &logicals {
+                let Some(first) = logical.iter().find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent | Kind::Comment)) else {
+                    continue;
+                };
+                let last_row = logical.last().map_or(first.start.0, |t| t.end.0);
+                for slot in statement_start.iter_mut().take(last_row + 1).skip(first.start.0) {
+                    *slot = Some(first.start);
+                }
+            }
             for h in linter.run(source, parsed) {
-                let (row, col) = lines.position(h.offset);
+                let (mut row, mut col) = lines.position(h.offset);
+                if matches!(h.code.as_str(), "F401" | "F811")
+                    && let Some(Some(start)) = statement_start.get(row)
+                {
+                    (row, col) = *start;
+                }
                 hits.push((row, col, h.code, h.message));
             }
         }
@@ -278,9 +321,19 @@ impl Family for Flake8Family {
             if self.own.contains(&"E501") {
                 pycodestyle::physical_lines(&toks, &lines, self.config.max_line_length, &mut own);
             }
+            let logical_codes: Vec<&str> = self.own.iter().copied().filter(|c| c.starts_with("E2") || c.starts_with("E4") || c.starts_with("E7")).collect();
+            if !logical_codes.is_empty() {
+                let mut state = logical::ImportState::default();
+                for group in &logicals {
+                    let Some(line) = logical::build(group) else { continue };
+                    let Some(first) = group.iter().find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent)) else { continue };
+                    let prefix: String = first.line.chars().take(first.start.1).collect();
+                    logical::check(&line, pycodestyle::expand_indent(&prefix), &mut state, &logical_codes, &mut own);
+                }
+            }
             if self.own.iter().any(|c| c.starts_with("E12") || c.starts_with("E13")) {
                 let indent_char = all_lines.iter().find_map(|l| l.chars().next().filter(|c| *c == ' ' || *c == '\t'));
-                for logical in source::logical_lines(&toks) {
+                for logical in &logicals {
                     let Some(first) = logical.iter().find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent)) else {
                         continue;
                     };

@@ -14,14 +14,29 @@ use ruff_python_parser::Parsed;
 
 /// Flake8 codes whose checks come from ruff (its code is the same).
 pub const FROM_RUFF: &[&str] = &[
-    "E101", "E111", "E112", "E113", "E114", "E115", "E116", "E117", "E201", "E202", "E203", "E204", "E211", "E221", "E222", "E223",
+    "E101", "E111", "E112", "E113", "E114", "E115", "E116", "E117", "E204", "E211", "E221", "E222", "E223",
     "E224", "E225", "E226", "E227", "E228", "E231", "E241", "E242", "E251", "E252", "E261", "E262", "E265", "E266", "E271", "E272",
-    "E273", "E274", "E275", "E301", "E302", "E303", "E304", "E305", "E306", "E401", "E402", "E502", "E701", "E702", "E703", "E711",
-    "E712", "E713", "E714", "E721", "E722", "E731", "E741", "E742", "E743", "W191", "W291", "W292", "W293", "W391", "W605", "F401",
+    "E273", "E274", "E275", "E301", "E302", "E303", "E304", "E305", "E306", "E401", "E502", "E701", "E702", "E703", "E711",
+    "E712", "E731", "E741", "E742", "E743", "W191", "W291", "W292", "W293", "W391", "W605", "F401",
     "F402", "F403", "F404", "F405", "F406", "F407", "F501", "F502", "F503", "F504", "F505", "F506", "F507", "F508", "F509", "F521",
     "F522", "F523", "F524", "F525", "F541", "F601", "F602", "F621", "F622", "F631", "F632", "F633", "F634", "F701", "F702", "F704",
-    "F706", "F707", "F722", "F811", "F821", "F822", "F823", "F841", "F842", "F901", "C901",
+    "F706", "F707", "F722", "F811", "F821", "F822", "F823", "F841", "F842", "F901", "F824", "C901",
 ];
+
+/// Flake8 codes whose ruff rule has another code.
+fn ruff_code(flake8: &str) -> &str {
+    match flake8 {
+        "F824" => "PLW0602",
+        other => other,
+    }
+}
+
+fn flake8_code(ruff: &str) -> &str {
+    match ruff {
+        "PLW0602" => "F824",
+        other => other,
+    }
+}
 
 /// One ruff run's settings.
 pub struct RuffLinter {
@@ -41,7 +56,7 @@ impl RuffLinter {
         let rules: Vec<Rule> = codes
             .iter()
             .filter(|c| **c != "C901" || max_complexity.is_some())
-            .filter_map(|c| Rule::from_code(c).ok())
+            .filter_map(|c| Rule::from_code(ruff_code(c)).ok())
             .collect();
         if rules.is_empty() {
             return None;
@@ -73,7 +88,7 @@ impl RuffLinter {
         let mut out = Vec::new();
         for d in &result.diagnostics {
             let Some(code) = d.secondary_code() else { continue };
-            let code: &str = code;
+            let code: &str = flake8_code(code);
             let Some(range) = d.range() else { continue };
             out.push(RuffHit { offset: range.start().to_usize(), code: code.to_string(), message: flake8_message(code, &d.concise_message().to_string()) });
         }
@@ -84,6 +99,10 @@ impl RuffLinter {
 /// Ruff's wording in Flake8's style: pycodestyle and pyflakes messages start lower-case, names are quoted
 /// with `'` instead of backticks.
 fn flake8_message(code: &str, message: &str) -> String {
+    if code == "F824" {
+        let name = message.split('`').nth(1).unwrap_or("");
+        return format!("`global {name}` is unused: name is never assigned in scope");
+    }
     let m = message.replace('`', "'");
     if code.starts_with('E') || code.starts_with('W') || code.starts_with('F') {
         let mut chars = m.chars();
