@@ -3,7 +3,8 @@
 //! checks where ruff's behaviour differs from pycodestyle 2.15: E201/E202/E203 (pycodestyle
 //! also reports space before `:` in slices), E402 (pycodestyle does not exempt `sys.path`
 //! changes), E713/E714 and E721 (pycodestyle's regular expressions), E722 (pycodestyle reports
-//! every bare `except:`).
+//! every bare `except:`), E711/E712 (pycodestyle's regular expression, also with a constant on
+//! the left).
 
 use std::sync::LazyLock;
 
@@ -100,6 +101,66 @@ static EXCEPT: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^except\s
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c == '_' || c.is_alphabetic()) && chars.all(|c| c == '_' || c.is_alphanumeric())
+}
+
+fn is_word(c: char) -> bool {
+    c == '_' || c.is_alphanumeric()
+}
+
+/// pycodestyle's `comparison_to_singleton` (its regular expression
+/// `(\bNone|\bFalse|\bTrue)?\s*([=!]=)\s*(?(1)|(None|False|True))\b`, applied left to right).
+fn comparison_to_singleton(chars: &[char], push: &mut impl FnMut(usize, &'static str, String), e711: bool, e712: bool) {
+    const SINGLETONS: [&str; 3] = ["None", "False", "True"];
+    let ends_with = |end: usize, word: &str| {
+        let n = word.chars().count();
+        end >= n && chars[end - n..end].iter().copied().eq(word.chars()) && (end == n || !is_word(chars[end - n - 1]))
+    };
+    let starts_with = |start: usize, word: &str| {
+        let n = word.chars().count();
+        start + n <= chars.len() && chars[start..start + n].iter().copied().eq(word.chars()) && chars.get(start + n).is_none_or(|&c| !is_word(c))
+    };
+    let mut i = 0;
+    while i + 1 < chars.len() {
+        if !((chars[i] == '=' || chars[i] == '!') && chars[i + 1] == '=') {
+            i += 1;
+            continue;
+        }
+        let op = i;
+        let same = chars[i] == '=';
+        let mut left = op;
+        while left > 0 && chars[left - 1].is_whitespace() {
+            left -= 1;
+        }
+        let after_is_word = chars.get(op + 2).is_some_and(|&c| is_word(c));
+        let mut singleton = SINGLETONS.iter().find(|s| ends_with(left, s)).filter(|_| after_is_word).copied();
+        let mut end = op + 2;
+        if singleton.is_none() {
+            let mut right = op + 2;
+            while right < chars.len() && chars[right].is_whitespace() {
+                right += 1;
+            }
+            if let Some(s) = SINGLETONS.iter().find(|s| starts_with(right, s)) {
+                singleton = Some(s);
+                end = right + s.len();
+            }
+        }
+        let Some(singleton) = singleton else {
+            i += 2;
+            continue;
+        };
+        let mut msg = format!("'if cond is {}{singleton}:'", if same { "" } else { "not " });
+        let code = if singleton == "None" {
+            "E711"
+        } else {
+            let nonzero = (singleton == "True" && same) || (singleton == "False" && !same);
+            msg.push_str(&format!(" or 'if {}cond:'", if nonzero { "" } else { "not " }));
+            "E712"
+        };
+        if (code == "E711" && e711) || (code == "E712" && e712) {
+            push(op, code, format!("comparison to {singleton} should be {msg}"));
+        }
+        i = end.max(op + 2);
+    }
 }
 
 /// Per-file state of E402.
@@ -235,6 +296,10 @@ pub fn check(line: &Logical, indent_level: i64, state: &mut ImportState, wanted:
                 );
             }
         }
+    }
+
+    if want("E711") || want("E712") {
+        comparison_to_singleton(chars, &mut push, want("E711"), want("E712"));
     }
 
     if want("E722") && EXCEPT.as_ref().is_some_and(|r| r.is_match(&s)) {

@@ -168,8 +168,8 @@ pub const RULES: &[FamilyRule] = rules![
 
 /// Codes checked here rather than by ruff.
 const OWN: &[&str] = &[
-    "E121", "E122", "E123", "E124", "E125", "E126", "E127", "E128", "E129", "E131", "E133", "E501", "E201", "E202", "E203", "E402", "E713",
-    "E714", "E721", "E722",
+    "E121", "E122", "E123", "E124", "E125", "E126", "E127", "E128", "E129", "E131", "E133", "E501", "E201", "E202", "E203", "E402", "E711",
+    "E712", "E713", "E714", "E721", "E722",
 ];
 
 pub struct Flake8Family {
