@@ -7,12 +7,25 @@ use vetted_scan::report::{Check, SuppressedBy};
 use vetted_scan::{Profile, Report, ScanOptions, scan_path};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flake8").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/flake8")
+        .join(name)
 }
 
 fn scan(path: &Path, profile: Profile) -> Report {
-    let options = ScanOptions { profile, select: vec!["flake8".into()], ..Default::default() };
-    let options = if profile == Profile::ToolDefaults { ScanOptions { select: Vec::new(), ..options } } else { options };
+    let options = ScanOptions {
+        profile,
+        select: vec!["flake8".into()],
+        ..Default::default()
+    };
+    let options = if profile == Profile::ToolDefaults {
+        ScanOptions {
+            select: Vec::new(),
+            ..options
+        }
+    } else {
+        options
+    };
     scan_path(path, &options).expect("fixture scans")
 }
 
@@ -48,12 +61,20 @@ fn continuation_lines_long_lines_and_noqa_match_flake8() {
     ];
     expected.sort();
     assert_eq!(keys(&report), expected);
-    let suppressed: Vec<_> = report.suppressed.iter().map(|f| (f.line, f.rule.as_str(), f.suppressed_by)).collect();
+    let suppressed: Vec<_> = report
+        .suppressed
+        .iter()
+        .map(|f| (f.line, f.rule.as_str(), f.suppressed_by))
+        .collect();
     assert_eq!(suppressed, vec![(43, "E128", Some(SuppressedBy::Noqa))]);
     let e501 = report.findings.iter().find(|f| f.rule == "E501").unwrap();
     assert_eq!(e501.message, "line too long (85 > 79 characters)");
     let text = vetted_scan::flake8::render_report(&report);
-    assert!(text.lines().any(|l| l == "cont.py:6:9: E128 continuation line under-indented for visual indent"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == "cont.py:6:9: E128 continuation line under-indented for visual indent"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -69,19 +90,33 @@ fn a_syntax_error_is_the_only_finding_of_its_file() {
 #[test]
 fn bundled_setup_cfg_is_honoured() {
     let report = scan(&fixture("config"), Profile::ToolDefaults);
-    assert_eq!(keys(&report), vec![k("pkg/mod.py", 1, 1, "F401"), k("pkg/mod.py", 5, 101, "E501")]);
+    assert_eq!(
+        keys(&report),
+        vec![
+            k("pkg/mod.py", 1, 1, "F401"),
+            k("pkg/mod.py", 5, 101, "E501")
+        ]
+    );
     assert_eq!(report.config_files, vec!["setup.cfg".to_string()]);
 }
 
 #[test]
 fn qgis_profile_uses_120_columns() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.py"), format!("x = '{}'\ny = 1 == None\n", "a".repeat(100))).unwrap();
+    std::fs::write(
+        dir.path().join("m.py"),
+        format!("x = '{}'\ny = 1 == None\n", "a".repeat(100)),
+    )
+    .unwrap();
     let defaults = scan(dir.path(), Profile::ToolDefaults);
     assert!(keys(&defaults).contains(&k("m.py", 1, 80, "E501")));
     assert!(keys(&defaults).contains(&k("m.py", 2, 7, "E711")));
     let qgis = scan(dir.path(), Profile::Qgis);
-    assert!(!keys(&qgis).iter().any(|f| f.3 == "E501"), "{:?}", keys(&qgis));
+    assert!(
+        !keys(&qgis).iter().any(|f| f.3 == "E501"),
+        "{:?}",
+        keys(&qgis)
+    );
     assert!(keys(&qgis).contains(&k("m.py", 2, 7, "E711")));
 }
 

@@ -78,13 +78,28 @@ impl Content {
 
     /// Code that runs natively or in a VM.
     pub fn is_program(self) -> bool {
-        matches!(self, Content::Elf | Content::Pe | Content::MachO | Content::MachOFat | Content::PythonBytecode | Content::JavaClass)
+        matches!(
+            self,
+            Content::Elf
+                | Content::Pe
+                | Content::MachO
+                | Content::MachOFat
+                | Content::PythonBytecode
+                | Content::JavaClass
+        )
     }
 
     pub fn is_archive(self) -> bool {
         matches!(
             self,
-            Content::Zip | Content::Tar | Content::Gzip | Content::Bzip2 | Content::Xz | Content::Zstd | Content::SevenZip | Content::Rar
+            Content::Zip
+                | Content::Tar
+                | Content::Gzip
+                | Content::Bzip2
+                | Content::Xz
+                | Content::Zstd
+                | Content::SevenZip
+                | Content::Rar
         )
     }
 
@@ -93,14 +108,18 @@ impl Content {
     }
 }
 
-const QM_MAGIC: [u8; 16] = [0x3c, 0xb8, 0x64, 0x18, 0xca, 0xef, 0x9c, 0x95, 0xcd, 0x21, 0x1c, 0xbf, 0x60, 0xa1, 0xbd, 0xdd];
+const QM_MAGIC: [u8; 16] = [
+    0x3c, 0xb8, 0x64, 0x18, 0xca, 0xef, 0x9c, 0x95, 0xcd, 0x21, 0x1c, 0xbf, 0x60, 0xa1, 0xbd, 0xdd,
+];
 
 fn u32_be(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(at..at + 4)
+        .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 fn u32_le(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// Identifies content by magic bytes, then tells text from binary.
@@ -111,7 +130,9 @@ pub fn identify(b: &[u8]) -> Content {
     }
     if starts(b"MZ") && b.len() >= 64 {
         // A PE file points to its "PE\0\0" header at 0x3c; a bare DOS program still runs.
-        let pe = u32_le(b, 0x3c).and_then(|off| b.get(off as usize..off as usize + 4)).is_some_and(|h| h == b"PE\0\0");
+        let pe = u32_le(b, 0x3c)
+            .and_then(|off| b.get(off as usize..off as usize + 4))
+            .is_some_and(|h| h == b"PE\0\0");
         if pe || b.len() >= 512 && b.get(0x18).is_some_and(|&r| r >= 0x1c) && !is_text(b) {
             return Content::Pe;
         }
@@ -177,7 +198,11 @@ pub fn identify(b: &[u8]) -> Content {
     if starts(b"\0\0\x01\0") || starts(b"\0\0\x02\0") {
         return Content::Ico;
     }
-    if starts(b"BM") && b.len() >= 26 && u32_le(b, 2).is_some_and(|n| n as usize >= 26) && !is_text(b) {
+    if starts(b"BM")
+        && b.len() >= 26
+        && u32_le(b, 2).is_some_and(|n| n as usize >= 26)
+        && !is_text(b)
+    {
         return Content::Bmp;
     }
     if starts(b"II*\0") || starts(b"MM\0*") || starts(b"II+\0") || starts(b"MM\0+") {
@@ -198,7 +223,13 @@ pub fn identify(b: &[u8]) -> Content {
     if starts(b"qres\0") {
         return Content::QtResource;
     }
-    if starts(b"\0\x01\0\0") || starts(b"OTTO") || starts(b"true") && !is_text(b) || starts(b"ttcf") || starts(b"wOFF") || starts(b"wOF2") {
+    if starts(b"\0\x01\0\0")
+        || starts(b"OTTO")
+        || starts(b"true") && !is_text(b)
+        || starts(b"ttcf")
+        || starts(b"wOFF")
+        || starts(b"wOF2")
+    {
         return Content::Font;
     }
     let body = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
@@ -229,7 +260,10 @@ pub fn is_text(b: &[u8]) -> bool {
     if head.contains(&0) {
         return false;
     }
-    let odd = head.iter().filter(|&&c| c < 0x20 && !matches!(c, b'\n' | b'\r' | b'\t' | 0x0c | 0x1b | 0x08)).count();
+    let odd = head
+        .iter()
+        .filter(|&&c| c < 0x20 && !matches!(c, b'\n' | b'\r' | b'\t' | 0x0c | 0x1b | 0x08))
+        .count();
     if odd * 10 > head.len() {
         return false;
     }
@@ -247,7 +281,10 @@ mod tests {
 
     #[test]
     fn identifies_programs() {
-        assert_eq!(identify(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0"), Content::Elf);
+        assert_eq!(
+            identify(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0"),
+            Content::Elf
+        );
         let mut pe = vec![0u8; 256];
         pe[0] = b'M';
         pe[1] = b'Z';
@@ -255,19 +292,37 @@ mod tests {
         pe[0x80..0x84].copy_from_slice(b"PE\0\0");
         assert_eq!(identify(&pe), Content::Pe);
         assert_eq!(identify(b"\xcf\xfa\xed\xfe\x07\0\0\x01"), Content::MachO);
-        assert_eq!(identify(b"\xca\xfe\xba\xbe\0\0\0\x02\0\0\0\x07"), Content::MachOFat);
-        assert_eq!(identify(b"\xca\xfe\xba\xbe\0\0\0\x34\0\x10"), Content::JavaClass);
-        assert_eq!(identify(b"\xa7\x0d\x0d\x0a\0\0\0\0\0\0\0\0"), Content::PythonBytecode);
-        assert_eq!(identify(b"\x03\xf3\x0d\x0a\0\0\0\0"), Content::PythonBytecode);
+        assert_eq!(
+            identify(b"\xca\xfe\xba\xbe\0\0\0\x02\0\0\0\x07"),
+            Content::MachOFat
+        );
+        assert_eq!(
+            identify(b"\xca\xfe\xba\xbe\0\0\0\x34\0\x10"),
+            Content::JavaClass
+        );
+        assert_eq!(
+            identify(b"\xa7\x0d\x0d\x0a\0\0\0\0\0\0\0\0"),
+            Content::PythonBytecode
+        );
+        assert_eq!(
+            identify(b"\x03\xf3\x0d\x0a\0\0\0\0"),
+            Content::PythonBytecode
+        );
     }
 
     #[test]
     fn identifies_text_and_assets() {
         assert_eq!(identify(b"import os\n"), Content::Text);
         assert_eq!(identify(b"#!/bin/sh\necho hi\n"), Content::Shebang);
-        assert_eq!(identify(b"<?xml version='1.0'?><svg xmlns='http://www.w3.org/2000/svg'/>"), Content::Svg);
+        assert_eq!(
+            identify(b"<?xml version='1.0'?><svg xmlns='http://www.w3.org/2000/svg'/>"),
+            Content::Svg
+        );
         assert_eq!(identify(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Content::Png);
         assert_eq!(identify(b"\0\x01\x02\x03\xff\xfe\0\0"), Content::Binary);
-        assert_eq!(identify(b"MZ is a text line that starts like a DOS program\n"), Content::Text);
+        assert_eq!(
+            identify(b"MZ is a text line that starts like a DOS program\n"),
+            Content::Text
+        );
     }
 }

@@ -6,9 +6,22 @@ use crate::family::BundledConfig;
 use crate::options::Profile;
 
 /// Flake8's default `--exclude`.
-pub const DEFAULT_EXCLUDE: &[&str] = &[".svn", "CVS", ".bzr", ".hg", ".git", "__pycache__", ".tox", ".nox", ".eggs", "*.egg"];
+pub const DEFAULT_EXCLUDE: &[&str] = &[
+    ".svn",
+    "CVS",
+    ".bzr",
+    ".hg",
+    ".git",
+    "__pycache__",
+    ".tox",
+    ".nox",
+    ".eggs",
+    "*.egg",
+];
 /// Flake8's default `--ignore`.
-pub const DEFAULT_IGNORE: &[&str] = &["E121", "E123", "E126", "E226", "E24", "E704", "W503", "W504"];
+pub const DEFAULT_IGNORE: &[&str] = &[
+    "E121", "E123", "E126", "E226", "E24", "E704", "W503", "W504",
+];
 /// Codes selected when `--select` is not given (pycodestyle, pyflakes, mccabe).
 pub const DEFAULT_SELECT: &[&str] = &["E", "F", "W", "C90"];
 /// Where Flake8 looks for its section, in order.
@@ -53,7 +66,11 @@ impl Default for Flake8Config {
 
 /// Splits on commas and whitespace, as Flake8's `parse_comma_separated_list`.
 pub fn split_list(value: &str) -> Vec<String> {
-    value.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The `[section]` of an INI file as `configparser.RawConfigParser` reads it: `key = value` or
@@ -67,7 +84,12 @@ pub fn ini_section(text: &str, section: &str) -> Option<Vec<(String, String)>> {
         let line = raw.trim_end();
         let trimmed = line.trim_start();
         if trimmed.starts_with('[') {
-            in_section = trimmed.trim_end().strip_prefix('[').and_then(|s| s.strip_suffix(']')).map(str::trim) == Some(section);
+            in_section = trimmed
+                .trim_end()
+                .strip_prefix('[')
+                .and_then(|s| s.strip_suffix(']'))
+                .map(str::trim)
+                == Some(section);
             found |= in_section;
             continue;
         }
@@ -83,7 +105,9 @@ pub fn ini_section(text: &str, section: &str) -> Option<Vec<(String, String)>> {
             last.1.push_str(trimmed);
             continue;
         }
-        let Some(pos) = trimmed.find(['=', ':']) else { continue };
+        let Some(pos) = trimmed.find(['=', ':']) else {
+            continue;
+        };
         let key = trimmed[..pos].trim().to_ascii_lowercase().replace('_', "-");
         out.push((key, trimmed[pos + 1..].trim().to_string()));
     }
@@ -105,12 +129,17 @@ pub fn parse_per_file_ignores(value: &str) -> Vec<(String, Vec<String>)> {
             };
             for item in split_list(before) {
                 let is_code = item.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-                    && item.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+                    && item
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
                 if seen_colon && is_code {
                     codes.push(item);
                 } else {
                     if seen_colon && !codes.is_empty() {
-                        ret.push((std::mem::take(&mut filenames).join(","), std::mem::take(&mut codes)));
+                        ret.push((
+                            std::mem::take(&mut filenames).join(","),
+                            std::mem::take(&mut codes),
+                        ));
                     }
                     seen_colon = false;
                     filenames.push(item);
@@ -126,7 +155,14 @@ pub fn parse_per_file_ignores(value: &str) -> Vec<(String, Vec<String>)> {
         ret.push((filenames.join(","), codes));
     }
     // One entry per file pattern.
-    ret.into_iter().flat_map(|(files, codes)| files.split(',').map(|f| (f.to_string(), codes.clone())).collect::<Vec<_>>()).collect()
+    ret.into_iter()
+        .flat_map(|(files, codes)| {
+            files
+                .split(',')
+                .map(|f| (f.to_string(), codes.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 impl Flake8Config {
@@ -135,8 +171,12 @@ impl Flake8Config {
     pub fn load(config: &BundledConfig, profile: Profile) -> Flake8Config {
         let mut cfg = Flake8Config::default();
         for name in CONFIG_FILES {
-            let Some(text) = config.get(name).map(String::from_utf8_lossy) else { continue };
-            let Some(section) = ini_section(&text, "flake8") else { continue };
+            let Some(text) = config.get(name).map(String::from_utf8_lossy) else {
+                continue;
+            };
+            let Some(section) = ini_section(&text, "flake8") else {
+                continue;
+            };
             cfg.source = Some(config.path_of(name));
             for (key, value) in section {
                 match key.as_str() {
@@ -145,8 +185,19 @@ impl Flake8Config {
                             cfg.max_line_length = n;
                         }
                     }
-                    "max-complexity" => cfg.max_complexity = value.trim().parse::<i64>().ok().and_then(|n| usize::try_from(n).ok()),
-                    "hang-closing" => cfg.hang_closing = matches!(value.trim().to_ascii_lowercase().as_str(), "1" | "yes" | "true" | "on"),
+                    "max-complexity" => {
+                        cfg.max_complexity = value
+                            .trim()
+                            .parse::<i64>()
+                            .ok()
+                            .and_then(|n| usize::try_from(n).ok())
+                    }
+                    "hang-closing" => {
+                        cfg.hang_closing = matches!(
+                            value.trim().to_ascii_lowercase().as_str(),
+                            "1" | "yes" | "true" | "on"
+                        )
+                    }
                     "indent-size" => {
                         if let Ok(n) = value.trim().parse() {
                             cfg.indent_size = n;
@@ -173,7 +224,12 @@ impl Flake8Config {
     /// Whether Flake8 would skip the file (`exclude`, `extend-exclude`): a pattern matches the
     /// base name of the file or of a folder above it, or the whole path.
     pub fn is_excluded(&self, rel_path: &str) -> bool {
-        let patterns: Vec<&str> = self.exclude.iter().chain(&self.extend_exclude).map(String::as_str).collect();
+        let patterns: Vec<&str> = self
+            .exclude
+            .iter()
+            .chain(&self.extend_exclude)
+            .map(String::as_str)
+            .collect();
         if patterns.is_empty() {
             return false;
         }
@@ -182,7 +238,10 @@ impl Flake8Config {
             let name = parts[i];
             let prefix = parts[..=i].join("/");
             for p in &patterns {
-                if fnmatch(name, p) || (p.contains('/') && fnmatch(&prefix, p.trim_start_matches("./").trim_end_matches('/'))) {
+                if fnmatch(name, p)
+                    || (p.contains('/')
+                        && fnmatch(&prefix, p.trim_start_matches("./").trim_end_matches('/')))
+                {
                     return true;
                 }
             }
@@ -196,12 +255,21 @@ impl Flake8Config {
         let base = rel_path.rsplit('/').next().unwrap_or(rel_path);
         for (pattern, codes) in &self.per_file_ignores {
             let p = pattern.trim_start_matches("./");
-            let hit = if pattern.contains('/') { fnmatch(rel_path, p) } else { fnmatch(base, p) };
+            let hit = if pattern.contains('/') {
+                fnmatch(rel_path, p)
+            } else {
+                fnmatch(base, p)
+            };
             if hit {
                 extend_ignore.extend(codes.iter().cloned());
             }
         }
-        Decider::new(self.select.as_deref(), &self.extend_select, self.ignore.as_deref(), &extend_ignore)
+        Decider::new(
+            self.select.as_deref(),
+            &self.extend_select,
+            self.ignore.as_deref(),
+            &extend_ignore,
+        )
     }
 }
 
@@ -228,8 +296,15 @@ fn sorted_desc(mut v: Vec<String>) -> Vec<String> {
 }
 
 impl Decider {
-    pub fn new(select: Option<&[String]>, extend_select: &[String], ignore: Option<&[String]>, extend_ignore: &[String]) -> Decider {
-        let explicit = |o: Option<&[String]>, e: &[String]| sorted_desc(o.unwrap_or_default().iter().chain(e).cloned().collect());
+    pub fn new(
+        select: Option<&[String]>,
+        extend_select: &[String],
+        ignore: Option<&[String]>,
+        extend_ignore: &[String],
+    ) -> Decider {
+        let explicit = |o: Option<&[String]>, e: &[String]| {
+            sorted_desc(o.unwrap_or_default().iter().chain(e).cloned().collect())
+        };
         let chosen = |o: Option<&[String]>, default: &[&str], e: &[String]| {
             let base: Vec<String> = match o {
                 Some(v) => v.to_vec(),
@@ -283,8 +358,16 @@ impl Decider {
             return false;
         }
         // In both lists: the longest prefix wins.
-        let s = self.selected.iter().find(|p| code.starts_with(p.as_str())).map_or(0, String::len);
-        let i = self.ignored.iter().find(|p| code.starts_with(p.as_str())).map_or(0, String::len);
+        let s = self
+            .selected
+            .iter()
+            .find(|p| code.starts_with(p.as_str()))
+            .map_or(0, String::len);
+        let i = self
+            .ignored
+            .iter()
+            .find(|p| code.starts_with(p.as_str()))
+            .map_or(0, String::len);
         s > i
     }
 }
@@ -392,7 +475,10 @@ mod tests {
     fn explicit_lists_and_longest_prefix() {
         let d = Decider::new(None, &[], Some(&v(&["E501"])), &[]);
         assert!(!d.is_selected("E501"));
-        assert!(d.is_selected("E121"), "an explicit ignore replaces the default list");
+        assert!(
+            d.is_selected("E121"),
+            "an explicit ignore replaces the default list"
+        );
         let d = Decider::new(None, &[], None, &v(&["E5"]));
         assert!(!d.is_selected("E501"));
         assert!(!d.is_selected("E121"));
@@ -410,9 +496,16 @@ mod tests {
         let s = ini_section(text, "flake8").unwrap();
         assert_eq!(s[0], ("max-line-length".to_string(), "100".to_string()));
         let pfi = parse_per_file_ignores(&s[1].1);
-        assert_eq!(pfi, vec![("__init__.py".to_string(), v(&["F401"])), ("tests/*.py".to_string(), v(&["E501", "W291"]))]);
+        assert_eq!(
+            pfi,
+            vec![
+                ("__init__.py".to_string(), v(&["F401"])),
+                ("tests/*.py".to_string(), v(&["E501", "W291"]))
+            ]
+        );
         let mut cfg = BundledConfig::default();
-        cfg.files.insert("setup.cfg".into(), text.as_bytes().to_vec());
+        cfg.files
+            .insert("setup.cfg".into(), text.as_bytes().to_vec());
         let c = Flake8Config::load(&cfg, Profile::ToolDefaults);
         assert_eq!(c.max_line_length, 100);
         assert!(!c.decider_for("pkg/__init__.py").is_selected("F401"));
@@ -432,7 +525,10 @@ mod tests {
         assert!(fnmatch("a/b/c.py", "a/*.py"));
         assert!(fnmatch("x1.py", "x[0-9].py"));
         assert!(!fnmatch("xa.py", "x[0-9].py"));
-        let c = Flake8Config { extend_exclude: v(&["./build/", "vendor"]), ..Flake8Config::default() };
+        let c = Flake8Config {
+            extend_exclude: v(&["./build/", "vendor"]),
+            ..Flake8Config::default()
+        };
         assert!(c.is_excluded("build/x.py"));
         assert!(c.is_excluded("lib/vendor/x.py"));
     }

@@ -23,7 +23,9 @@ pub struct Logical {
 
 fn mute_string(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
-    let Some(&last) = chars.last() else { return String::new() };
+    let Some(&last) = chars.last() else {
+        return String::new();
+    };
     let mut start = chars.iter().position(|&c| c == last).map_or(0, |p| p + 1);
     let mut end = chars.len().saturating_sub(1);
     if text.ends_with("\"\"\"") || text.ends_with("'''") {
@@ -54,14 +56,25 @@ pub fn build(toks: &[Tok]) -> Option<Logical> {
         if t.kind == Kind::Comment {
             continue;
         }
-        let mut piece: String = if t.kind == Kind::String { mute_string(t.text) } else { t.text.to_string() };
+        let mut piece: String = if t.kind == Kind::String {
+            mute_string(t.text)
+        } else {
+            t.text.to_string()
+        };
         if let Some((prow, pcol, pchar)) = prev {
             if prow != t.start.0 {
-                if pchar == ',' || (!"{[(".contains(pchar) && !matches!(piece.as_str(), "}" | "]" | ")")) {
+                if pchar == ','
+                    || (!"{[(".contains(pchar) && !matches!(piece.as_str(), "}" | "]" | ")"))
+                {
                     piece.insert(0, ' ');
                 }
             } else if pcol != t.start.1 {
-                let gap: String = t.line.chars().skip(pcol).take(t.start.1.saturating_sub(pcol)).collect();
+                let gap: String = t
+                    .line
+                    .chars()
+                    .skip(pcol)
+                    .take(t.start.1.saturating_sub(pcol))
+                    .collect();
                 piece.insert_str(0, &gap);
             }
         }
@@ -69,7 +82,11 @@ pub fn build(toks: &[Tok]) -> Option<Logical> {
         mapping.push((text.len(), t.end));
         prev = Some((t.end.0, t.end.1, t.text.chars().last().unwrap_or(' ')));
     }
-    if mapping.is_empty() { None } else { Some(Logical { text, mapping }) }
+    if mapping.is_empty() {
+        None
+    } else {
+        Some(Logical { text, mapping })
+    }
 }
 
 impl Logical {
@@ -92,15 +109,20 @@ fn char_offset(s: &str, byte: usize) -> usize {
     s.get(..byte).map_or(0, |p| p.chars().count())
 }
 
-static NEGATIVE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\b(not)\s+[^\]\[)(}{ ]+\s+(in|is)\s").ok());
-static TYPE_A: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"[=!]=\s+type(?:\s*\(\s*([^)]*[^\s)])\s*\))").ok());
-static TYPE_B: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\btype(?:\s*\(\s*([^)]*[^\s)])\s*\))\s+[=!]=").ok());
-static DUNDER: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r#"^__([^\s]+)__(?::\s*[a-zA-Z.0-9_\[\]"]+)? = "#).ok());
+static NEGATIVE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\b(not)\s+[^\]\[)(}{ ]+\s+(in|is)\s").ok());
+static TYPE_A: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"[=!]=\s+type(?:\s*\(\s*([^)]*[^\s)])\s*\))").ok());
+static TYPE_B: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\btype(?:\s*\(\s*([^)]*[^\s)])\s*\))\s+[=!]=").ok());
+static DUNDER: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"^__([^\s]+)__(?::\s*[a-zA-Z.0-9_\[\]"]+)? = "#).ok());
 static EXCEPT: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^except\s*:").ok());
 
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic()) && chars.all(|c| c == '_' || c.is_alphanumeric())
+    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+        && chars.all(|c| c == '_' || c.is_alphanumeric())
 }
 
 fn is_word(c: char) -> bool {
@@ -109,15 +131,24 @@ fn is_word(c: char) -> bool {
 
 /// pycodestyle's `comparison_to_singleton` (its regular expression
 /// `(\bNone|\bFalse|\bTrue)?\s*([=!]=)\s*(?(1)|(None|False|True))\b`, applied left to right).
-fn comparison_to_singleton(chars: &[char], push: &mut impl FnMut(usize, &'static str, String), e711: bool, e712: bool) {
+fn comparison_to_singleton(
+    chars: &[char],
+    push: &mut impl FnMut(usize, &'static str, String),
+    e711: bool,
+    e712: bool,
+) {
     const SINGLETONS: [&str; 3] = ["None", "False", "True"];
     let ends_with = |end: usize, word: &str| {
         let n = word.chars().count();
-        end >= n && chars[end - n..end].iter().copied().eq(word.chars()) && (end == n || !is_word(chars[end - n - 1]))
+        end >= n
+            && chars[end - n..end].iter().copied().eq(word.chars())
+            && (end == n || !is_word(chars[end - n - 1]))
     };
     let starts_with = |start: usize, word: &str| {
         let n = word.chars().count();
-        start + n <= chars.len() && chars[start..start + n].iter().copied().eq(word.chars()) && chars.get(start + n).is_none_or(|&c| !is_word(c))
+        start + n <= chars.len()
+            && chars[start..start + n].iter().copied().eq(word.chars())
+            && chars.get(start + n).is_none_or(|&c| !is_word(c))
     };
     let mut i = 0;
     while i + 1 < chars.len() {
@@ -132,7 +163,11 @@ fn comparison_to_singleton(chars: &[char], push: &mut impl FnMut(usize, &'static
             left -= 1;
         }
         let after_is_word = chars.get(op + 2).is_some_and(|&c| is_word(c));
-        let mut singleton = SINGLETONS.iter().find(|s| ends_with(left, s)).filter(|_| after_is_word).copied();
+        let mut singleton = SINGLETONS
+            .iter()
+            .find(|s| ends_with(left, s))
+            .filter(|_| after_is_word)
+            .copied();
         let mut end = op + 2;
         if singleton.is_none() {
             let mut right = op + 2;
@@ -148,16 +183,26 @@ fn comparison_to_singleton(chars: &[char], push: &mut impl FnMut(usize, &'static
             i += 2;
             continue;
         };
-        let mut msg = format!("'if cond is {}{singleton}:'", if same { "" } else { "not " });
+        let mut msg = format!(
+            "'if cond is {}{singleton}:'",
+            if same { "" } else { "not " }
+        );
         let code = if singleton == "None" {
             "E711"
         } else {
             let nonzero = (singleton == "True" && same) || (singleton == "False" && !same);
-            msg.push_str(&format!(" or 'if {}cond:'", if nonzero { "" } else { "not " }));
+            msg.push_str(&format!(
+                " or 'if {}cond:'",
+                if nonzero { "" } else { "not " }
+            ));
             "E712"
         };
         if (code == "E711" && e711) || (code == "E712" && e712) {
-            push(op, code, format!("comparison to {singleton} should be {msg}"));
+            push(
+                op,
+                code,
+                format!("comparison to {singleton} should be {msg}"),
+            );
         }
         i = end.max(op + 2);
     }
@@ -171,7 +216,13 @@ pub struct ImportState {
 }
 
 /// Runs the logical-line checks listed in `wanted` on one logical line.
-pub fn check(line: &Logical, indent_level: i64, state: &mut ImportState, wanted: &[&str], out: &mut Vec<Hit>) {
+pub fn check(
+    line: &Logical,
+    indent_level: i64,
+    state: &mut ImportState,
+    wanted: &[&str],
+    out: &mut Vec<Hit>,
+) {
     let chars = &line.text;
     let s = line.string();
     let want = |c: &str| wanted.contains(&c);
@@ -194,7 +245,11 @@ pub fn check(line: &Logical, indent_level: i64, state: &mut ImportState, wanted:
                 continue;
             }
             if (c == ' ' || c == '\t') && "]}),;:".contains(n) && chars.get(i + 2) != Some(&'=') {
-                let before = if i == 0 { chars.last().copied() } else { Some(chars[i - 1]) };
+                let before = if i == 0 {
+                    chars.last().copied()
+                } else {
+                    Some(chars[i - 1])
+                };
                 if before != Some(',') {
                     let code = if "}])".contains(n) { "E202" } else { "E203" };
                     if want(code) {
@@ -209,13 +264,19 @@ pub fn check(line: &Logical, indent_level: i64, state: &mut ImportState, wanted:
     }
 
     if want("E402") && indent_level == 0 && !s.is_empty() {
-        if s.starts_with("import ") || s.starts_with("from ") || s.starts_with("lazy import ") || s.starts_with("lazy from ") {
+        if s.starts_with("import ")
+            || s.starts_with("from ")
+            || s.starts_with("lazy import ")
+            || s.starts_with("lazy from ")
+        {
             if state.seen_non_imports {
                 push(0, "E402", "module level import not at top of file".into());
             }
         } else if !state.seen_non_imports {
             let dunder = DUNDER.as_ref().is_some_and(|r| r.is_match(&s));
-            let allowed = ["try", "except", "else", "finally", "with", "if", "elif"].iter().any(|k| s.starts_with(k));
+            let allowed = ["try", "except", "else", "finally", "with", "if", "elif"]
+                .iter()
+                .any(|k| s.starts_with(k));
             let first = match chars.first() {
                 Some(c) if "uUbBrR".contains(*c) => chars.get(1),
                 other => other,
@@ -239,7 +300,9 @@ pub fn check(line: &Logical, indent_level: i64, state: &mut ImportState, wanted:
     {
         let mut from = 0;
         while let Some(m) = rx.captures_at(&s, from) {
-            let (Some(not), Some(op)) = (m.get(1), m.get(2)) else { break };
+            let (Some(not), Some(op)) = (m.get(1), m.get(2)) else {
+                break;
+            };
             let start = not.start();
             let before = &s[..start];
             let lookbehind = before.len() >= 3 && {
@@ -259,7 +322,11 @@ pub fn check(line: &Logical, indent_level: i64, state: &mut ImportState, wanted:
                     push(pos, "E713", "test for membership should be 'not in'".into());
                 }
             } else if want("E714") {
-                push(pos, "E714", "test for object identity should be 'is not'".into());
+                push(
+                    pos,
+                    "E714",
+                    "test for object identity should be 'is not'".into(),
+                );
             }
             break;
         }
@@ -268,7 +335,12 @@ pub fn check(line: &Logical, indent_level: i64, state: &mut ImportState, wanted:
     if want("E721")
         && let (Some(a), Some(b)) = (TYPE_A.as_ref(), TYPE_B.as_ref())
     {
-        let first_a = a.captures(&s).map(|m| (m.get(0).map_or(0, |x| x.start()), m.get(1).map(|g| g.as_str().to_string())));
+        let first_a = a.captures(&s).map(|m| {
+            (
+                m.get(0).map_or(0, |x| x.start()),
+                m.get(1).map(|g| g.as_str().to_string()),
+            )
+        });
         let mut first_b = None;
         let mut from = 0;
         while let Some(m) = b.find_at(&s, from) {
@@ -287,7 +359,9 @@ pub fn check(line: &Logical, indent_level: i64, state: &mut ImportState, wanted:
             (None, None) => None,
         };
         if let Some((pos, inst)) = hit {
-            let exempt = inst.is_some_and(|i| is_identifier(&i) && !matches!(i.as_str(), "False" | "None" | "True"));
+            let exempt = inst.is_some_and(|i| {
+                is_identifier(&i) && !matches!(i.as_str(), "False" | "None" | "True")
+            });
             if !exempt {
                 push(
                     char_offset(&s, pos),

@@ -41,15 +41,43 @@ pub const RULES: &[FamilyRule] = rules![
     ("E115", "Expected an indented block (comment)", true),
     ("E116", "Unexpected indentation (comment)", true),
     ("E117", "Over-indented", true),
-    ("E121", "Continuation line under-indented (hanging indent)", false),
+    (
+        "E121",
+        "Continuation line under-indented (hanging indent)",
+        false
+    ),
     ("E122", "Continuation line missing indentation", true),
     ("E123", "Closing bracket does not match indentation", false),
-    ("E124", "Closing bracket does not match visual indentation", true),
-    ("E125", "Continuation line with same indent as next logical line", true),
-    ("E126", "Continuation line over-indented (hanging indent)", false),
-    ("E127", "Continuation line over-indented (visual indent)", true),
-    ("E128", "Continuation line under-indented (visual indent)", true),
-    ("E129", "Visually indented line with same indent as next logical line", true),
+    (
+        "E124",
+        "Closing bracket does not match visual indentation",
+        true
+    ),
+    (
+        "E125",
+        "Continuation line with same indent as next logical line",
+        true
+    ),
+    (
+        "E126",
+        "Continuation line over-indented (hanging indent)",
+        false
+    ),
+    (
+        "E127",
+        "Continuation line over-indented (visual indent)",
+        true
+    ),
+    (
+        "E128",
+        "Continuation line under-indented (visual indent)",
+        true
+    ),
+    (
+        "E129",
+        "Visually indented line with same indent as next logical line",
+        true
+    ),
     ("E131", "Continuation line unaligned (hanging indent)", true),
     ("E133", "Closing bracket is missing indentation", false),
     ("E201", "Whitespace after opening bracket", true),
@@ -62,13 +90,25 @@ pub const RULES: &[FamilyRule] = rules![
     ("E223", "Whitespace (tab) before operator", true),
     ("E224", "Whitespace (tab) after operator", true),
     ("E225", "Missing whitespace around operator", true),
-    ("E226", "Missing whitespace around arithmetic operator", false),
-    ("E227", "Missing whitespace around bitwise/shift operator", true),
+    (
+        "E226",
+        "Missing whitespace around arithmetic operator",
+        false
+    ),
+    (
+        "E227",
+        "Missing whitespace around bitwise/shift operator",
+        true
+    ),
     ("E228", "Missing whitespace around modulo operator", true),
     ("E231", "Missing whitespace after punctuation", true),
     ("E241", "Multiple spaces after comma", false),
     ("E242", "Tab after comma", false),
-    ("E251", "Unexpected spaces around keyword / parameter equals", true),
+    (
+        "E251",
+        "Unexpected spaces around keyword / parameter equals",
+        true
+    ),
     ("E252", "Missing whitespace around parameter equals", true),
     ("E261", "At least two spaces before inline comment", true),
     ("E262", "Inline comment should start with '# '", true),
@@ -84,7 +124,11 @@ pub const RULES: &[FamilyRule] = rules![
     ("E303", "Too many blank lines", true),
     ("E304", "Blank lines found after function decorator", true),
     ("E305", "Expected 2 blank lines after end of function", true),
-    ("E306", "Expected 1 blank line before nested definition", true),
+    (
+        "E306",
+        "Expected 1 blank line before nested definition",
+        true
+    ),
     ("E401", "Multiple imports on one line", true),
     ("E402", "Module level import not at top of file", true),
     ("E501", "Line too long", true),
@@ -130,19 +174,47 @@ pub const RULES: &[FamilyRule] = rules![
     ("F503", "% format expected sequence", true),
     ("F504", "% format unused named arguments", true),
     ("F505", "% format missing named arguments", true),
-    ("F506", "% format mixed positional and named arguments", true),
-    ("F507", "% format mismatch of placeholder and argument count", true),
-    ("F508", "% format with * specifier requires a sequence", true),
+    (
+        "F506",
+        "% format mixed positional and named arguments",
+        true
+    ),
+    (
+        "F507",
+        "% format mismatch of placeholder and argument count",
+        true
+    ),
+    (
+        "F508",
+        "% format with * specifier requires a sequence",
+        true
+    ),
     ("F509", "% format with unsupported format character", true),
     ("F521", "str.format(...) invalid format string", true),
     ("F522", "str.format(...) unused named arguments", true),
     ("F523", "str.format(...) unused positional arguments", true),
     ("F524", "str.format(...) missing argument", true),
-    ("F525", "str.format(...) mixes automatic and manual numbering", true),
+    (
+        "F525",
+        "str.format(...) mixes automatic and manual numbering",
+        true
+    ),
     ("F541", "f-string without placeholders", true),
-    ("F601", "Dictionary key repeated with different values", true),
-    ("F602", "Dictionary key variable repeated with different values", true),
-    ("F621", "Too many expressions in star-unpacking assignment", true),
+    (
+        "F601",
+        "Dictionary key repeated with different values",
+        true
+    ),
+    (
+        "F602",
+        "Dictionary key variable repeated with different values",
+        true
+    ),
+    (
+        "F621",
+        "Too many expressions in star-unpacking assignment",
+        true
+    ),
     ("F622", "Two starred expressions in assignment", true),
     ("F631", "Assertion test is a tuple", true),
     ("F632", "Comparison to a literal with is", true),
@@ -162,14 +234,18 @@ pub const RULES: &[FamilyRule] = rules![
     ("F831", "Duplicate argument in function definition", true),
     ("F841", "Local variable assigned but never used", true),
     ("F842", "Local variable annotated but never used", true),
-    ("F901", "'raise NotImplemented' should be 'raise NotImplementedError'", true),
+    (
+        "F901",
+        "'raise NotImplemented' should be 'raise NotImplementedError'",
+        true
+    ),
     ("C901", "Function too complex", false),
 ];
 
 /// Codes checked here rather than by ruff.
 const OWN: &[&str] = &[
-    "E121", "E122", "E123", "E124", "E125", "E126", "E127", "E128", "E129", "E131", "E133", "E501", "E201", "E202", "E203", "E402", "E711",
-    "E712", "E713", "E714", "E721", "E722",
+    "E121", "E122", "E123", "E124", "E125", "E126", "E127", "E128", "E129", "E131", "E133", "E501",
+    "E201", "E202", "E203", "E402", "E711", "E712", "E713", "E714", "E721", "E722",
 ];
 
 pub struct Flake8Family {
@@ -187,15 +263,31 @@ pub fn build(setup: &ScanSetup) -> Result<Box<dyn Family>, ScanError> {
 
 impl Flake8Family {
     pub fn new(config: Flake8Config, rules: &ActiveRules) -> Flake8Family {
-        let wanted: Vec<&str> = ruff::FROM_RUFF.iter().copied().filter(|c| rules.is_active(c)).collect();
+        let wanted: Vec<&str> = ruff::FROM_RUFF
+            .iter()
+            .copied()
+            .filter(|c| rules.is_active(c))
+            .collect();
         let ruff = ruff::RuffLinter::new(&wanted, config.max_complexity);
         let own = OWN.iter().copied().filter(|c| rules.is_active(c)).collect();
-        Flake8Family { ruff, own, e999: rules.is_active("E999"), config }
+        Flake8Family {
+            ruff,
+            own,
+            e999: rules.is_active("E999"),
+            config,
+        }
     }
 }
 
 fn finding(file: &SourceFile, line: usize, col: usize, code: &str, message: String) -> Finding {
-    Finding::new(Check::Flake8, code, file.path, line as u32, col as u32, message)
+    Finding::new(
+        Check::Flake8,
+        code,
+        file.path,
+        line as u32,
+        col as u32,
+        message,
+    )
 }
 
 /// Whether ruff's "unsupported syntax" text names a change after Python 3.11 (Flake8 runs on
@@ -204,8 +296,13 @@ fn newer_than_311(text: &str) -> bool {
     let version = |marker: &str| {
         text.find(marker).and_then(|i| {
             let v = &text[i + marker.len()..];
-            let mut parts = v.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty());
-            Some((parts.next()?.parse::<u32>().ok()?, parts.next()?.parse::<u32>().ok()?))
+            let mut parts = v
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|p| !p.is_empty());
+            Some((
+                parts.next()?.parse::<u32>().ok()?,
+                parts.next()?.parse::<u32>().ok()?,
+            ))
         })
     };
     if let Some(v) = version("added in Python ") {
@@ -247,19 +344,37 @@ impl Family for Flake8Family {
         let (source, parsed) = match loaded {
             Ok(m) => (m.source.as_str(), m.parsed.clone()),
             Err(PythonProblem::Decode(_)) => {
-                let bytes = file.bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(file.bytes);
+                let bytes = file
+                    .bytes
+                    .strip_prefix(b"\xef\xbb\xbf")
+                    .unwrap_or(file.bytes);
                 owned = bytes.iter().map(|&b| b as char).collect::<String>();
                 if let Err(problem) = crate::python::guard(&owned) {
                     if self.e999 {
-                        out.findings.push(finding(file, 1, 1, "E999", format!("SyntaxError: {problem}")));
+                        out.findings.push(finding(
+                            file,
+                            1,
+                            1,
+                            "E999",
+                            format!("SyntaxError: {problem}"),
+                        ));
                     }
                     return;
                 }
-                (owned.as_str(), parse_unchecked_source(&owned, PySourceType::Python))
+                (
+                    owned.as_str(),
+                    parse_unchecked_source(&owned, PySourceType::Python),
+                )
             }
             Err(problem @ PythonProblem::Unscannable(_)) => {
                 if self.e999 {
-                    out.findings.push(finding(file, 1, 1, "E999", format!("SyntaxError: {problem}")));
+                    out.findings.push(finding(
+                        file,
+                        1,
+                        1,
+                        "E999",
+                        format!("SyntaxError: {problem}"),
+                    ));
                 }
                 return;
             }
@@ -274,8 +389,15 @@ impl Family for Flake8Family {
         }
         let decider = self.config.decider_for(file.rel_path);
 
-        let first_error = parsed.errors().iter().map(|e| (e.location.start(), syntax_message(&e.error)));
-        let too_new = parsed.unsupported_syntax_errors().iter().filter(|e| newer_than_311(&e.to_string())).map(|e| (e.range.start(), "SyntaxError: invalid syntax".to_string()));
+        let first_error = parsed
+            .errors()
+            .iter()
+            .map(|e| (e.location.start(), syntax_message(&e.error)));
+        let too_new = parsed
+            .unsupported_syntax_errors()
+            .iter()
+            .filter(|e| newer_than_311(&e.to_string()))
+            .map(|e| (e.range.start(), "SyntaxError: invalid syntax".to_string()));
         if let Some((at, message)) = first_error.chain(too_new).min_by_key(|(at, _)| *at) {
             // Flake8 reports the first syntax error and nothing else for the file; its column is
             // CPython's 1-based offset plus one.
@@ -298,11 +420,20 @@ impl Family for Flake8Family {
             // pyflakes places import findings on the statement, ruff on the imported name.
             let mut statement_start: Vec<Option<(usize, usize)>> = vec![None; lines.len() + 2];
             for logical in &logicals {
-                let Some(first) = logical.iter().find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent | Kind::Comment)) else {
+                let Some(first) = logical.iter().find(|t| {
+                    !matches!(
+                        t.kind,
+                        Kind::Nl | Kind::Newline | Kind::Indent | Kind::Comment
+                    )
+                }) else {
                     continue;
                 };
                 let last_row = logical.last().map_or(first.start.0, |t| t.end.0);
-                for slot in statement_start.iter_mut().take(last_row + 1).skip(first.start.0) {
+                for slot in statement_start
+                    .iter_mut()
+                    .take(last_row + 1)
+                    .skip(first.start.0)
+                {
                     *slot = Some(first.start);
                 }
             }
@@ -321,20 +452,47 @@ impl Family for Flake8Family {
             if self.own.contains(&"E501") {
                 pycodestyle::physical_lines(&toks, &lines, self.config.max_line_length, &mut own);
             }
-            let logical_codes: Vec<&str> = self.own.iter().copied().filter(|c| c.starts_with("E2") || c.starts_with("E4") || c.starts_with("E7")).collect();
+            let logical_codes: Vec<&str> = self
+                .own
+                .iter()
+                .copied()
+                .filter(|c| c.starts_with("E2") || c.starts_with("E4") || c.starts_with("E7"))
+                .collect();
             if !logical_codes.is_empty() {
                 let mut state = logical::ImportState::default();
                 for group in &logicals {
-                    let Some(line) = logical::build(group) else { continue };
-                    let Some(first) = group.iter().find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent)) else { continue };
+                    let Some(line) = logical::build(group) else {
+                        continue;
+                    };
+                    let Some(first) = group
+                        .iter()
+                        .find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent))
+                    else {
+                        continue;
+                    };
                     let prefix: String = first.line.chars().take(first.start.1).collect();
-                    logical::check(&line, pycodestyle::expand_indent(&prefix), &mut state, &logical_codes, &mut own);
+                    logical::check(
+                        &line,
+                        pycodestyle::expand_indent(&prefix),
+                        &mut state,
+                        &logical_codes,
+                        &mut own,
+                    );
                 }
             }
-            if self.own.iter().any(|c| c.starts_with("E12") || c.starts_with("E13")) {
-                let indent_char = all_lines.iter().find_map(|l| l.chars().next().filter(|c| *c == ' ' || *c == '\t'));
+            if self
+                .own
+                .iter()
+                .any(|c| c.starts_with("E12") || c.starts_with("E13"))
+            {
+                let indent_char = all_lines
+                    .iter()
+                    .find_map(|l| l.chars().next().filter(|c| *c == ' ' || *c == '\t'));
                 for logical in &logicals {
-                    let Some(first) = logical.iter().find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent)) else {
+                    let Some(first) = logical
+                        .iter()
+                        .find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent))
+                    else {
                         continue;
                     };
                     let prefix: String = first.line.chars().take(first.start.1).collect();
@@ -373,11 +531,22 @@ impl Family for Flake8Family {
 /// Flake8's default output: `path:line:col: CODE message`, one finding per line, in Flake8's
 /// order (by file, then line and column).
 pub fn render_report(report: &crate::report::Report) -> String {
-    let mut findings: Vec<&Finding> = report.findings.iter().filter(|f| f.check == Check::Flake8).collect();
+    let mut findings: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.check == Check::Flake8)
+        .collect();
     findings.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
     let mut out = String::new();
     for f in findings {
-        out.push_str(&format!("{}:{}:{}: {} {}\n", f.path, f.line, f.column.max(1), f.rule, f.message));
+        out.push_str(&format!(
+            "{}:{}:{}: {} {}\n",
+            f.path,
+            f.line,
+            f.column.max(1),
+            f.rule,
+            f.message
+        ));
     }
     out
 }

@@ -7,16 +7,23 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-static INLINE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?i)# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?").ok());
-static FILE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?i)^\s*# flake8[:=]\s*noqa").ok());
-static FILE_WITH_CODES: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?i)^\s*# flake8[:=]\s*noqa\s*:").ok());
+static INLINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?").ok()
+});
+static FILE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*# flake8[:=]\s*noqa").ok());
+static FILE_WITH_CODES: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*# flake8[:=]\s*noqa\s*:").ok());
 
 /// Whether the file carries a `# flake8: noqa` line that makes Flake8 skip it. Flake8 matches the
 /// regex at the start of each line; with codes after it the comment is only a warning.
 pub fn file_is_skipped(lines: &[&str]) -> bool {
-    let (Some(file), Some(with_codes)) = (FILE.as_ref(), FILE_WITH_CODES.as_ref()) else { return false };
-    lines.iter().any(|l| file.is_match(l) && !with_codes.is_match(l))
+    let (Some(file), Some(with_codes)) = (FILE.as_ref(), FILE_WITH_CODES.as_ref()) else {
+        return false;
+    };
+    lines
+        .iter()
+        .any(|l| file.is_match(l) && !with_codes.is_match(l))
 }
 
 /// What a `# noqa` comment silences.
@@ -72,7 +79,10 @@ impl NoqaMap {
     }
 
     pub fn silences(&self, line: usize, code: &str) -> bool {
-        self.by_line.get(line).and_then(Option::as_ref).is_some_and(|n| n.silences(code))
+        self.by_line
+            .get(line)
+            .and_then(Option::as_ref)
+            .is_some_and(|n| n.silences(code))
     }
 }
 
@@ -83,8 +93,14 @@ mod tests {
     #[test]
     fn blanket_and_specific() {
         assert_eq!(parse("x = 1  # noqa"), Some(Noqa::All));
-        assert_eq!(parse("x = 1  # NOQA:E501,F401"), Some(Noqa::Codes(vec!["E501".into(), "F401".into()])));
-        assert_eq!(parse("x = 1  # noqa: E5 W2"), Some(Noqa::Codes(vec!["E5".into(), "W2".into()])));
+        assert_eq!(
+            parse("x = 1  # NOQA:E501,F401"),
+            Some(Noqa::Codes(vec!["E501".into(), "F401".into()]))
+        );
+        assert_eq!(
+            parse("x = 1  # noqa: E5 W2"),
+            Some(Noqa::Codes(vec!["E5".into(), "W2".into()]))
+        );
         // Codes that do not look like codes make it a blanket noqa, as in Flake8.
         assert_eq!(parse("x = 1  # noqa: unused"), Some(Noqa::All));
         assert_eq!(parse("x = 1  # no qa"), None);

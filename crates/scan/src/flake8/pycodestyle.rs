@@ -34,7 +34,11 @@ fn is_py_space(c: char) -> bool {
 /// `maximum_line_length` for one physical line.
 pub fn line_too_long(line: &str, row: usize, multiline: bool, max: usize, out: &mut Vec<Hit>) {
     let line = line.trim_end_matches(is_py_space);
-    let length = if line.is_ascii() { line.len() } else { line.chars().count() };
+    let length = if line.is_ascii() {
+        line.len()
+    } else {
+        line.chars().count()
+    };
     if length <= max {
         return;
     }
@@ -51,10 +55,17 @@ pub fn line_too_long(line: &str, row: usize, multiline: bool, max: usize, out: &
         _ => (3, ""),
     };
     let last_len = last.chars().count();
-    if ((count == 1 && multiline) || (count == 2 && first == Some("#"))) && length - last_len < max.saturating_sub(7) {
+    if ((count == 1 && multiline) || (count == 2 && first == Some("#")))
+        && length - last_len < max.saturating_sub(7)
+    {
         return;
     }
-    out.push((row, max, "E501", format!("line too long ({length} > {max} characters)")));
+    out.push((
+        row,
+        max,
+        "E501",
+        format!("line too long ({length} > {max} characters)"),
+    ));
 }
 
 /// Runs E501 on every physical line Flake8 hands to its physical-line checks: lines ended by a
@@ -86,8 +97,17 @@ enum Chance<'s> {
 }
 
 /// pycodestyle's `continued_indentation` for one logical line.
-pub fn continued_indentation(toks: &[Tok], indent_level: i64, hang_closing: bool, indent_char: Option<char>, indent_size: i64, out: &mut Vec<Hit>) {
-    let (Some(first), Some(last)) = (toks.first(), toks.last()) else { return };
+pub fn continued_indentation(
+    toks: &[Tok],
+    indent_level: i64,
+    hang_closing: bool,
+    indent_char: Option<char>,
+    indent_size: i64,
+    out: &mut Vec<Hit>,
+) {
+    let (Some(first), Some(last)) = (toks.first(), toks.last()) else {
+        return;
+    };
     let first_row = first.start.0;
     if last.start.0 < first_row {
         return;
@@ -99,11 +119,20 @@ pub fn continued_indentation(toks: &[Tok], indent_level: i64, hang_closing: bool
     let indent_next = toks
         .iter()
         .rev()
-        .find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent | Kind::Comment))
+        .find(|t| {
+            !matches!(
+                t.kind,
+                Kind::Nl | Kind::Newline | Kind::Indent | Kind::Comment
+            )
+        })
         .is_some_and(|t| t.text.ends_with(':') && t.kind != Kind::String);
     let mut row = 0usize;
     let mut depth = 0usize;
-    let valid_hangs: &[i64] = if indent_char != Some('\t') { &[indent_size] } else { &[indent_size, indent_size * 2] };
+    let valid_hangs: &[i64] = if indent_char != Some('\t') {
+        &[indent_size]
+    } else {
+        &[indent_size, indent_size * 2]
+    };
     let mut parens = vec![0i64; nrows];
     let mut rel_indent = vec![0i64; nrows];
     let mut open_rows: Vec<Vec<usize>> = vec![vec![0]];
@@ -144,27 +173,54 @@ pub fn continued_indentation(toks: &[Tok], indent_level: i64, hang_closing: bool
             {
                 hanging_indent = hang == h;
             }
-            visual_indent = if !close_bracket && hang > 0 { indent_chances.get(&start.1).copied() } else { None };
+            visual_indent = if !close_bracket && hang > 0 {
+                indent_chances.get(&start.1).copied()
+            } else {
+                None
+            };
             if close_bracket && indent[depth] != 0 {
                 if start.1 != indent[depth] {
-                    out.push((start.0, t.start.1, "E124", "closing bracket does not match visual indentation".into()));
+                    out.push((
+                        start.0,
+                        t.start.1,
+                        "E124",
+                        "closing bracket does not match visual indentation".into(),
+                    ));
                 }
             } else if close_bracket && hang == 0 {
                 if hang_closing {
-                    out.push((start.0, t.start.1, "E133", "closing bracket is missing indentation".into()));
+                    out.push((
+                        start.0,
+                        t.start.1,
+                        "E133",
+                        "closing bracket is missing indentation".into(),
+                    ));
                 }
             } else if indent[depth] != 0 && start.1 < indent[depth] {
                 if visual_indent != Some(Chance::True) {
-                    out.push((start.0, t.start.1, "E128", "continuation line under-indented for visual indent".into()));
+                    out.push((
+                        start.0,
+                        t.start.1,
+                        "E128",
+                        "continuation line under-indented for visual indent".into(),
+                    ));
                 }
             } else if hanging_indent || (indent_next && rel_indent[row] == 2 * indent_size) {
                 if close_bracket && !hang_closing {
-                    out.push((start.0, t.start.1, "E123", "closing bracket does not match indentation of opening bracket's line".into()));
+                    out.push((
+                        start.0,
+                        t.start.1,
+                        "E123",
+                        "closing bracket does not match indentation of opening bracket's line"
+                            .into(),
+                    ));
                 }
                 hangs[depth] = Some(hang);
             } else if visual_indent == Some(Chance::True) {
                 indent[depth] = start.1;
-            } else if visual_indent == Some(Chance::Str) || visual_indent == Some(Chance::Text(text)) {
+            } else if visual_indent == Some(Chance::Str)
+                || visual_indent == Some(Chance::Text(text))
+            {
                 // A token lined up with a matching one on a previous line.
             } else {
                 let (code, msg) = if hang <= 0 {
@@ -191,9 +247,13 @@ pub fn continued_indentation(toks: &[Tok], indent_level: i64, hang_closing: bool
             indent_chances.insert(start.1, Chance::True);
         } else if matches!(t.kind, Kind::String | Kind::Comment) {
             indent_chances.insert(start.1, Chance::Str);
-        } else if row == 0 && depth == 0 && t.kind == Kind::Name && matches!(text, "assert" | "raise" | "with") {
-            indent_chances.insert(end.1 + 1, Chance::True);
-        } else if indent_chances.is_empty() && row == 0 && depth == 0 && t.kind == Kind::Name && text == "if" {
+        } else if row == 0
+            && depth == 0
+            && t.kind == Kind::Name
+            && (matches!(text, "assert" | "raise" | "with")
+                || (indent_chances.is_empty() && text == "if"))
+        {
+            // Visual indent after assert/raise/with, and after `if` (len("if (") == 4).
             indent_chances.insert(end.1 + 1, Chance::True);
         } else if text == ":" && t.kind == Kind::Op && {
             let rest: String = t.line.chars().skip(t.end.1).collect();
@@ -246,8 +306,17 @@ pub fn continued_indentation(toks: &[Tok], indent_level: i64, hang_closing: bool
 
     if indent_next && expand_indent(last.line) == indent_level + indent_size {
         let col = (indent[0] + indent_size).max(0) as usize;
-        let (code, what) = if visual_indent.is_some() { ("E129", "visually indented line") } else { ("E125", "continuation line") };
-        out.push((last.start.0, col, code, format!("{what} with same indent as next logical line")));
+        let (code, what) = if visual_indent.is_some() {
+            ("E129", "visually indented line")
+        } else {
+            ("E125", "continuation line")
+        };
+        out.push((
+            last.start.0,
+            col,
+            code,
+            format!("{what} with same indent as next logical line"),
+        ));
     }
 }
 
@@ -266,15 +335,45 @@ mod tests {
     #[test]
     fn long_lines_and_exceptions() {
         let mut out = Vec::new();
-        line_too_long(&format!("x = '{}'\n", "a".repeat(80)), 3, false, 79, &mut out);
+        line_too_long(
+            &format!("x = '{}'\n", "a".repeat(80)),
+            3,
+            false,
+            79,
+            &mut out,
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].3, "line too long (86 > 79 characters)");
         out.clear();
-        line_too_long(&format!("# https://{}\n", "a".repeat(90)), 3, false, 79, &mut out);
-        line_too_long(&format!("#!/usr/bin/{}\n", "a".repeat(90)), 1, false, 79, &mut out);
-        line_too_long(&format!("    https://{}\n", "a".repeat(90)), 4, true, 79, &mut out);
+        line_too_long(
+            &format!("# https://{}\n", "a".repeat(90)),
+            3,
+            false,
+            79,
+            &mut out,
+        );
+        line_too_long(
+            &format!("#!/usr/bin/{}\n", "a".repeat(90)),
+            1,
+            false,
+            79,
+            &mut out,
+        );
+        line_too_long(
+            &format!("    https://{}\n", "a".repeat(90)),
+            4,
+            true,
+            79,
+            &mut out,
+        );
         assert!(out.is_empty());
-        line_too_long(&format!("    https://{}\n", "a".repeat(90)), 4, false, 79, &mut out);
+        line_too_long(
+            &format!("    https://{}\n", "a".repeat(90)),
+            4,
+            false,
+            79,
+            &mut out,
+        );
         assert_eq!(out.len(), 1);
     }
 }

@@ -14,12 +14,15 @@ use ruff_python_parser::Parsed;
 
 /// Flake8 codes whose checks come from ruff (its code is the same).
 pub const FROM_RUFF: &[&str] = &[
-    "E101", "E111", "E112", "E113", "E114", "E115", "E116", "E117", "E204", "E211", "E221", "E222", "E223",
-    "E224", "E225", "E226", "E227", "E228", "E231", "E241", "E242", "E251", "E252", "E261", "E262", "E265", "E266", "E271", "E272",
-    "E273", "E274", "E275", "E301", "E302", "E303", "E304", "E305", "E306", "E401", "E502", "E701", "E702", "E703", "E731", "E741", "E742", "E743", "W191", "W291", "W292", "W293", "W391", "W605", "F401",
-    "F402", "F403", "F404", "F405", "F406", "F407", "F501", "F502", "F503", "F504", "F505", "F506", "F507", "F508", "F509", "F521",
-    "F522", "F523", "F524", "F525", "F541", "F601", "F602", "F621", "F622", "F631", "F632", "F633", "F634", "F701", "F702", "F704",
-    "F706", "F707", "F722", "F811", "F821", "F822", "F823", "F841", "F842", "F901", "F824", "C901",
+    "E101", "E111", "E112", "E113", "E114", "E115", "E116", "E117", "E204", "E211", "E221", "E222",
+    "E223", "E224", "E225", "E226", "E227", "E228", "E231", "E241", "E242", "E251", "E252", "E261",
+    "E262", "E265", "E266", "E271", "E272", "E273", "E274", "E275", "E301", "E302", "E303", "E304",
+    "E305", "E306", "E401", "E502", "E701", "E702", "E703", "E731", "E741", "E742", "E743", "W191",
+    "W291", "W292", "W293", "W391", "W605", "F401", "F402", "F403", "F404", "F405", "F406", "F407",
+    "F501", "F502", "F503", "F504", "F505", "F506", "F507", "F508", "F509", "F521", "F522", "F523",
+    "F524", "F525", "F541", "F601", "F602", "F621", "F622", "F631", "F632", "F633", "F634", "F701",
+    "F702", "F704", "F706", "F707", "F722", "F811", "F821", "F822", "F823", "F841", "F842", "F901",
+    "F824", "C901",
 ];
 
 /// Flake8 codes whose ruff rule has another code.
@@ -74,7 +77,10 @@ impl RuffLinter {
     }
 
     pub fn run(&self, source: &str, parsed: Parsed<ModModule>) -> Vec<RuffHit> {
-        let kind = SourceKind::Python { code: source.to_string(), is_stub: false };
+        let kind = SourceKind::Python {
+            code: source.to_string(),
+            is_stub: false,
+        };
         let result = lint_only(
             Path::new("module.py"),
             None,
@@ -86,10 +92,16 @@ impl RuffLinter {
         );
         let mut out = Vec::new();
         for d in &result.diagnostics {
-            let Some(code) = d.secondary_code() else { continue };
+            let Some(code) = d.secondary_code() else {
+                continue;
+            };
             let code: &str = flake8_code(code);
             let Some(range) = d.range() else { continue };
-            out.push(RuffHit { offset: range.start().to_usize(), code: code.to_string(), message: flake8_message(code, &d.concise_message().to_string()) });
+            out.push(RuffHit {
+                offset: range.start().to_usize(),
+                code: code.to_string(),
+                message: flake8_message(code, &d.concise_message().to_string()),
+            });
         }
         out
     }

@@ -3,9 +3,9 @@
 //! `tokenize` (keywords are names, f-strings are single string tokens, `INDENT` right before the
 //! first token of its line, no `DEDENT`s) built from the shared parse's tokens.
 
+use ruff_python_ast::ModModule;
 use ruff_python_ast::token::TokenKind;
 use ruff_python_parser::Parsed;
-use ruff_python_ast::ModModule;
 use ruff_text_size::Ranged;
 
 /// Physical lines and offset conversion.
@@ -52,7 +52,9 @@ impl<'s> Lines<'s> {
         if row == 0 || row >= self.starts.len() {
             return "";
         }
-        self.source.get(self.starts[row - 1]..self.starts[row]).unwrap_or("")
+        self.source
+            .get(self.starts[row - 1]..self.starts[row])
+            .unwrap_or("")
     }
 
     pub fn all(&self) -> Vec<&'s str> {
@@ -67,7 +69,13 @@ impl<'s> Lines<'s> {
         };
         let idx = idx.min(self.starts.len().saturating_sub(2));
         let start = self.starts.get(idx).copied().unwrap_or(0);
-        let col = self.source.get(start..offset.max(start)).map_or(0, |s| if s.is_ascii() { s.len() } else { s.chars().count() });
+        let col = self.source.get(start..offset.max(start)).map_or(0, |s| {
+            if s.is_ascii() {
+                s.len()
+            } else {
+                s.chars().count()
+            }
+        });
         (idx + 1, col)
     }
 }
@@ -110,10 +118,24 @@ pub fn tokens<'s>(lines: &Lines<'s>, parsed: &Parsed<ModModule>) -> Vec<Tok<'s>>
         let mk = |kind: Kind, s: usize, e: usize| {
             let start = lines.position(s);
             // CPython's newline tokens end on their own line.
-            let end = if matches!(kind, Kind::Nl | Kind::Newline) { (start.0, start.1 + 1) } else { lines.position(e) };
+            let end = if matches!(kind, Kind::Nl | Kind::Newline) {
+                (start.0, start.1 + 1)
+            } else {
+                lines.position(e)
+            };
             let text = src.get(s..e).unwrap_or("");
-            let line = if kind == Kind::Newline && s == e && s == src.len() { "" } else { lines.line(start.0) };
-            Tok { kind, text, start, end, line }
+            let line = if kind == Kind::Newline && s == e && s == src.len() {
+                ""
+            } else {
+                lines.line(start.0)
+            };
+            Tok {
+                kind,
+                text,
+                start,
+                end,
+                line,
+            }
         };
         if fstring_depth > 0 {
             match kind {
@@ -216,12 +238,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dump_tokens() {
-        let src = "foo = f(1, 2,\n    3)\nif x:\n    y = 1\n";
-        let parsed = ruff_python_parser::parse_unchecked_source(src, ruff_python_ast::PySourceType::Python);
+    fn tokens_look_like_cpython() {
+        let src = "foo = f(1,\n    f'{x}')\nif x:\n    y = 1\n";
+        let parsed =
+            ruff_python_parser::parse_unchecked_source(src, ruff_python_ast::PySourceType::Python);
         let lines = Lines::new(src);
-        for t in tokens(&lines, &parsed) {
-            eprintln!("{:?} {:?} {:?} {:?} {:?}", t.kind, t.text, t.start, t.end, t.line);
-        }
+        let toks = tokens(&lines, &parsed);
+        let nl = toks.iter().find(|t| t.kind == Kind::Nl).unwrap();
+        assert_eq!((nl.start, nl.end), ((1, 10), (1, 11)));
+        let fstring = toks.iter().find(|t| t.kind == Kind::String).unwrap();
+        assert_eq!(
+            (fstring.text, fstring.start, fstring.end),
+            ("f'{x}'", (2, 4), (2, 10))
+        );
+        let indent = toks.iter().find(|t| t.kind == Kind::Indent).unwrap();
+        assert_eq!((indent.start, indent.end), ((4, 0), (4, 4)));
+        assert_eq!(logical_lines(&toks).len(), 3);
+        assert_eq!(noqa_groups(&toks)[0], (1, 1));
     }
 }
