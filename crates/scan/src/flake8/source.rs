@@ -13,6 +13,8 @@ pub struct Lines<'s> {
     pub source: &'s str,
     /// Byte offset of each line start; one more entry for the end of the text.
     starts: Vec<usize>,
+    /// Whether each line is pure ASCII (columns are then byte offsets).
+    ascii: Vec<bool>,
 }
 
 impl<'s> Lines<'s> {
@@ -35,7 +37,15 @@ impl<'s> Lines<'s> {
         if *starts.last().unwrap_or(&0) != bytes.len() {
             starts.push(bytes.len());
         }
-        Lines { source, starts }
+        let ascii = starts
+            .windows(2)
+            .map(|w| source.get(w[0]..w[1]).is_some_and(str::is_ascii))
+            .collect();
+        Lines {
+            source,
+            starts,
+            ascii,
+        }
     }
 
     /// Number of physical lines.
@@ -69,13 +79,13 @@ impl<'s> Lines<'s> {
         };
         let idx = idx.min(self.starts.len().saturating_sub(2));
         let start = self.starts.get(idx).copied().unwrap_or(0);
-        let col = self.source.get(start..offset.max(start)).map_or(0, |s| {
-            if s.is_ascii() {
-                s.len()
-            } else {
-                s.chars().count()
-            }
-        });
+        let col = if self.ascii.get(idx).copied().unwrap_or(false) {
+            offset.saturating_sub(start)
+        } else {
+            self.source
+                .get(start..offset.max(start))
+                .map_or(0, |s| s.chars().count())
+        };
         (idx + 1, col)
     }
 }
