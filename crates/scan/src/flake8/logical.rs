@@ -1,0 +1,395 @@
+//! pycodestyle's logical lines (comments dropped, strings muted, tokens joined as Flake8's
+//! processor joins them, with the offset mapping back to the source) and the logical-line
+//! checks where ruff's behaviour differs from pycodestyle 2.15: E201/E202/E203 (pycodestyle
+//! also reports space before `:` in slices), E402 (pycodestyle does not exempt `sys.path`
+//! changes), E713/E714 and E721 (pycodestyle's regular expressions), E722 (pycodestyle reports
+//! every bare `except:`), E711/E712 (pycodestyle's regular expression, also with a constant on
+//! the left).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::pycodestyle::Hit;
+use super::source::{Kind, Tok};
+
+pub struct Logical {
+    /// The logical line, as a vector of characters.
+    pub text: Vec<char>,
+    /// (offset in `text`, (row, col)) pairs: the first is the start of the first token, then
+    /// each token's end.
+    mapping: Vec<(usize, (usize, usize))>,
+}
+
+fn mute_string(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let Some(&last) = chars.last() else {
+        return String::new();
+    };
+    let mut start = chars.iter().position(|&c| c == last).map_or(0, |p| p + 1);
+    let mut end = chars.len().saturating_sub(1);
+    if text.ends_with("\"\"\"") || text.ends_with("'''") {
+        start += 2;
+        end = end.saturating_sub(2);
+    }
+    if end <= start {
+        return text.to_string();
+    }
+    let mut out: String = chars[..start].iter().collect();
+    out.extend(std::iter::repeat_n('x', end - start));
+    out.extend(&chars[end..]);
+    out
+}
+
+/// Builds the logical line of one token group; `None` when it holds only newlines and indents.
+pub fn build(toks: &[Tok]) -> Option<Logical> {
+    let mut text: Vec<char> = Vec::new();
+    let mut mapping: Vec<(usize, (usize, usize))> = Vec::new();
+    let mut prev: Option<(usize, usize, char)> = None;
+    for t in toks {
+        if matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent) {
+            continue;
+        }
+        if mapping.is_empty() {
+            mapping.push((0, t.start));
+        }
+        if t.kind == Kind::Comment {
+            continue;
+        }
+        let mut piece: String = if t.kind == Kind::String {
+            mute_string(t.text)
+        } else {
+            t.text.to_string()
+        };
+        if let Some((prow, pcol, pchar)) = prev {
+            if prow != t.start.0 {
+                if pchar == ','
+                    || (!"{[(".contains(pchar) && !matches!(piece.as_str(), "}" | "]" | ")"))
+                {
+                    piece.insert(0, ' ');
+                }
+            } else if pcol != t.start.1 {
+                let gap: String = t
+                    .line
+                    .chars()
+                    .skip(pcol)
+                    .take(t.start.1.saturating_sub(pcol))
+                    .collect();
+                piece.insert_str(0, &gap);
+            }
+        }
+        text.extend(piece.chars());
+        mapping.push((text.len(), t.end));
+        prev = Some((t.end.0, t.end.1, t.text.chars().last().unwrap_or(' ')));
+    }
+    if mapping.is_empty() {
+        None
+    } else {
+        Some(Logical { text, mapping })
+    }
+}
+
+impl Logical {
+    /// Flake8's `find_offset`: source position of an offset in the logical line.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        for &(tok_off, (row, col)) in &self.mapping {
+            if offset <= tok_off {
+                return (row, (col + offset).saturating_sub(tok_off));
+            }
+        }
+        (0, 0)
+    }
+
+    fn string(&self) -> String {
+        self.text.iter().collect()
+    }
+}
+
+fn char_offset(s: &str, byte: usize) -> usize {
+    s.get(..byte).map_or(0, |p| p.chars().count())
+}
+
+static NEGATIVE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\b(not)\s+[^\]\[)(}{ ]+\s+(in|is)\s").ok());
+static TYPE_A: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"[=!]=\s+type(?:\s*\(\s*([^)]*[^\s)])\s*\))").ok());
+static TYPE_B: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\btype(?:\s*\(\s*([^)]*[^\s)])\s*\))\s+[=!]=").ok());
+static DUNDER: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"^__([^\s]+)__(?::\s*[a-zA-Z.0-9_\[\]"]+)? = "#).ok());
+static EXCEPT: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^except\s*:").ok());
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+        && chars.all(|c| c == '_' || c.is_alphanumeric())
+}
+
+fn is_word(c: char) -> bool {
+    c == '_' || c.is_alphanumeric()
+}
+
+/// pycodestyle's `comparison_to_singleton` (its regular expression
+/// `(\bNone|\bFalse|\bTrue)?\s*([=!]=)\s*(?(1)|(None|False|True))\b`, applied left to right).
+fn comparison_to_singleton(
+    chars: &[char],
+    push: &mut impl FnMut(usize, &'static str, String),
+    e711: bool,
+    e712: bool,
+) {
+    const SINGLETONS: [&str; 3] = ["None", "False", "True"];
+    let ends_with = |end: usize, word: &str| {
+        let n = word.chars().count();
+        end >= n
+            && chars[end - n..end].iter().copied().eq(word.chars())
+            && (end == n || !is_word(chars[end - n - 1]))
+    };
+    let starts_with = |start: usize, word: &str| {
+        let n = word.chars().count();
+        start + n <= chars.len()
+            && chars[start..start + n].iter().copied().eq(word.chars())
+            && chars.get(start + n).is_none_or(|&c| !is_word(c))
+    };
+    let mut i = 0;
+    while i + 1 < chars.len() {
+        if !((chars[i] == '=' || chars[i] == '!') && chars[i + 1] == '=') {
+            i += 1;
+            continue;
+        }
+        let op = i;
+        let same = chars[i] == '=';
+        let mut left = op;
+        while left > 0 && chars[left - 1].is_whitespace() {
+            left -= 1;
+        }
+        let after_is_word = chars.get(op + 2).is_some_and(|&c| is_word(c));
+        let mut singleton = SINGLETONS
+            .iter()
+            .find(|s| ends_with(left, s))
+            .filter(|_| after_is_word)
+            .copied();
+        let mut end = op + 2;
+        if singleton.is_none() {
+            let mut right = op + 2;
+            while right < chars.len() && chars[right].is_whitespace() {
+                right += 1;
+            }
+            if let Some(s) = SINGLETONS.iter().find(|s| starts_with(right, s)) {
+                singleton = Some(s);
+                end = right + s.len();
+            }
+        }
+        let Some(singleton) = singleton else {
+            i += 2;
+            continue;
+        };
+        let mut msg = format!(
+            "'if cond is {}{singleton}:'",
+            if same { "" } else { "not " }
+        );
+        let code = if singleton == "None" {
+            "E711"
+        } else {
+            let nonzero = (singleton == "True" && same) || (singleton == "False" && !same);
+            msg.push_str(&format!(
+                " or 'if {}cond:'",
+                if nonzero { "" } else { "not " }
+            ));
+            "E712"
+        };
+        if (code == "E711" && e711) || (code == "E712" && e712) {
+            push(
+                op,
+                code,
+                format!("comparison to {singleton} should be {msg}"),
+            );
+        }
+        i = end.max(op + 2);
+    }
+}
+
+/// Per-file state of E402.
+#[derive(Default)]
+pub struct ImportState {
+    seen_non_imports: bool,
+    seen_docstring: bool,
+}
+
+/// Runs the logical-line checks listed in `wanted` on one logical line.
+pub fn check(
+    line: &Logical,
+    indent_level: i64,
+    state: &mut ImportState,
+    wanted: &[&str],
+    out: &mut Vec<Hit>,
+) {
+    let chars = &line.text;
+    let s = line.string();
+    let want = |c: &str| wanted.contains(&c);
+    let mut push = |offset: usize, code: &'static str, msg: String| {
+        let (row, col) = line.position(offset);
+        if row > 0 {
+            out.push((row, col, code, msg));
+        }
+    };
+
+    if want("E201") || want("E202") || want("E203") {
+        let mut i = 0;
+        while i + 1 < chars.len() {
+            let (c, n) = (chars[i], chars[i + 1]);
+            if "[({".contains(c) && (n == ' ' || n == '\t') {
+                if want("E201") {
+                    push(i + 1, "E201", format!("whitespace after '{c}'"));
+                }
+                i += 2;
+                continue;
+            }
+            if (c == ' ' || c == '\t') && "]}),;:".contains(n) && chars.get(i + 2) != Some(&'=') {
+                let before = if i == 0 {
+                    chars.last().copied()
+                } else {
+                    Some(chars[i - 1])
+                };
+                if before != Some(',') {
+                    let code = if "}])".contains(n) { "E202" } else { "E203" };
+                    if want(code) {
+                        push(i, code, format!("whitespace before '{n}'"));
+                    }
+                }
+                i += 2;
+                continue;
+            }
+            i += 1;
+        }
+    }
+
+    if want("E402") && indent_level == 0 && !s.is_empty() {
+        if s.starts_with("import ")
+            || s.starts_with("from ")
+            || s.starts_with("lazy import ")
+            || s.starts_with("lazy from ")
+        {
+            if state.seen_non_imports {
+                push(0, "E402", "module level import not at top of file".into());
+            }
+        } else if !state.seen_non_imports {
+            let dunder = DUNDER.as_ref().is_some_and(|r| r.is_match(&s));
+            let allowed = ["try", "except", "else", "finally", "with", "if", "elif"]
+                .iter()
+                .any(|k| s.starts_with(k));
+            let first = match chars.first() {
+                Some(c) if "uUbBrR".contains(*c) => chars.get(1),
+                other => other,
+            };
+            let string = matches!(first, Some('"') | Some('\''));
+            if dunder || allowed {
+            } else if string {
+                if state.seen_docstring {
+                    state.seen_non_imports = true;
+                } else {
+                    state.seen_docstring = true;
+                }
+            } else {
+                state.seen_non_imports = true;
+            }
+        }
+    }
+
+    if (want("E713") || want("E714"))
+        && let Some(rx) = NEGATIVE.as_ref()
+    {
+        let mut from = 0;
+        while let Some(m) = rx.captures_at(&s, from) {
+            let (Some(not), Some(op)) = (m.get(1), m.get(2)) else {
+                break;
+            };
+            let start = not.start();
+            let before = &s[..start];
+            let lookbehind = before.len() >= 3 && {
+                let mut b = before.chars().rev();
+                let ws = b.next().is_some_and(char::is_whitespace);
+                let s2 = b.next();
+                let i = b.next();
+                ws && s2 == Some('s') && i == Some('i')
+            };
+            if lookbehind {
+                from = start + 1;
+                continue;
+            }
+            let pos = char_offset(&s, start);
+            if op.as_str() == "in" {
+                if want("E713") {
+                    push(pos, "E713", "test for membership should be 'not in'".into());
+                }
+            } else if want("E714") {
+                push(
+                    pos,
+                    "E714",
+                    "test for object identity should be 'is not'".into(),
+                );
+            }
+            break;
+        }
+    }
+
+    if want("E721")
+        && let (Some(a), Some(b)) = (TYPE_A.as_ref(), TYPE_B.as_ref())
+    {
+        let first_a = a.captures(&s).map(|m| {
+            (
+                m.get(0).map_or(0, |x| x.start()),
+                m.get(1).map(|g| g.as_str().to_string()),
+            )
+        });
+        let mut first_b = None;
+        let mut from = 0;
+        while let Some(m) = b.find_at(&s, from) {
+            if s[..m.start()].ends_with('.') {
+                from = m.start() + 1;
+                continue;
+            }
+            first_b = Some(m.start());
+            break;
+        }
+        let hit = match (first_a, first_b) {
+            (Some((pa, inst)), Some(pb)) if pa <= pb => Some((pa, inst)),
+            (Some(_), Some(pb)) => Some((pb, None)),
+            (Some((pa, inst)), None) => Some((pa, inst)),
+            (None, Some(pb)) => Some((pb, None)),
+            (None, None) => None,
+        };
+        if let Some((pos, inst)) = hit {
+            let exempt = inst.is_some_and(|i| {
+                is_identifier(&i) && !matches!(i.as_str(), "False" | "None" | "True")
+            });
+            if !exempt {
+                push(
+                    char_offset(&s, pos),
+                    "E721",
+                    "do not compare types, for exact checks use `is` / `is not`, for instance checks use `isinstance()`".into(),
+                );
+            }
+        }
+    }
+
+    if want("E711") || want("E712") {
+        comparison_to_singleton(chars, &mut push, want("E711"), want("E712"));
+    }
+
+    if want("E722") && EXCEPT.as_ref().is_some_and(|r| r.is_match(&s)) {
+        push(0, "E722", "do not use bare 'except'".into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mutes_strings() {
+        assert_eq!(mute_string("'abc'"), "'xxx'");
+        assert_eq!(mute_string("r'abc'"), "r'xxx'");
+        assert_eq!(mute_string("'''abc'''"), "'''xxx'''");
+        assert_eq!(mute_string("''"), "''");
+    }
+}

@@ -1,0 +1,125 @@
+//! `# noqa` as Flake8 honours it: a blanket `# noqa` silences every code on the line, `# noqa:
+//! E501,F401` the listed codes and their prefixes; the comment is searched in all physical lines
+//! between two newline tokens (so one comment covers a whole multi-line string). A line starting
+//! with `# flake8: noqa` (without codes) skips the file.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+static INLINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?").ok()
+});
+static FILE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*# flake8[:=]\s*noqa").ok());
+static FILE_WITH_CODES: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*# flake8[:=]\s*noqa\s*:").ok());
+
+/// Whether the file carries a `# flake8: noqa` line that makes Flake8 skip it. Flake8 matches the
+/// regex at the start of each line; with codes after it the comment is only a warning.
+pub fn file_is_skipped(lines: &[&str]) -> bool {
+    let (Some(file), Some(with_codes)) = (FILE.as_ref(), FILE_WITH_CODES.as_ref()) else {
+        return false;
+    };
+    lines
+        .iter()
+        .any(|l| file.is_match(l) && !with_codes.is_match(l))
+}
+
+/// What a `# noqa` comment silences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Noqa {
+    All,
+    Codes(Vec<String>),
+}
+
+impl Noqa {
+    pub fn silences(&self, code: &str) -> bool {
+        match self {
+            Noqa::All => true,
+            Noqa::Codes(codes) => codes.iter().any(|c| code.starts_with(c.as_str())),
+        }
+    }
+}
+
+/// The first `# noqa` in `text`, as Flake8's regex finds it.
+pub fn parse(text: &str) -> Option<Noqa> {
+    let m = INLINE.as_ref()?.captures(text)?;
+    Some(match m.name("codes") {
+        None => Noqa::All,
+        Some(codes) => Noqa::Codes(super::config::split_list(codes.as_str())),
+    })
+}
+
+/// Per line (1-based index), the `# noqa` that applies to it.
+pub struct NoqaMap {
+    by_line: Vec<Option<Noqa>>,
+}
+
+impl NoqaMap {
+    /// `groups` are inclusive 1-based line ranges that Flake8 searches together.
+    pub fn new(lines: &[&str], groups: &[(usize, usize)]) -> NoqaMap {
+        let mut by_line = vec![None; lines.len() + 2];
+        if !lines.iter().any(|l| l.contains('#')) {
+            return NoqaMap { by_line };
+        }
+        for &(first, last) in groups {
+            let last = last.min(lines.len());
+            if first == 0 || first > last {
+                continue;
+            }
+            let joined: String = lines[first - 1..last].concat();
+            if let Some(n) = parse(&joined) {
+                for slot in by_line.iter_mut().take(last + 1).skip(first) {
+                    *slot = Some(n.clone());
+                }
+            }
+        }
+        NoqaMap { by_line }
+    }
+
+    pub fn silences(&self, line: usize, code: &str) -> bool {
+        self.by_line
+            .get(line)
+            .and_then(Option::as_ref)
+            .is_some_and(|n| n.silences(code))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blanket_and_specific() {
+        assert_eq!(parse("x = 1  # noqa"), Some(Noqa::All));
+        assert_eq!(
+            parse("x = 1  # NOQA:E501,F401"),
+            Some(Noqa::Codes(vec!["E501".into(), "F401".into()]))
+        );
+        assert_eq!(
+            parse("x = 1  # noqa: E5 W2"),
+            Some(Noqa::Codes(vec!["E5".into(), "W2".into()]))
+        );
+        // Codes that do not look like codes make it a blanket noqa, as in Flake8.
+        assert_eq!(parse("x = 1  # noqa: unused"), Some(Noqa::All));
+        assert_eq!(parse("x = 1  # no qa"), None);
+        assert!(Noqa::Codes(vec!["E5".into()]).silences("E501"));
+        assert!(!Noqa::Codes(vec!["E5".into()]).silences("F401"));
+    }
+
+    #[test]
+    fn file_level() {
+        assert!(file_is_skipped(&["import os\n", "# flake8: noqa\n"]));
+        assert!(!file_is_skipped(&["# flake8: noqa: E501\n"]));
+        assert!(!file_is_skipped(&["x = 1  # flake8: noqa\n"]));
+    }
+
+    #[test]
+    fn groups_share_a_comment() {
+        let lines = ["x = '''\n", "long\n", "'''  # noqa\n", "y = 1\n"];
+        let map = NoqaMap::new(&lines, &[(1, 3), (4, 4)]);
+        assert!(map.silences(2, "E501"));
+        assert!(!map.silences(4, "E501"));
+    }
+}
