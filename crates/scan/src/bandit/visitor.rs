@@ -317,6 +317,10 @@ impl<'a> Walker<'a> {
                                 current.get_or_insert_with(String::new).push_str(&l.value)
                             }
                             ast::InterpolatedStringElement::Interpolation(i) => {
+                                // `{x=}`: Python puts the text `x=` in a constant before the value.
+                                if let Some(debug) = &i.debug_text {
+                                    current.get_or_insert_with(String::new).push_str(debug.as_str());
+                                }
                                 if let Some(c) = current.take()
                                     && !c.is_empty()
                                 {
