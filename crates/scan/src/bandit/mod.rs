@@ -224,6 +224,7 @@ pub fn scan_source(
             line: 0,
             col: 0,
             line_range: vec![0, 1],
+            end_col: 0,
         });
     }
     let src_lines: Vec<&str> = source.split_inclusive('\n').collect();
@@ -251,6 +252,7 @@ pub fn scan_source(
             test_name: Some(r.issue.name.to_string()),
             cwe: (r.issue.cwe != 0).then_some(r.issue.cwe),
             line_range,
+            end_col_offset: Some(r.end_col),
         });
         if suppressed {
             f.suppressed_by = Some(SuppressedBy::Nosec);
@@ -380,7 +382,7 @@ pub fn render_report(report: &crate::report::Report) -> String {
         results.push(json!({
             "code": code,
             "col_offset": f.column.saturating_sub(1),
-            "end_col_offset": 0,
+            "end_col_offset": tool.end_col_offset.unwrap_or(0),
             "filename": f.path,
             "issue_confidence": tool.confidence,
             "issue_cwe": cwe,

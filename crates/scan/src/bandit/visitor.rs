@@ -54,6 +54,8 @@ pub struct RawResult {
     pub line: u32,
     pub col: u32,
     pub line_range: Vec<u32>,
+    /// Python's `end_col_offset` of the node.
+    pub end_col: u32,
 }
 
 /// Leaves B608 may visit per file while joining string concatenations.
@@ -192,11 +194,13 @@ impl<'a> Walker<'a> {
         let line = self.line(r.start());
         let col = self.col(r.start());
         let line_range = self.line_range(range_of);
+        let end_col = self.col(r.end());
         self.results.push(RawResult {
             issue,
             line,
             col,
             line_range,
+            end_col,
         });
     }
 
@@ -319,7 +323,9 @@ impl<'a> Walker<'a> {
                             ast::InterpolatedStringElement::Interpolation(i) => {
                                 // `{x=}`: Python puts the text `x=` in a constant before the value.
                                 if let Some(debug) = &i.debug_text {
-                                    current.get_or_insert_with(String::new).push_str(debug.as_str());
+                                    current
+                                        .get_or_insert_with(String::new)
+                                        .push_str(debug.as_str());
                                 }
                                 if let Some(c) = current.take()
                                     && !c.is_empty()
