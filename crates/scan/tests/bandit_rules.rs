@@ -138,6 +138,8 @@ fn bandit_json_report_has_bandit_fields() {
     assert_eq!(b602["test_name"], "subprocess_popen_with_shell_equals_true");
     assert_eq!(b602["issue_cwe"]["id"], 78);
     assert_eq!(b602["line_range"], serde_json::json!([7]));
+    assert_eq!(b602["col_offset"], 0);
+    assert_eq!(b602["end_col_offset"], 30);
     assert_eq!(b602["code"], "7 sp.Popen(user_cmd, shell=True)\n");
     assert_eq!(doc["errors"].as_array().map(Vec::len), Some(1));
 }

@@ -223,8 +223,8 @@ pub fn scan_source(
             issue,
             line: 0,
             col: 0,
-            end_col: 0,
             line_range: vec![0, 1],
+            end_col: 0,
         });
     }
     let src_lines: Vec<&str> = source.split_inclusive('\n').collect();
@@ -252,11 +252,11 @@ pub fn scan_source(
             test_name: Some(r.issue.name.to_string()),
             cwe: (r.issue.cwe != 0).then_some(r.issue.cwe),
             line_range,
+            end_col_offset: Some(r.end_col),
         });
         if suppressed {
             f.suppressed_by = Some(SuppressedBy::Nosec);
         }
-        let _ = r.end_col;
         out.push(f);
     }
     Some(out)
@@ -297,6 +297,30 @@ fn more_info(test_id: &str, test_name: &str) -> String {
     base.to_string()
 }
 
+/// The current time as Bandit writes `generated_at` (`%Y-%m-%dT%H:%M:%SZ`, UTC).
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's days-to-civil conversion.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Bandit's JSON report shape (`results`, `errors`, `metrics`), for tools that import it.
 pub fn render_report(report: &crate::report::Report) -> String {
     use serde_json::{Map, Value, json};
@@ -314,7 +338,10 @@ pub fn render_report(report: &crate::report::Report) -> String {
     {
         let entry = per_file.entry(f.path.as_str()).or_default();
         if f.suppressed_by.is_some() {
-            entry.1 += 1;
+            // Bandit never runs tests its config skips; only `# nosec` counts in its metrics.
+            if f.suppressed_by == Some(SuppressedBy::Nosec) {
+                entry.1 += 1;
+            }
             continue;
         }
         let Some(tool) = &f.tool else { continue };
@@ -358,7 +385,7 @@ pub fn render_report(report: &crate::report::Report) -> String {
         results.push(json!({
             "code": code,
             "col_offset": f.column.saturating_sub(1),
-            "end_col_offset": 0,
+            "end_col_offset": tool.end_col_offset.unwrap_or(0),
             "filename": f.path,
             "issue_confidence": tool.confidence,
             "issue_cwe": cwe,
@@ -394,7 +421,6 @@ pub fn render_report(report: &crate::report::Report) -> String {
         .filter(|e| e.check == Check::Bandit)
         .map(|e| json!({ "filename": e.path, "reason": e.message }))
         .collect();
-    let doc =
-        json!({ "errors": errors, "generated_at": "", "metrics": metrics, "results": results });
+    let doc = json!({ "errors": errors, "generated_at": utc_now(), "metrics": metrics, "results": results });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

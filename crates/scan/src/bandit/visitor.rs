@@ -53,8 +53,9 @@ pub struct RawResult {
     pub issue: Issue,
     pub line: u32,
     pub col: u32,
-    pub end_col: u32,
     pub line_range: Vec<u32>,
+    /// Python's `end_col_offset` of the node.
+    pub end_col: u32,
 }
 
 /// Leaves B608 may visit per file while joining string concatenations.
@@ -138,9 +139,36 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// The line start of the `def`/`class` keyword before a name (same line in practice).
+    /// Where Python starts a decorated definition: its `def`/`class` keyword (or `async`)
+    /// before the name.
     fn def_keyword(&self, name_start: TextSize) -> TextSize {
-        name_start
+        let bytes = self.src.as_bytes();
+        let skip_space_back = |mut i: usize| {
+            while i > 0 && matches!(bytes[i - 1], b' ' | b'\t' | b'\x0c' | b'\\' | b'\n' | b'\r') {
+                i -= 1;
+            }
+            i
+        };
+        let skip_word_back = |mut i: usize| {
+            while i > 0 && bytes[i - 1].is_ascii_alphabetic() {
+                i -= 1;
+            }
+            i
+        };
+        let name = usize::from(name_start).min(bytes.len());
+        let keyword_end = skip_space_back(name);
+        let keyword = skip_word_back(keyword_end);
+        if !matches!(&bytes[keyword..keyword_end], b"def" | b"class") {
+            return name_start;
+        }
+        let before = skip_space_back(keyword);
+        let async_start = skip_word_back(before);
+        let start = if &bytes[async_start..before] == b"async" {
+            async_start
+        } else {
+            keyword
+        };
+        TextSize::try_from(start).unwrap_or(name_start)
     }
 
     fn node_range(&self, node: Node<'a>) -> TextRange {
@@ -165,14 +193,14 @@ impl<'a> Walker<'a> {
         let r = self.node_range(node);
         let line = self.line(r.start());
         let col = self.col(r.start());
-        let end_col = self.col(r.end());
         let line_range = self.line_range(range_of);
+        let end_col = self.col(r.end());
         self.results.push(RawResult {
             issue,
             line,
             col,
-            end_col,
             line_range,
+            end_col,
         });
     }
 
@@ -293,6 +321,12 @@ impl<'a> Walker<'a> {
                                 current.get_or_insert_with(String::new).push_str(&l.value)
                             }
                             ast::InterpolatedStringElement::Interpolation(i) => {
+                                // `{x=}`: Python puts the text `x=` in a constant before the value.
+                                if let Some(debug) = &i.debug_text {
+                                    current
+                                        .get_or_insert_with(String::new)
+                                        .push_str(debug.as_str());
+                                }
                                 if let Some(c) = current.take()
                                     && !c.is_empty()
                                 {

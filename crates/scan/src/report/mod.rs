@@ -122,6 +122,9 @@ pub struct ToolRating {
     /// Lines of the flagged node, as Bandit's `line_range`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub line_range: Vec<u32>,
+    /// Bandit's `end_col_offset`: 0-based end column of the flagged node on its last line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_col_offset: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
