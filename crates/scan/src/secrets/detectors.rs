@@ -383,6 +383,17 @@ const CLOSING: &str = r#"[]'"]{0,2}"#;
 const QUOTE: &str = r#"['"`]"#;
 const SECRET: &str = r#"(?=[^\v'"]*)(?=\w+)[^\v'"]*[^\v,'"`]"#;
 
+/// A keyword pattern without its lookaheads, back-references (quotes) loosened to any quote or
+/// none: it matches wherever the exact
+/// pattern does (and more), so a line it does not match needs no backtracking search.
+fn keyword_superset(pattern: &str) -> String {
+    let mut s = pattern.replace(SECRET, r#"[^\v'"]*[^\v,'"`]"#);
+    for n in 1..=9 {
+        s = s.replace(&format!(r"(\{n})"), r#"['"`]?"#);
+    }
+    s
+}
+
 /// Which keyword pattern set a file type uses (detect-secrets' `REGEX_BY_FILETYPE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeywordSet {
@@ -447,8 +458,9 @@ pub struct Patterns {
     /// (detector index, exact patterns).
     pub regex_detectors: Vec<(usize, Vec<Fancy>)>,
     pub keyword_prefilter: Regex,
-    /// Keyword patterns with the group that holds the secret, per set.
-    pub keyword: Vec<(KeywordSet, Vec<(Fancy, usize)>)>,
+    /// Keyword patterns with the group that holds the secret and a backtracking-free superset
+    /// that rules lines out cheaply, per set.
+    pub keyword: Vec<(KeywordSet, Vec<(Fancy, usize, Regex)>)>,
     pub indirect_reference: Regex,
     pub id_prefix: Regex,
     pub uuid: Regex,
@@ -581,7 +593,7 @@ impl Patterns {
             ))?,
             4,
         );
-        let keyword = vec![
+        let keyword_exact = vec![
             (
                 KeywordSet::Config,
                 vec![colon()?, preceded()?, equal()?, semicolon()?],
@@ -603,6 +615,15 @@ impl Patterns {
                 ],
             ),
         ];
+        let mut keyword = Vec::new();
+        for (set, pats) in keyword_exact {
+            let mut with_superset = Vec::new();
+            for (re, group) in pats {
+                let superset = plain(&keyword_superset(re.as_str()))?;
+                with_superset.push((re, group, superset));
+            }
+            keyword.push((set, with_superset));
+        }
         Ok(Patterns {
             prefilter,
             prefilters,

@@ -194,23 +194,14 @@ impl SecretsFamily {
         if hits & KEYWORD_BIT != 0 {
             let set = detectors::keyword_set_for(ext);
             // Patterns that start with a keyword cannot match before its first occurrence, so
-            // the backtracking search starts there; the comparison pattern needs `==`/`!=`.
-            let first_keyword = p
-                .keyword_prefilter
-                .find(line)
-                .map(|m| m.start())
-                .unwrap_or(0);
-            let has_comparison = line
-                .as_bytes()
-                .windows(2)
-                .any(|w| matches!(w, [b'!' | b'=', b'!' | b'=']));
+            // the backtracking search starts there, and only on lines the superset matches.
+            let first_keyword = p.keyword_prefilter.find(line).map_or(0, |m| m.start());
             if let Some((_, regexes)) = p.keyword.iter().find(|(s, _)| *s == set) {
-                for (re, group) in regexes {
-                    let starts_with_quote = *group == 2 && re.as_str().starts_with('(');
-                    if starts_with_quote && !has_comparison {
+                for (re, group, superset) in regexes {
+                    if !superset.is_match(line) {
                         continue;
                     }
-                    let from = if starts_with_quote { 0 } else { first_keyword };
+                    let from = if *group == 2 { 0 } else { first_keyword };
                     if let Ok(Some(caps)) = re.captures_from_pos(line, from)
                         && let Some(m) = caps.get(*group)
                     {
