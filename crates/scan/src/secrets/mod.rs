@@ -165,7 +165,8 @@ impl SecretsFamily {
         let p = self.patterns;
         if hits & !KEYWORD_BIT != 0 {
             let mut found = Vec::new();
-            for (i, (det, regexes)) in p.regex_detectors.iter().enumerate() {
+            for (i, lazy) in p.regex_detectors.iter().enumerate() {
+                let det = &lazy.detector;
                 if hits & (1 << i) == 0 {
                     continue;
                 }
@@ -180,7 +181,7 @@ impl SecretsFamily {
                     }
                     _ => 0,
                 };
-                for re in regexes {
+                for re in lazy.get() {
                     detectors::findall(re, line, from, &mut found);
                 }
                 for s in found.drain(..) {
@@ -196,8 +197,8 @@ impl SecretsFamily {
             // Patterns that start with a keyword cannot match before its first occurrence, so
             // the backtracking search starts there, and only on lines the superset matches.
             let first_keyword = p.keyword_prefilter.find(line).map_or(0, |m| m.start());
-            if let Some((_, regexes)) = p.keyword.iter().find(|(s, _)| *s == set) {
-                for (re, group, superset) in regexes {
+            {
+                for (re, group, superset) in p.keyword_patterns(set) {
                     if !superset.is_match(line) {
                         continue;
                     }
@@ -253,10 +254,8 @@ impl SecretsFamily {
                 }
             }
         };
-        for i in p.prefilter.matches(&joined).iter() {
-            if let Some(re) = p.prefilters.get(i) {
-                mark(re, 1 << i);
-            }
+        for (i, re) in p.prefilters.iter().enumerate() {
+            mark(re, 1 << i);
         }
         mark(&p.keyword_prefilter, KEYWORD_BIT);
         let ext = filters::py_ext(file.path);
