@@ -693,14 +693,17 @@ pub const HEX_CHARSET: &str = "0123456789abcdefABCDEF";
 
 /// Python's `(['"])([charset]+)(\1)` findall: strings in matching quotes made only of `charset`.
 pub fn quoted_runs<'a>(line: &'a str, charset: &str, out: &mut Vec<&'a str>) {
+    let mut in_set = [false; 256];
+    for b in charset.bytes() {
+        in_set[usize::from(b)] = true;
+    }
     let bytes = line.as_bytes();
-    let in_set = |b: u8| b.is_ascii() && charset.as_bytes().contains(&b);
     let mut i = 0;
     while i < bytes.len() {
         let q = bytes[i];
         if q == b'\'' || q == b'"' {
             let mut j = i + 1;
-            while j < bytes.len() && in_set(bytes[j]) {
+            while j < bytes.len() && in_set[usize::from(bytes[j])] {
                 j += 1;
             }
             if j > i + 1 && j < bytes.len() && bytes[j] == q {
@@ -718,12 +721,17 @@ pub fn shannon_entropy(data: &str, charset: &str) -> f64 {
     if data.is_empty() {
         return 0.0;
     }
+    // Candidates are ASCII (runs of an ASCII charset), so characters are bytes.
+    let mut counts = [0u32; 256];
+    for b in data.bytes() {
+        counts[usize::from(b)] += 1;
+    }
     let len = data.chars().count() as f64;
     let mut entropy = 0.0;
-    for c in charset.chars() {
-        let count = data.chars().filter(|&x| x == c).count();
+    for c in charset.bytes() {
+        let count = counts[usize::from(c)];
         if count > 0 {
-            let p = count as f64 / len;
+            let p = f64::from(count) / len;
             entropy += -p * (p.ln() / 2f64.ln());
         }
     }
