@@ -165,7 +165,8 @@ impl SecretsFamily {
         let p = self.patterns;
         if hits & !KEYWORD_BIT != 0 {
             let mut found = Vec::new();
-            for (i, (det, regexes)) in p.regex_detectors.iter().enumerate() {
+            for (i, lazy) in p.regex_detectors.iter().enumerate() {
+                let det = &lazy.detector;
                 if hits & (1 << i) == 0 {
                     continue;
                 }
@@ -180,7 +181,7 @@ impl SecretsFamily {
                     }
                     _ => 0,
                 };
-                for re in regexes {
+                for re in lazy.get() {
                     detectors::findall(re, line, from, &mut found);
                 }
                 for s in found.drain(..) {
@@ -194,23 +195,14 @@ impl SecretsFamily {
         if hits & KEYWORD_BIT != 0 {
             let set = detectors::keyword_set_for(ext);
             // Patterns that start with a keyword cannot match before its first occurrence, so
-            // the backtracking search starts there; the comparison pattern needs `==`/`!=`.
-            let first_keyword = p
-                .keyword_prefilter
-                .find(line)
-                .map(|m| m.start())
-                .unwrap_or(0);
-            let has_comparison = line
-                .as_bytes()
-                .windows(2)
-                .any(|w| matches!(w, [b'!' | b'=', b'!' | b'=']));
-            if let Some((_, regexes)) = p.keyword.iter().find(|(s, _)| *s == set) {
-                for (re, group) in regexes {
-                    let starts_with_quote = *group == 2 && re.as_str().starts_with('(');
-                    if starts_with_quote && !has_comparison {
+            // the backtracking search starts there, and only on lines the superset matches.
+            let first_keyword = p.keyword_prefilter.find(line).map_or(0, |m| m.start());
+            {
+                for (re, group, superset) in p.keyword_patterns(set) {
+                    if !superset.is_match(line) {
                         continue;
                     }
-                    let from = if starts_with_quote { 0 } else { first_keyword };
+                    let from = if *group == 2 { 0 } else { first_keyword };
                     if let Ok(Some(caps)) = re.captures_from_pos(line, from)
                         && let Some(m) = caps.get(*group)
                     {
@@ -262,10 +254,8 @@ impl SecretsFamily {
                 }
             }
         };
-        for i in p.prefilter.matches(&joined).iter() {
-            if let Some(re) = p.prefilters.get(i) {
-                mark(re, 1 << i);
-            }
+        for (i, re) in p.prefilters.iter().enumerate() {
+            mark(re, 1 << i);
         }
         mark(&p.keyword_prefilter, KEYWORD_BIT);
         let ext = filters::py_ext(file.path);
