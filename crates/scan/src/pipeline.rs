@@ -142,11 +142,11 @@ fn scan_dir(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
         .unwrap_or_default();
     match Input::open_dir(path, options.limits.clone()) {
         Ok(input) => {
-            let sha = dir_digest(path, input.entries());
+            // The digest is computed while the files stream past the families (see `run`).
             let target = Target {
                 path: target_path,
                 kind: TargetKind::Directory,
-                sha256: sha,
+                sha256: String::new(),
             };
             let mode = if plugin_folder {
                 Mode::Package {
@@ -166,20 +166,6 @@ fn scan_dir(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
             Ok(unreadable(target, e, "", options, started))
         }
     }
-}
-
-/// Digest of a folder: its sorted relative paths and their contents.
-fn dir_digest(root: &Path, entries: &[EntryInfo]) -> String {
-    let mut h = Sha256::new();
-    for e in entries {
-        h.update(e.path.as_bytes());
-        h.update([0]);
-        if let Ok(bytes) = fs::read(root.join(&e.path)) {
-            h.update((bytes.len() as u64).to_le_bytes());
-            h.update(&bytes);
-        }
-    }
-    hex::encode(h.finalize())
 }
 
 enum Mode {
@@ -205,7 +191,7 @@ fn unreadable(
 
 fn run<R: Read + std::io::Seek>(
     mut input: Input<R>,
-    target: Target,
+    mut target: Target,
     mode: Mode,
     options: &ScanOptions,
     started: Instant,
@@ -261,15 +247,29 @@ fn run<R: Read + std::io::Seek>(
 
     let mut acc = Accumulator::new(&rules, &config);
     acc.findings.extend(pkg_findings);
+    // A folder's digest: its sorted relative paths and their contents, hashed in the one pass.
+    let mut folder_digest = (target.kind == TargetKind::Directory).then(Sha256::new);
     for entry in &entries {
         let rel = root
             .as_ref()
             .and_then(|r| entry.path.strip_prefix(&r.prefix))
             .unwrap_or(&entry.path);
-        match input.read(entry) {
+        let read = input.read(entry);
+        if let Some(h) = folder_digest.as_mut() {
+            h.update(entry.path.as_bytes());
+            h.update([0]);
+            if let Ok(bytes) = &read {
+                h.update((bytes.len() as u64).to_le_bytes());
+                h.update(bytes);
+            }
+        }
+        match read {
             Ok(bytes) => acc.scan_one(&SourceFile::new(&entry.path, rel, &bytes, entry.unix_mode)),
             Err(f) => acc.findings.push(*f),
         }
+    }
+    if let Some(h) = folder_digest {
+        target.sha256 = hex::encode(h.finalize());
     }
     acc.into_report(target, package_info, options, started, package_mode)
 }

@@ -332,6 +332,7 @@ impl SecretsFamily {
                     test_name: Some(info.secret_type.to_string()),
                     cwe: Some(798),
                     line_range: Vec::new(),
+                    end_col_offset: None,
                 });
                 f.hashed_secret = Some(hash);
                 f.suppressed_by = suppressed_by;
