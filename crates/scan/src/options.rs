@@ -44,6 +44,8 @@ pub struct ScanOptions {
     /// Whether this is the first version of a plugin (stricter package name rule).
     pub new_plugin: bool,
     pub limits: ArchiveLimits,
+    /// Threads that analyse the files of one input; 0 means one per available core.
+    pub threads: usize,
 }
 
 /// The rules a scan runs, with their effective severity.

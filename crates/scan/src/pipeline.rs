@@ -29,6 +29,9 @@ pub struct TargetError(pub String);
 /// not abort the process (virtual memory is committed only when touched).
 const SCAN_STACK_SIZE: usize = 512 * 1024 * 1024;
 
+/// More analysis threads than this per input gain nothing: reading the input is sequential.
+const MAX_THREADS: usize = 8;
+
 /// Scans a ZIP, a folder or a single file and returns the report.
 pub fn scan_path(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
     let meta = fs::metadata(path)
@@ -249,25 +252,17 @@ fn run<R: Read + std::io::Seek>(
     acc.findings.extend(pkg_findings);
     // A folder's digest: its sorted relative paths and their contents, hashed in the one pass.
     let mut folder_digest = (target.kind == TargetKind::Directory).then(Sha256::new);
-    for entry in &entries {
-        let rel = root
-            .as_ref()
-            .and_then(|r| entry.path.strip_prefix(&r.prefix))
-            .unwrap_or(&entry.path);
-        let read = input.read(entry);
-        if let Some(h) = folder_digest.as_mut() {
-            h.update(entry.path.as_bytes());
-            h.update([0]);
-            if let Ok(bytes) = &read {
-                h.update((bytes.len() as u64).to_le_bytes());
-                h.update(bytes);
-            }
-        }
-        match read {
-            Ok(bytes) => acc.scan_one(&SourceFile::new(&entry.path, rel, &bytes, entry.unix_mode)),
-            Err(f) => acc.findings.push(*f),
-        }
-    }
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS)),
+        n => n,
+    };
+    acc.scan_entries(
+        &mut input,
+        &entries,
+        root.as_ref(),
+        folder_digest.as_mut(),
+        threads,
+    );
     if let Some(h) = folder_digest {
         target.sha256 = hex::encode(h.finalize());
     }
@@ -322,8 +317,136 @@ impl<'a> Accumulator<'a> {
 
     fn scan_one(&mut self, file: &SourceFile) {
         self.files_scanned += 1;
-        for (family, out) in self.families.iter().zip(self.outputs.iter_mut()) {
-            family.scan_file(file, out);
+        scan_with(&self.families, &mut self.outputs, file);
+    }
+
+    /// Reads every entry once, in order, on this thread (the archive is sequential, and a
+    /// folder's digest needs the order) and hands the bytes to `threads` analysis threads
+    /// through a short queue, so at most a few entries are in memory at a time.
+    fn scan_entries<R: Read + std::io::Seek>(
+        &mut self,
+        input: &mut Input<R>,
+        entries: &[EntryInfo],
+        root: Option<&PackageRoot>,
+        mut digest: Option<&mut Sha256>,
+        threads: usize,
+    ) {
+        // Byte offset of the package-relative path inside an entry's path.
+        let rel_start = |entry: &EntryInfo| -> usize {
+            root.and_then(|r| entry.path.strip_prefix(&r.prefix))
+                .map_or(0, |rel| entry.path.len() - rel.len())
+        };
+        let mut read_next = |entry: &EntryInfo| {
+            let read = input.read(entry);
+            if let Some(h) = digest.as_deref_mut() {
+                h.update(entry.path.as_bytes());
+                h.update([0]);
+                if let Ok(bytes) = &read {
+                    h.update((bytes.len() as u64).to_le_bytes());
+                    h.update(bytes);
+                }
+            }
+            read
+        };
+        let workers = threads.min(entries.len());
+        if workers <= 1 {
+            for entry in entries {
+                match read_next(entry) {
+                    Ok(bytes) => self.scan_one(&SourceFile::new(
+                        &entry.path,
+                        &entry.path[rel_start(entry)..],
+                        &bytes,
+                        entry.unix_mode,
+                    )),
+                    Err(f) => self.findings.push(*f),
+                }
+            }
+            return;
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(workers);
+        let rx = std::sync::Mutex::new(rx);
+        let families = &self.families;
+        let outputs = &mut self.outputs;
+        let findings = &mut self.findings;
+        let mut scanned_here = 0u32;
+        let results = std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for i in 0..workers {
+                let rx = &rx;
+                let worker = move || {
+                    let mut outputs: Vec<FamilyOutput> =
+                        families.iter().map(|_| FamilyOutput::default()).collect();
+                    let mut scanned = 0u32;
+                    loop {
+                        // The lock is held only while waiting, never while analysing.
+                        let next = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok((index, bytes)) = next else { break };
+                        let entry: &EntryInfo = &entries[index];
+                        let file = SourceFile::new(
+                            &entry.path,
+                            &entry.path[rel_start(entry)..],
+                            &bytes,
+                            entry.unix_mode,
+                        );
+                        scan_with(families, &mut outputs, &file);
+                        scanned += 1;
+                    }
+                    (outputs, scanned)
+                };
+                let spawned = std::thread::Builder::new()
+                    .name(format!("vetted-scan-{i}"))
+                    .stack_size(SCAN_STACK_SIZE)
+                    .spawn_scoped(scope, worker);
+                // Without a worker thread the files are still analysed: by fewer threads, or
+                // below on this one.
+                if let Ok(handle) = spawned {
+                    handles.push(handle);
+                }
+            }
+            for (index, entry) in entries.iter().enumerate() {
+                match read_next(entry) {
+                    Ok(bytes) => {
+                        let unsent = if handles.is_empty() {
+                            Some(bytes)
+                        } else {
+                            tx.send((index, bytes)).err().map(|e| e.0.1)
+                        };
+                        // No worker left to take it: analyse it here.
+                        if let Some(bytes) = unsent {
+                            let file = SourceFile::new(
+                                &entry.path,
+                                &entry.path[rel_start(entry)..],
+                                &bytes,
+                                entry.unix_mode,
+                            );
+                            scan_with(families, outputs, &file);
+                            scanned_here += 1;
+                        }
+                    }
+                    Err(f) => findings.push(*f),
+                }
+            }
+            drop(tx);
+            let mut results = Vec::new();
+            for handle in handles {
+                match handle.join() {
+                    Ok(result) => results.push(result),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            results
+        });
+        self.files_scanned += scanned_here;
+        for (outputs, scanned) in results {
+            self.files_scanned += scanned;
+            for (mine, theirs) in self.outputs.iter_mut().zip(outputs) {
+                mine.findings.extend(theirs.findings);
+                mine.errors.extend(theirs.errors);
+                mine.config_used.extend(theirs.config_used);
+            }
         }
     }
 
@@ -344,6 +467,9 @@ impl<'a> Accumulator<'a> {
         }
         config_files.sort();
         config_files.dedup();
+        // Files are analysed in parallel: give errors a stable order.
+        self.errors
+            .sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
 
         let mut findings = Vec::new();
         let mut suppressed = Vec::new();
@@ -446,6 +572,13 @@ impl<'a> Accumulator<'a> {
             errors: self.errors,
             duration_ms: started.elapsed().as_millis() as u64,
         }
+    }
+}
+
+/// Hands one file to every family, each writing into its own output.
+fn scan_with(families: &[Box<dyn Family>], outputs: &mut [FamilyOutput], file: &SourceFile) {
+    for (family, out) in families.iter().zip(outputs.iter_mut()) {
+        family.scan_file(file, out);
     }
 }
 
