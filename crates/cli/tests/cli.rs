@@ -211,3 +211,56 @@ fn rules_lists_the_catalog() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn many_inputs_keep_their_order_and_end_with_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = zip_folder(&fixture_plugin(), dir.path(), &[]);
+    let bad_dir = dir.path().join("bad");
+    std::fs::create_dir(&bad_dir).unwrap();
+    let bad = zip_folder(&fixture_plugin(), &bad_dir, &["LICENSE"]);
+    let blocked = dir.path().join("blocked.py");
+    std::fs::write(
+        &blocked,
+        "import subprocess\nsubprocess.call(input(), shell=True)\n",
+    )
+    .unwrap();
+    let out = vetted()
+        .args(["scan", "--format", "json"])
+        .args([&good, &bad, &blocked, &good])
+        .output()
+        .unwrap();
+    // The worst verdict decides: invalid (2) over blocked (1) over validated (0).
+    assert_eq!(out.status.code(), Some(2));
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts: Vec<&str> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["validated", "invalid", "blocked", "validated"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("4 inputs: 2 validated, 1 blocked, 1 invalid, 0 not readable"),
+        "{stderr}"
+    );
+
+    // An unreadable input is reported, the others are still scanned, and the exit code is 3.
+    let out = vetted()
+        .args(["scan", "--format", "json"])
+        .arg(&good)
+        .arg(dir.path().join("missing.zip"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("missing.zip: cannot access"), "{stderr}");
+    assert!(
+        stderr.contains("2 inputs: 1 validated, 0 blocked, 0 invalid, 1 not readable"),
+        "{stderr}"
+    );
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reports.as_array().map(Vec::len), Some(1));
+    assert_eq!(reports[0]["verdict"], "validated");
+}
