@@ -416,8 +416,22 @@ impl KeywordSet {
     ];
 }
 
-/// A keyword pattern, the group holding the secret, and its backtracking-free superset.
-pub type KeywordPattern = (Fancy, usize, Regex);
+/// A keyword pattern: the group holding the secret, its backtracking-free superset, and the
+/// exact (backtracking) pattern, compiled only when the superset first matches a line: the
+/// exact patterns cost milliseconds each to compile and most scans never need most of them.
+pub struct KeywordPattern {
+    source: String,
+    pub group: usize,
+    pub superset: Regex,
+    exact: OnceLock<Option<Fancy>>,
+}
+
+impl KeywordPattern {
+    /// The exact pattern (`None` only if it failed to compile, which the tests rule out).
+    pub fn exact(&self) -> Option<&Fancy> {
+        self.exact.get_or_init(|| fancy(&self.source).ok()).as_ref()
+    }
+}
 
 /// The keyword detector's patterns for one file type, with the group that holds the secret.
 fn keyword_sources(set: KeywordSet) -> Vec<(String, usize)> {
@@ -472,7 +486,14 @@ fn keyword_sources(set: KeywordSet) -> Vec<(String, usize)> {
 fn build_keyword_set(set: KeywordSet) -> Result<Vec<KeywordPattern>, String> {
     keyword_sources(set)
         .into_iter()
-        .map(|(src, group)| Ok((fancy(&src)?, group, plain(&keyword_superset(&src))?)))
+        .map(|(source, group)| {
+            Ok(KeywordPattern {
+                superset: plain(&keyword_superset(&source))?,
+                source,
+                group,
+                exact: OnceLock::new(),
+            })
+        })
         .collect()
 }
 
@@ -846,6 +867,9 @@ mod tests {
                 "{:?}",
                 built.err()
             );
+            for pattern in built.iter().flatten() {
+                assert!(pattern.exact().is_some(), "{}", pattern.source);
+            }
         }
     }
 

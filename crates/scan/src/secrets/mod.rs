@@ -198,13 +198,14 @@ impl SecretsFamily {
             // the backtracking search starts there, and only on lines the superset matches.
             let first_keyword = p.keyword_prefilter.find(line).map_or(0, |m| m.start());
             {
-                for (re, group, superset) in p.keyword_patterns(set) {
-                    if !superset.is_match(line) {
+                for pattern in p.keyword_patterns(set) {
+                    if !pattern.superset.is_match(line) {
                         continue;
                     }
-                    let from = if *group == 2 { 0 } else { first_keyword };
+                    let Some(re) = pattern.exact() else { continue };
+                    let from = if pattern.group == 2 { 0 } else { first_keyword };
                     if let Ok(Some(caps)) = re.captures_from_pos(line, from)
-                        && let Some(m) = caps.get(*group)
+                        && let Some(m) = caps.get(pattern.group)
                     {
                         out.push((KEYWORD, m.as_str().to_string()));
                     }
