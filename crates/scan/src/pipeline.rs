@@ -88,7 +88,11 @@ fn scan_file_target(path: &Path, options: &ScanOptions) -> Result<Report, Target
     let started = Instant::now();
     let sha = sha256_file(path)?;
     let display = path.display().to_string();
-    if looks_like_zip(path) {
+    // A QGIS project (`.qgz`) is a ZIP too, but it is scanned as one file, not as a plugin.
+    let is_project = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("qgz"));
+    if !is_project && looks_like_zip(path) {
         let target = Target {
             path: display.clone(),
             kind: TargetKind::Zip,

@@ -193,6 +193,19 @@ fn build() -> Catalog {
             }
         }
     }
+    // Vetted's own credential rules are critical from the start: they find what blocks.
+    for fr in crate::secrets::OWN_RULES {
+        rules.push(Rule {
+            check: Check::Secrets,
+            code: fr.code,
+            name: fr.name,
+            severity: Severity::Critical,
+            enabled: true,
+            skippable: false,
+            tool_default: fr.tool_default,
+            description: "",
+        });
+    }
     for check in Check::ALL {
         let docs = parse_docs(docs_for(check));
         for rule in rules.iter_mut().filter(|r| r.check == check) {

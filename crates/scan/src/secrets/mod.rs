@@ -7,6 +7,7 @@ mod baseline;
 mod detectors;
 mod filters;
 mod ini;
+mod qgis_project;
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -44,6 +45,10 @@ const FAMILY_RULES: [FamilyRule; 27] = family_rules();
 /// reference tool runs by default (all 27 plugins of detect-secrets 1.5.0).
 pub const RULES: &[FamilyRule] = &FAMILY_RULES;
 
+/// Vetted's own credential rules for what QGIS leaves in files (project datasources, auth
+/// database, PostgreSQL password and service files): critical, enabled, not skippable.
+pub const OWN_RULES: &[FamilyRule] = qgis_project::RULES;
+
 /// Entropy limits of detect-secrets' defaults.
 const BASE64_LIMIT: f64 = 4.5;
 const HEX_LIMIT: f64 = 3.0;
@@ -58,6 +63,8 @@ static PATTERNS: LazyLock<Result<Patterns, String>> = LazyLock::new(Patterns::co
 pub struct SecretsFamily {
     patterns: &'static Patterns,
     active: [bool; 27],
+    /// Codes of the active [`OWN_RULES`].
+    own_active: Vec<&'static str>,
     baseline: Option<Baseline>,
     baseline_path: String,
     baseline_error: Option<String>,
@@ -86,9 +93,15 @@ pub fn build(setup: &ScanSetup) -> Result<Box<dyn Family>, ScanError> {
             Err(e) => (None, Some(e)),
         },
     };
+    let own_active = OWN_RULES
+        .iter()
+        .map(|r| r.code)
+        .filter(|code| setup.rules.is_active(code))
+        .collect();
     Ok(Box::new(SecretsFamily {
         patterns,
         active,
+        own_active,
         baseline,
         baseline_path: setup.config.path_of(BASELINE),
         baseline_error,
@@ -356,6 +369,9 @@ impl Family for SecretsFamily {
     }
 
     fn scan_file(&self, file: &SourceFile, out: &mut FamilyOutput) {
+        if !self.own_active.is_empty() {
+            qgis_project::scan(file, &|code| self.own_active.contains(&code), out);
+        }
         // Not scanned, as on plugins.qgis.org: the plugin's metadata and the baseline itself.
         if file.rel_path == "metadata.txt" || file.rel_path == BASELINE {
             return;

@@ -1,0 +1,430 @@
+//! Credentials that QGIS itself leaves in files: passwords in the datasource strings of QGIS
+//! project files (`.qgs`, and the `.qgs` inside a `.qgz`), a bundled authentication database
+//! (`qgis-auth.db`), PostgreSQL password files (`.pgpass`) and service files with passwords
+//! (`pg_service.conf`). QGIS stores basic-authentication credentials in the project when no
+//! `authcfg` is used, and plugins often ship sample projects. These rules are Vetted's own
+//! (detect-secrets has no equivalent); findings are masked like every secret.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use quick_xml::events::Event;
+use quick_xml::reader::Reader;
+use regex::Regex;
+
+use crate::archive::{self, ArchiveLimits};
+use crate::catalog::FamilyRule;
+use crate::family::{FamilyOutput, SourceFile};
+use crate::report::{Check, Finding, ToolRating, mask_secret};
+
+pub const PROJECT_PASSWORD: &str = "QgisProjectPassword";
+pub const AUTH_DATABASE: &str = "QgisAuthDatabase";
+pub const PGPASS: &str = "PgPassFile";
+pub const PG_SERVICE_PASSWORD: &str = "PgServicePassword";
+
+/// Vetted's own rules in this family; critical, enabled and not skippable by default.
+pub const RULES: &[FamilyRule] = &[
+    FamilyRule {
+        code: PROJECT_PASSWORD,
+        name: "Password in a QGIS project",
+        tool_default: false,
+    },
+    FamilyRule {
+        code: AUTH_DATABASE,
+        name: "Bundled QGIS authentication database",
+        tool_default: false,
+    },
+    FamilyRule {
+        code: PGPASS,
+        name: "Bundled PostgreSQL password file",
+        tool_default: false,
+    },
+    FamilyRule {
+        code: PG_SERVICE_PASSWORD,
+        name: "Password in a PostgreSQL service file",
+        tool_default: false,
+    },
+];
+
+/// `password='…'`, `password="…"` or `password=…` in a QGIS datasource or provider URI
+/// (PostgreSQL, Oracle, SQL Server, WMS/WFS/XYZ, OGR's `PG:` strings), and `user:pass@` in URLs.
+static URI_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(?:^|[\s&?;,'"(])(?:password|passwd|pwd)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([^\s&'";,)]+))"#,
+    )
+    .ok()
+});
+static URL_CREDENTIALS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\b[a-z][a-z0-9+.-]*://([^/\s:@'"&<>]+):([^/\s@'"&<>]+)@[^\s/'"&<>]"#).ok()
+});
+
+/// Longest masked snippet kept.
+const SNIPPET_CHARS: usize = 300;
+
+/// Runs the rules that apply to this file, by name; `active` says which rule codes run.
+pub fn scan(file: &SourceFile, active: &dyn Fn(&str) -> bool, out: &mut FamilyOutput) {
+    let base = file.path.rsplit('/').next().unwrap_or(file.path);
+    let lower = base.to_ascii_lowercase();
+    if lower.ends_with(".qgs") && active(PROJECT_PASSWORD) {
+        scan_project_xml(file.path, file.bytes, out);
+    } else if lower.ends_with(".qgz") && active(PROJECT_PASSWORD) {
+        scan_qgz(file.path, file.bytes, out);
+    } else if lower == "qgis-auth.db" && active(AUTH_DATABASE) {
+        out.findings.push(finding(
+            AUTH_DATABASE,
+            file.path,
+            1,
+            1,
+            "QGIS authentication database shipped in the plugin: it holds the stored \
+             credentials of whoever made it (and their encrypted master-password check)"
+                .into(),
+            String::new(),
+            None,
+        ));
+    } else if (lower == ".pgpass" || lower == "pgpass.conf") && active(PGPASS) {
+        scan_pgpass(file, out);
+    } else if (lower == "pg_service.conf" || lower == ".pg_service.conf")
+        && active(PG_SERVICE_PASSWORD)
+    {
+        scan_pg_service(file, out);
+    }
+}
+
+fn finding(
+    rule: &str,
+    path: &str,
+    line: u32,
+    column: u32,
+    message: String,
+    snippet: String,
+    secret: Option<&str>,
+) -> Finding {
+    let mut f =
+        Finding::new(Check::Secrets, rule, path, line, column, message).with_snippet(snippet);
+    f.tool = Some(ToolRating {
+        severity: String::new(),
+        confidence: String::new(),
+        test_name: Some(rule.to_string()),
+        cwe: Some(798),
+        line_range: Vec::new(),
+        end_col_offset: None,
+    });
+    f.hashed_secret = secret.map(super::sha1_hex);
+    f
+}
+
+/// The text with the secret masked, cut to a readable length; never contains the secret.
+fn masked(text: &str, secret: &str) -> String {
+    let mut out = text.replace(secret, &mask_secret(secret));
+    if out.chars().count() > SNIPPET_CHARS {
+        out = out.chars().take(SNIPPET_CHARS).collect::<String>() + "…";
+    }
+    if out.contains(secret) {
+        // The mask itself can re-create a very short secret; show nothing rather than leak it.
+        return String::new();
+    }
+    out
+}
+
+/// Every password in one decoded string of a project (a text node or an attribute value).
+fn passwords_in(value: &str) -> Vec<(String, &'static str)> {
+    let mut found = Vec::new();
+    if let Some(re) = URI_PASSWORD.as_ref() {
+        for caps in re.captures_iter(value) {
+            if let Some(m) = caps.get(1).or(caps.get(2)).or(caps.get(3)) {
+                let secret = m.as_str().replace("\\'", "'").replace("\\\"", "\"");
+                if !secret.is_empty() {
+                    found.push((secret, "password in a datasource"));
+                }
+            }
+        }
+    }
+    if let Some(re) = URL_CREDENTIALS.as_ref() {
+        for caps in re.captures_iter(value) {
+            if let Some(m) = caps.get(2)
+                && !m.as_str().is_empty()
+            {
+                found.push((m.as_str().to_string(), "credentials in a URL"));
+            }
+        }
+    }
+    found
+}
+
+/// The value of a predefined or character entity reference; custom entities are never
+/// expanded (no DTD processing at all: a project cannot make the parser do work it declares).
+fn resolve_reference(name: &str) -> Option<String> {
+    let predefined = match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => None,
+    };
+    if let Some(c) = predefined {
+        return Some(c.to_string());
+    }
+    let code = name.strip_prefix('#')?;
+    let n = match code.strip_prefix(['x', 'X']) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => code.parse().ok()?,
+    };
+    char::from_u32(n).map(String::from)
+}
+
+fn line_at(bytes: &[u8], pos: usize) -> u32 {
+    let pos = pos.min(bytes.len());
+    bytes[..pos].iter().filter(|&&b| b == b'\n').count() as u32 + 1
+}
+
+/// Reports each password found in a decoded text or attribute value of the project.
+fn report_value(path: &str, line: u32, value: &str, out: &mut FamilyOutput) {
+    for (secret, what) in passwords_in(value) {
+        out.findings.push(finding(
+            PROJECT_PASSWORD,
+            path,
+            line,
+            1,
+            format!(
+                "QGIS project stores a {what} `{}` (masked); use an authentication \
+                 configuration (authcfg) instead",
+                mask_secret(&secret)
+            ),
+            masked(value.trim(), &secret),
+            Some(&secret),
+        ));
+    }
+}
+
+/// A `.qgs` project: every text node and attribute value, with entity references resolved
+/// only when predefined or numeric.
+pub fn scan_project_xml(path: &str, bytes: &[u8], out: &mut FamilyOutput) {
+    let mut reader = Reader::from_reader(bytes);
+    let mut text = String::new();
+    let mut text_start: Option<usize> = None;
+    // `<Option name="password" value="…"/>`: QGIS's own way of keeping a provider setting.
+    loop {
+        let pos = reader.buffer_position() as usize;
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            Err(_) => break, // A broken project is not a secret; what was read is reported.
+        };
+        match event {
+            Event::Text(t) => {
+                text_start.get_or_insert(pos);
+                text.push_str(&t.decode().unwrap_or(Cow::Borrowed("")));
+            }
+            Event::CData(t) => {
+                text_start.get_or_insert(pos);
+                text.push_str(&t.decode().unwrap_or(Cow::Borrowed("")));
+            }
+            Event::GeneralRef(r) => {
+                text_start.get_or_insert(pos);
+                let name = r.decode().unwrap_or(Cow::Borrowed(""));
+                match resolve_reference(&name) {
+                    Some(v) => text.push_str(&v),
+                    None => {
+                        text.push('&');
+                        text.push_str(&name);
+                        text.push(';');
+                    }
+                }
+            }
+            Event::Start(e) | Event::Empty(e) => {
+                flush(path, bytes, &mut text, &mut text_start, out);
+                let line = line_at(bytes, pos);
+                let mut option_name: Option<String> = None;
+                let mut option_value: Option<String> = None;
+                for attr in e.attributes().with_checks(false).flatten() {
+                    let value = match attr.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
+                        Ok(v) => v.into_owned(),
+                        Err(_) => String::from_utf8_lossy(&attr.value).into_owned(),
+                    };
+                    match attr.key.as_ref() {
+                        b"name" => option_name = Some(value.clone()),
+                        b"value" => option_value = Some(value.clone()),
+                        _ => {}
+                    }
+                    report_value(path, line, &value, out);
+                }
+                if let (Some(name), Some(value)) = (option_name, option_value) {
+                    let key = name
+                        .rsplit(['/', '.'])
+                        .next()
+                        .unwrap_or(&name)
+                        .to_ascii_lowercase();
+                    if matches!(key.as_str(), "password" | "passwd" | "pwd") && !value.is_empty() {
+                        out.findings.push(finding(
+                            PROJECT_PASSWORD,
+                            path,
+                            line,
+                            1,
+                            format!(
+                                "QGIS project stores a password setting `{}` (masked); use an \
+                                 authentication configuration (authcfg) instead",
+                                mask_secret(&value)
+                            ),
+                            format!("name=\"{name}\" value=\"{}\"", mask_secret(&value)),
+                            Some(&value),
+                        ));
+                    }
+                }
+            }
+            Event::End(_) => flush(path, bytes, &mut text, &mut text_start, out),
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    flush(path, bytes, &mut text, &mut text_start, out);
+}
+
+fn flush(
+    path: &str,
+    bytes: &[u8],
+    text: &mut String,
+    start: &mut Option<usize>,
+    out: &mut FamilyOutput,
+) {
+    if let Some(pos) = start.take()
+        && !text.trim().is_empty()
+    {
+        // The value's first non-blank character gives the line the reader sees it on.
+        let lead = text.len() - text.trim_start().len();
+        let line = line_at(bytes, pos) + text[..lead].matches('\n').count() as u32;
+        report_value(path, line, text, out);
+    }
+    text.clear();
+}
+
+/// A `.qgz`: a ZIP holding the `.qgs`, read in memory within the archive limits.
+fn scan_qgz(path: &str, bytes: &[u8], out: &mut FamilyOutput) {
+    let prefix = format!("{path}!/");
+    let Ok(mut input) = archive::open_zip_bytes(bytes.to_vec(), ArchiveLimits::default(), prefix)
+    else {
+        // Not a readable ZIP: the files family reports what it is.
+        return;
+    };
+    let entries = input.entries().to_vec();
+    for entry in entries
+        .iter()
+        .filter(|e| e.path.to_ascii_lowercase().ends_with(".qgs"))
+    {
+        let shown = input.display_path(entry);
+        if let Ok(inner) = input.read(entry) {
+            scan_project_xml(&shown, &inner, out);
+        }
+    }
+}
+
+/// `hostname:port:database:username:password` lines (`\:` and `\\` escaped).
+fn scan_pgpass(file: &SourceFile, out: &mut FamilyOutput) {
+    let Some(text) = file.text() else { return };
+    for (idx, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let mut fields = Vec::new();
+        let mut current = String::new();
+        let mut chars = trimmed.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => current.extend(chars.next()),
+                ':' if fields.len() < 4 => fields.push(std::mem::take(&mut current)),
+                _ => current.push(c),
+            }
+        }
+        fields.push(current);
+        if fields.len() == 5 && !fields[4].is_empty() {
+            let secret = &fields[4];
+            out.findings.push(finding(
+                PGPASS,
+                file.path,
+                (idx + 1) as u32,
+                1,
+                format!(
+                    "PostgreSQL password file entry for {}@{} with password `{}` (masked)",
+                    fields[3],
+                    fields[0],
+                    mask_secret(secret)
+                ),
+                masked(trimmed, secret),
+                Some(secret),
+            ));
+        }
+    }
+}
+
+/// `password=…` inside the sections of a PostgreSQL connection service file.
+fn scan_pg_service(file: &SourceFile, out: &mut FamilyOutput) {
+    let Some(text) = file.text() else { return };
+    for (idx, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        let Some((key, value)) = trimmed.split_once('=') else {
+            continue;
+        };
+        let secret = value.trim();
+        if key.trim().eq_ignore_ascii_case("password") && !secret.is_empty() {
+            out.findings.push(finding(
+                PG_SERVICE_PASSWORD,
+                file.path,
+                (idx + 1) as u32,
+                1,
+                format!(
+                    "PostgreSQL service file stores a password `{}` (masked); leave it out and \
+                     let libpq or the QGIS authentication database supply it",
+                    mask_secret(secret)
+                ),
+                masked(trimmed, secret),
+                Some(secret),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_passwords_in_datasource_strings() {
+        let cases = [
+            (
+                "dbname='gis' host=db user='me' password='s3cr\\'et' sslmode=disable",
+                "s3cr'et",
+            ),
+            ("PG: dbname=gis password=hunter22 host=db", "hunter22"),
+            (
+                "contextualWMSLegend=0&crs=EPSG:3857&password=wmspass&url=https://x",
+                "wmspass",
+            ),
+            (
+                "https://alice:topsecret@tiles.example.org/{z}/{x}/{y}.png",
+                "topsecret",
+            ),
+        ];
+        for (value, secret) in cases {
+            let found = passwords_in(value);
+            assert!(found.iter().any(|(s, _)| s == secret), "{value}: {found:?}");
+        }
+        for quiet in [
+            "dbname='gis' host=db authcfg=abc1234 sslmode=disable",
+            "dbname='gis' user='me' password='' host=db",
+            "https://tiles.example.org/{z}/{x}/{y}.png",
+            "mailto:someone@example.org",
+        ] {
+            assert!(passwords_in(quiet).is_empty(), "{quiet}");
+        }
+    }
+
+    #[test]
+    fn entities_are_not_expanded() {
+        assert_eq!(resolve_reference("amp").as_deref(), Some("&"));
+        assert_eq!(resolve_reference("#x41").as_deref(), Some("A"));
+        assert_eq!(resolve_reference("lol9"), None);
+    }
+}
