@@ -103,6 +103,8 @@ pub struct FamilyOutput {
     pub errors: Vec<ScanError>,
     /// Config files (input paths) that changed what this family reported.
     pub config_used: Vec<String>,
+    /// What the code can do (only the capability scan fills this).
+    pub capabilities: Vec<crate::capabilities::Capability>,
 }
 
 /// A check family.

@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod bandit;
+pub mod capabilities;
 pub mod catalog;
 pub mod family;
 pub mod files;

@@ -307,6 +307,13 @@ impl<'a> Accumulator<'a> {
                 Err(e) => errors.push(e),
             }
         }
+        // What the code can do is listed whenever Python is analysed at all.
+        if [Check::Bandit, Check::Secrets, Check::Flake8]
+            .into_iter()
+            .any(|c| rules.any_in(c))
+        {
+            families.push(Box::new(crate::capabilities::CapabilityScan));
+        }
         let outputs = families.iter().map(|_| FamilyOutput::default()).collect();
         Accumulator {
             rules,
@@ -450,6 +457,7 @@ impl<'a> Accumulator<'a> {
                 mine.findings.extend(theirs.findings);
                 mine.errors.extend(theirs.errors);
                 mine.config_used.extend(theirs.config_used);
+                mine.capabilities.extend(theirs.capabilities);
             }
         }
     }
@@ -463,11 +471,13 @@ impl<'a> Accumulator<'a> {
         package_mode: bool,
     ) -> Report {
         let mut config_files = Vec::new();
+        let mut capabilities = Vec::new();
         for (family, mut out) in self.families.iter().zip(self.outputs) {
             family.finish(&mut out);
             self.findings.append(&mut out.findings);
             self.errors.append(&mut out.errors);
             config_files.append(&mut out.config_used);
+            capabilities.append(&mut out.capabilities);
         }
         config_files.sort();
         config_files.dedup();
@@ -499,6 +509,7 @@ impl<'a> Accumulator<'a> {
         let order = |f: &Finding| (f.path.clone(), f.line, f.column, f.check, f.rule.clone());
         findings.sort_by_key(order);
         suppressed.sort_by_key(order);
+        let capabilities = manifest(capabilities, &findings, &suppressed);
 
         let invalid = package_mode
             && findings
@@ -574,9 +585,36 @@ impl<'a> Accumulator<'a> {
             config_files,
             skipped_rules: self.rules.skipped().map(str::to_string).collect(),
             errors: self.errors,
+            capabilities,
             duration_ms: started.elapsed().as_millis() as u64,
         }
     }
+}
+
+/// The report's capability list: sorted, capped, and with the snippet of any line where the
+/// secrets family found a secret replaced by that finding's masked snippet.
+fn manifest(
+    mut capabilities: Vec<crate::capabilities::Capability>,
+    findings: &[Finding],
+    suppressed: &[Finding],
+) -> Vec<crate::capabilities::Capability> {
+    capabilities
+        .sort_by(|a, b| (a.kind, &a.path, a.line, &a.api).cmp(&(b.kind, &b.path, b.line, &b.api)));
+    capabilities.dedup();
+    capabilities.truncate(crate::capabilities::MAX_PER_REPORT);
+    let masked: std::collections::HashMap<(&str, u32), &str> = findings
+        .iter()
+        .chain(suppressed)
+        .filter(|f| f.check == Check::Secrets)
+        .map(|f| ((f.path.as_str(), f.line), f.snippet.as_str()))
+        .collect();
+    for c in &mut capabilities {
+        if let Some(snippet) = masked.get(&(c.path.as_str(), c.line)) {
+            c.snippet = snippet.to_string();
+            c.target = None;
+        }
+    }
+    capabilities
 }
 
 /// Hands one file to every family, each writing into its own output.

@@ -266,6 +266,10 @@ pub struct Report {
     /// Rules skipped at the uploader's request.
     pub skipped_rules: Vec<String>,
     pub errors: Vec<ScanError>,
+    /// What the plugin's code can do (network, processes, …), with evidence; a manifest for
+    /// reviewers that does not change the verdict.
+    #[serde(default)]
+    pub capabilities: Vec<crate::capabilities::Capability>,
     /// Wall time of the scan in milliseconds.
     pub duration_ms: u64,
 }

@@ -132,7 +132,14 @@ pub fn render(report: &Report) -> Value {
                 "toolExecutionNotifications": notifications,
             }],
             "results": results,
-            "properties": { "verdict": report.verdict.as_str(), "ruleset": report.scanner.ruleset, "profile": report.scanner.profile },
+            "properties": {
+                "verdict": report.verdict.as_str(),
+                "ruleset": report.scanner.ruleset,
+                "profile": report.scanner.profile,
+                // The capability manifest, as in the JSON report (not results: it is not a
+                // problem to fix, and code scanning would show it as one).
+                "capabilities": report.capabilities,
+            },
         }],
     })
 }

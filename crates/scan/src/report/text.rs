@@ -71,6 +71,7 @@ pub fn render(report: &Report, style: Style) -> String {
             report.suppressed.len()
         );
     }
+    write_capabilities(&mut out, report, style);
     for e in &report.errors {
         let where_ = if e.path.is_empty() {
             String::new()
@@ -103,6 +104,52 @@ pub fn render(report: &Report, style: Style) -> String {
         report.duration_ms
     );
     out
+}
+
+/// "This plugin can:" — one line per kind of capability, with the APIs and a few targets.
+fn write_capabilities(out: &mut String, report: &Report, style: Style) {
+    use crate::capabilities::CapabilityKind;
+    if report.capabilities.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", style.paint("1", "This plugin can:"));
+    for kind in CapabilityKind::ALL {
+        let of: Vec<_> = report
+            .capabilities
+            .iter()
+            .filter(|c| c.kind == kind)
+            .collect();
+        if of.is_empty() {
+            continue;
+        }
+        let mut apis: Vec<&str> = of.iter().map(|c| c.api.as_str()).collect();
+        apis.sort_unstable();
+        apis.dedup();
+        let mut targets: Vec<&str> = of.iter().filter_map(|c| c.target.as_deref()).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        let files = {
+            let mut f: Vec<&str> = of.iter().map(|c| c.path.as_str()).collect();
+            f.sort_unstable();
+            f.dedup();
+            f.len()
+        };
+        let shown_apis = apis.iter().take(4).copied().collect::<Vec<_>>().join(", ");
+        let more = if apis.len() > 4 { ", …" } else { "" };
+        let _ = writeln!(
+            out,
+            "  - {} ({} place(s) in {} file(s): {shown_apis}{more})",
+            kind.describe(),
+            of.len(),
+            files
+        );
+        for t in targets.iter().take(3) {
+            let _ = writeln!(out, "      {t}");
+        }
+        if targets.len() > 3 {
+            let _ = writeln!(out, "      … and {} more target(s)", targets.len() - 3);
+        }
+    }
 }
 
 fn write_finding(out: &mut String, f: &Finding, style: Style) {

