@@ -15,6 +15,8 @@ use ruff_text_size::{Ranged, TextSize};
 use serde::{Deserialize, Serialize};
 
 use crate::family::{Family, FamilyOutput, SourceFile};
+use crate::qgis;
+use crate::report::{Check, Finding};
 
 /// The kinds of capability, in the order the report lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -266,15 +268,28 @@ const SENSITIVE_SETTINGS: &[&str] = &[
     "qgis/defaultpythonmacros",
 ];
 
+/// The sensitive settings whose rewriting is a threat (the others are only capabilities).
+const REWRITE_THREAT_SETTINGS: &[&str] = &[
+    "app/plugin_repositories",
+    "proxy",
+    "qgis/networkandproxy",
+    "auth",
+    "qgis/enablemacros",
+    "qgis/defaultpythonmacros",
+];
+
 const SECRET_WORDS: &[&str] = &["password", "passwd", "token", "secret", "apikey", "api_key"];
 
-/// Looks at every Python file.
-pub struct CapabilityScan;
+/// Looks at every Python file: records capabilities, and reports the `qgis` family's threat
+/// rules that are active.
+pub struct CapabilityScan {
+    /// Active rule codes of the `qgis` family.
+    pub threat_rules: Vec<&'static str>,
+}
 
 impl Family for CapabilityScan {
-    fn check(&self) -> crate::report::Check {
-        // Not a rule family: capabilities are a manifest; this is never used for findings.
-        crate::report::Check::Package
+    fn check(&self) -> Check {
+        Check::Qgis
     }
 
     fn scan_file(&self, file: &SourceFile, out: &mut FamilyOutput) {
@@ -288,8 +303,22 @@ impl Family for CapabilityScan {
             path: file.path,
             aliases: HashMap::new(),
             found: Vec::new(),
+            tainted: HashMap::new(),
+            code_writers: Vec::new(),
+            threats: Vec::new(),
         };
         finder.visit_body(&module.parsed.syntax().body);
+        finder.credentials_next_to_network();
+        for t in std::mem::take(&mut finder.threats) {
+            if !self.threat_rules.contains(&t.code) {
+                continue;
+            }
+            let snippet = finder.snippet_of_line(t.line);
+            out.findings.push(
+                Finding::new(Check::Qgis, t.code, file.path, t.line, t.column, t.message)
+                    .with_snippet(snippet),
+            );
+        }
         out.capabilities.append(&mut finder.found);
     }
 }
@@ -301,6 +330,27 @@ struct Finder<'a> {
     /// Local name to qualified name, from the imports seen so far.
     aliases: HashMap<String, String>,
     found: Vec<Capability>,
+    /// Names bound to decoded or downloaded data (module-wide, in source order: no flow
+    /// analysis beyond "this name was last assigned such a value").
+    tainted: HashMap<String, Taint>,
+    /// Names bound by `with open(<a .py path or QGIS code path>, "w") as f`.
+    code_writers: Vec<String>,
+    threats: Vec<Threat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Taint {
+    Decoded,
+    Downloaded,
+}
+
+/// A threat rule's evidence, before it becomes a finding.
+#[derive(Debug, Clone)]
+struct Threat {
+    code: &'static str,
+    line: u32,
+    column: u32,
+    message: String,
 }
 
 impl Finder<'_> {
@@ -333,6 +383,135 @@ impl Finder<'_> {
         }
     }
 
+    fn threat(&mut self, code: &'static str, at: TextSize, message: String) {
+        let line = self.line_of(at);
+        let start = self
+            .lines
+            .line_start(self.lines.line_index(at), self.source);
+        let column = self.source[usize::from(start)..usize::from(at)]
+            .chars()
+            .count() as u32
+            + 1;
+        self.threats.push(Threat {
+            code,
+            line,
+            column,
+            message,
+        });
+    }
+
+    fn snippet_of_line(&self, line: u32) -> String {
+        let Some(index) = ruff_source_file::OneIndexed::new(line as usize) else {
+            return String::new();
+        };
+        let start = self.lines.line_start(index, self.source);
+        self.snippet_at(start)
+    }
+
+    /// Whether an expression carries decoded (or downloaded) data: a decoder call, a reversed
+    /// slice, a `chr` chain, or a name bound to such data, anywhere inside it.
+    fn carries(&self, expr: &Expr, taint: Taint) -> bool {
+        struct Probe<'f, 'a> {
+            finder: &'f Finder<'a>,
+            taint: Taint,
+            hit: bool,
+        }
+        impl<'e> Visitor<'e> for Probe<'_, '_> {
+            fn visit_expr(&mut self, expr: &'e Expr) {
+                if self.hit {
+                    return;
+                }
+                match expr {
+                    Expr::Name(n)
+                        if self.finder.tainted.get(n.id.as_str()) == Some(&self.taint) =>
+                    {
+                        self.hit = true;
+                    }
+                    Expr::Call(c) => {
+                        let name = self.finder.qualified(&c.func).unwrap_or_default();
+                        let plain = name.replace("()", "");
+                        // `pickle.loads(pickle.dumps(obj))` round-trips the plugin's own
+                        // object: what `dumps` makes is not downloaded or decoded data.
+                        if plain.ends_with(".dumps") {
+                            return;
+                        }
+                        self.hit = match self.taint {
+                            Taint::Decoded => {
+                                qgis::DECODERS.contains(&plain.as_str())
+                                    || (plain.ends_with(".decode")
+                                        && c.arguments
+                                            .args
+                                            .first()
+                                            .and_then(string_literal)
+                                            .is_some_and(|codec| {
+                                                matches!(
+                                                    codec.to_ascii_lowercase().as_str(),
+                                                    "hex"
+                                                        | "base64"
+                                                        | "zlib"
+                                                        | "bz2"
+                                                        | "rot13"
+                                                        | "rot_13"
+                                                )
+                                            }))
+                            }
+                            Taint::Downloaded => {
+                                match_call(&plain) == Some(CapabilityKind::Network)
+                                    || match_class(&plain)
+                                        .is_some_and(|(_, k)| k == CapabilityKind::Network)
+                            }
+                        };
+                    }
+                    Expr::Subscript(s) if self.taint == Taint::Decoded => {
+                        // `payload[::-1]`: reversed bytes or text.
+                        if let Expr::Slice(slice) = s.slice.as_ref()
+                            && let Some(step) = &slice.step
+                            && let Expr::UnaryOp(u) = step.as_ref()
+                            && matches!(u.op, ast::UnaryOp::USub)
+                            && matches!(u.operand.as_ref(), Expr::NumberLiteral(_))
+                        {
+                            self.hit = true;
+                        }
+                    }
+                    _ => {}
+                }
+                if !self.hit {
+                    visitor::walk_expr(self, expr);
+                }
+            }
+        }
+        let mut probe = Probe {
+            finder: self,
+            taint,
+            hit: false,
+        };
+        probe.visit_expr(expr);
+        probe.hit
+    }
+
+    /// QGIS005: the QGIS credential store (or keyring) read in a file that also talks to the
+    /// network; reported once per file, at the first credential read.
+    fn credentials_next_to_network(&mut self) {
+        let has_network = self.found.iter().any(|c| c.kind == CapabilityKind::Network);
+        let first_credential = self
+            .found
+            .iter()
+            .filter(|c| c.kind == CapabilityKind::Credentials)
+            .min_by_key(|c| c.line)
+            .map(|c| (c.line, c.api.clone()));
+        if has_network && let Some((line, api)) = first_credential {
+            self.threats.push(Threat {
+                code: qgis::CREDENTIALS_NETWORK,
+                line,
+                column: 1,
+                message: format!(
+                    "stored credentials are read ({api}) in a file that also talks to the network; \
+                     check where they are sent"
+                ),
+            });
+        }
+    }
+
     fn line_of(&self, offset: TextSize) -> u32 {
         self.lines.line_index(offset).get() as u32
     }
@@ -346,6 +525,7 @@ impl Finder<'_> {
     }
 
     fn push(&mut self, kind: CapabilityKind, api: String, at: TextSize, target: Option<String>) {
+        self.threats_of_capability(kind, &api, at, target.as_deref());
         let target = target.map(|t| cut(&mask_url_credentials(&t), TARGET_CHARS));
         self.found.push(Capability {
             kind,
@@ -357,10 +537,78 @@ impl Finder<'_> {
         });
     }
 
+    /// The threat rules that follow from a capability and its literal target.
+    fn threats_of_capability(
+        &mut self,
+        kind: CapabilityKind,
+        api: &str,
+        at: TextSize,
+        target: Option<&str>,
+    ) {
+        match kind {
+            CapabilityKind::QgisEnvironment if api.ends_with("open") => {
+                let path = target.unwrap_or_default();
+                self.threat(
+                    qgis::PLANTED_CODE,
+                    at,
+                    format!(
+                        "writes to a file QGIS runs as code: {}",
+                        cut(path, TARGET_CHARS)
+                    ),
+                );
+            }
+            CapabilityKind::QgisEnvironment
+                if api.ends_with(".setValue") || api.ends_with(".remove") =>
+            {
+                let key = target.unwrap_or_default();
+                let lower = key.to_ascii_lowercase();
+                if REWRITE_THREAT_SETTINGS.iter().any(|s| lower.starts_with(s)) {
+                    self.threat(
+                        qgis::SETTINGS_REWRITE,
+                        at,
+                        format!("rewrites the QGIS setting {key}"),
+                    );
+                }
+            }
+            CapabilityKind::Packages
+                if !api.starts_with("sys.path")
+                    && api != "site.addsitedir"
+                    && api != "zipimport.zipimporter" =>
+            {
+                self.threat(
+                    qgis::RUNTIME_PACKAGES,
+                    at,
+                    format!(
+                        "installs packages at run time ({api}{})",
+                        target
+                            .map(|t| format!(": {}", cut(t, TARGET_CHARS)))
+                            .unwrap_or_default()
+                    ),
+                );
+            }
+            CapabilityKind::Network => {
+                if let Some(t) = target
+                    && qgis::is_public_ip_literal(qgis::host_of(t))
+                {
+                    self.threat(
+                        qgis::LITERAL_IP,
+                        at,
+                        format!(
+                            "talks to the literal IP address {} ({api})",
+                            qgis::host_of(t)
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn call(&mut self, call: &ast::ExprCall) {
         let Some(name) = self.qualified(&call.func) else {
             return;
         };
+        self.threats_of_call(call, &name.replace("()", ""));
         // A method called on a call's result (`requests.get(u).json()`,
         // `QgsNetworkAccessManager.instance().get(r)`): the inner call was recorded already.
         if name.contains("()") {
@@ -403,6 +651,85 @@ impl Finder<'_> {
             self.push(CapabilityKind::Credentials, plain.clone(), at, None);
         }
         self.settings_or_open(call, &plain);
+    }
+
+    /// The threat rules that look at one call.
+    fn threats_of_call(&mut self, call: &ast::ExprCall, plain: &str) {
+        let at = call.start();
+        let args = &call.arguments.args;
+        // QGIS001 / QGIS002: decoded or downloaded data handed to something that runs it.
+        if qgis::EXEC_SINKS.contains(&plain)
+            && let Some(arg) = args.first()
+        {
+            if self.carries(arg, Taint::Decoded) {
+                self.threat(
+                    qgis::DECODED_EXEC,
+                    at,
+                    format!("{plain}() runs data that was decoded first (base64, zlib, hex, chr, reversal)"),
+                );
+            } else if self.carries(arg, Taint::Downloaded) {
+                self.threat(
+                    qgis::DOWNLOAD_EXEC,
+                    at,
+                    format!("{plain}() runs data that was downloaded"),
+                );
+            }
+        }
+        // QGIS002: a download saved as code (`urlretrieve(url, "x.py")`, `QgsFileDownloader`).
+        let downloader = matches!(plain, "urllib.request.urlretrieve" | "urllib.urlretrieve")
+            || plain.ends_with("QgsFileDownloader");
+        if downloader
+            && let Some(dest) = args.get(1).and_then(string_literal)
+            && is_code_path(&dest)
+        {
+            self.threat(
+                qgis::DOWNLOAD_EXEC,
+                at,
+                format!("a download is saved as code: {}", cut(&dest, TARGET_CHARS)),
+            );
+        }
+        // QGIS002: `f.write(downloaded)` where `f` was opened on a code path.
+        if let Expr::Attribute(a) = call.func.as_ref()
+            && a.attr.id.as_str() == "write"
+            && let Expr::Name(n) = a.value.as_ref()
+            && self.code_writers.iter().any(|w| w == n.id.as_str())
+            && let Some(arg) = args.first()
+            && self.carries(arg, Taint::Downloaded)
+        {
+            self.threat(
+                qgis::DOWNLOAD_EXEC,
+                at,
+                "downloaded data is written to a Python file".into(),
+            );
+        }
+        // QGIS003: copying or moving files into QGIS's start-up code or plugin folders.
+        if matches!(
+            plain,
+            "shutil.copy" | "shutil.copy2" | "shutil.copyfile" | "shutil.copytree" | "shutil.move"
+        ) && let Some(dest) = args.get(1).and_then(string_literal)
+            && touches_qgis_code(&dest)
+        {
+            self.threat(
+                qgis::PLANTED_CODE,
+                at,
+                format!(
+                    "{plain}() puts files where QGIS runs code: {}",
+                    cut(&dest, TARGET_CHARS)
+                ),
+            );
+        }
+        // QGIS007: a socket connected to a literal public IP address.
+        if (plain.ends_with(".connect") || plain == "socket.create_connection")
+            && let Some(Expr::Tuple(t)) = args.first()
+            && let Some(host) = t.elts.first().and_then(string_literal)
+            && qgis::is_public_ip_literal(&host)
+        {
+            self.threat(
+                qgis::LITERAL_IP,
+                at,
+                format!("connects to the literal IP address {host}"),
+            );
+        }
     }
 
     /// Settings reads and writes (`QSettings().value(…)` is a call on a call) and `open()`.
@@ -475,7 +802,41 @@ impl<'a> Visitor<'a> for Finder<'a> {
                     }
                 }
             }
+            Stmt::With(with) => {
+                for item in &with.items {
+                    if let Expr::Call(c) = &item.context_expr
+                        && let Some(name) = self.qualified(&c.func)
+                        && matches!(name.as_str(), "open" | "io.open" | "codecs.open")
+                        && opens_for_writing(c)
+                        && c.arguments
+                            .args
+                            .first()
+                            .and_then(string_literal)
+                            .is_some_and(|p| is_code_path(&p))
+                        && let Some(Expr::Name(n)) = item.optional_vars.as_deref()
+                    {
+                        self.code_writers.push(n.id.to_string());
+                    }
+                }
+            }
             Stmt::Assign(assign) => {
+                if let [Expr::Name(n)] = assign.targets.as_slice() {
+                    let taint = if self.carries(&assign.value, Taint::Decoded) {
+                        Some(Taint::Decoded)
+                    } else if self.carries(&assign.value, Taint::Downloaded) {
+                        Some(Taint::Downloaded)
+                    } else {
+                        None
+                    };
+                    match taint {
+                        Some(t) => {
+                            self.tainted.insert(n.id.to_string(), t);
+                        }
+                        None => {
+                            self.tainted.remove(n.id.as_str());
+                        }
+                    }
+                }
                 // `s = QSettings()`: later `s.value(…)` reads as `QSettings().value(…)`. Only
                 // what a name is bound to last, in source order: no flow analysis.
                 if let [Expr::Name(n)] = assign.targets.as_slice()
@@ -507,8 +868,22 @@ impl<'a> Visitor<'a> for Finder<'a> {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
-        if let Expr::Call(call) = expr {
-            self.call(call);
+        match expr {
+            Expr::Call(call) => self.call(call),
+            Expr::StringLiteral(lit)
+                if lit.range().len() > TextSize::from(qgis::MIN_BLOB_CHARS as u32)
+                    && qgis::blob_is_python(lit.value.to_str()) =>
+            {
+                self.threat(
+                    qgis::ENCODED_PYTHON,
+                    lit.start(),
+                    format!(
+                        "a {}-character encoded string decodes to Python code",
+                        lit.value.to_str().len()
+                    ),
+                );
+            }
+            _ => {}
         }
         visitor::walk_expr(self, expr);
     }
@@ -568,8 +943,15 @@ fn first_target(call: &ast::ExprCall) -> Option<String> {
     match arg {
         Expr::StringLiteral(_) => string_literal(arg),
         Expr::List(ast::ExprList { elts, .. }) | Expr::Tuple(ast::ExprTuple { elts, .. }) => {
-            let parts: Option<Vec<String>> = elts.iter().map(string_literal).collect();
-            parts.map(|p| p.join(" "))
+            // `[sys.executable, "-m", "pip", "install", x]` reads `… -m pip install …`.
+            let parts: Vec<Option<String>> = elts.iter().map(string_literal).collect();
+            parts.iter().any(Option::is_some).then(|| {
+                parts
+                    .into_iter()
+                    .map(|p| p.unwrap_or_else(|| "…".into()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
         }
         _ => None,
     }
@@ -593,6 +975,16 @@ fn opens_for_writing(call: &ast::ExprCall) -> bool {
     });
     mode.and_then(string_literal)
         .is_some_and(|m| m.contains(['w', 'a', 'x', '+']))
+}
+
+/// A path that holds code: a Python file or archive, or anything in QGIS's code folders.
+fn is_code_path(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    p.ends_with(".py")
+        || p.ends_with(".pyc")
+        || p.ends_with(".zip")
+        || p.ends_with(".whl")
+        || touches_qgis_code(path)
 }
 
 /// Paths whose code QGIS runs at every start or that belong to other plugins.

@@ -14,6 +14,7 @@ pub mod options;
 pub mod package;
 mod pipeline;
 pub mod python;
+pub mod qgis;
 pub mod report;
 pub mod secrets;
 

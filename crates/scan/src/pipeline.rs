@@ -307,12 +307,24 @@ impl<'a> Accumulator<'a> {
                 Err(e) => errors.push(e),
             }
         }
-        // What the code can do is listed whenever Python is analysed at all.
-        if [Check::Bandit, Check::Secrets, Check::Flake8]
-            .into_iter()
-            .any(|c| rules.any_in(c))
+        // What the code can do is listed whenever Python is analysed at all; the same walk
+        // reports the active `qgis` threat rules.
+        let threat_rules: Vec<&'static str> = crate::qgis::RULES
+            .iter()
+            .map(|(r, _)| r.code)
+            .filter(|code| rules.is_active(code))
+            .collect();
+        if !threat_rules.is_empty() {
+            ran.push(Check::Qgis);
+        }
+        if !threat_rules.is_empty()
+            || [Check::Bandit, Check::Secrets, Check::Flake8]
+                .into_iter()
+                .any(|c| rules.any_in(c))
         {
-            families.push(Box::new(crate::capabilities::CapabilityScan));
+            families.push(Box::new(crate::capabilities::CapabilityScan {
+                threat_rules,
+            }));
         }
         let outputs = families.iter().map(|_| FamilyOutput::default()).collect();
         Accumulator {

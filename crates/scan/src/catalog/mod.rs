@@ -108,6 +108,7 @@ fn docs_for(check: Check) -> &'static str {
         Check::Secrets => include_str!("docs/secrets.md"),
         Check::Flake8 => include_str!("docs/flake8.md"),
         Check::Files => include_str!("docs/files.md"),
+        Check::Qgis => include_str!("docs/qgis.md"),
     }
 }
 
@@ -137,6 +138,8 @@ fn family_rules(check: Check) -> &'static [FamilyRule] {
         Check::Secrets => crate::secrets::RULES,
         Check::Flake8 => crate::flake8::RULES,
         Check::Files => crate::files::RULES,
+        // Vetted's own rules carry their severities: see `own_rules`.
+        Check::Qgis => &[],
     }
 }
 
@@ -193,15 +196,15 @@ fn build() -> Catalog {
             }
         }
     }
-    // Vetted's own credential rules are critical from the start: they find what blocks.
-    for fr in crate::secrets::OWN_RULES {
+    for (check, fr, severity) in own_rules() {
         rules.push(Rule {
-            check: Check::Secrets,
+            check,
             code: fr.code,
             name: fr.name,
-            severity: Severity::Critical,
+            severity,
             enabled: true,
-            skippable: false,
+            // As on plugins.qgis.org: critical rules cannot be skipped, the others can.
+            skippable: severity != Severity::Critical,
             tool_default: fr.tool_default,
             description: "",
         });
@@ -217,6 +220,19 @@ fn build() -> Catalog {
     rules.sort_by(|a, b| (a.check as u8, a.code).cmp(&(b.check as u8, b.code)));
     let by_code = rules.iter().enumerate().map(|(i, r)| (r.code, i)).collect();
     Catalog { rules, by_code }
+}
+
+/// Vetted's own rules beyond the reference tools, enabled with their own default severity:
+/// credentials QGIS leaves in files (critical) and the QGIS threat rules.
+fn own_rules() -> impl Iterator<Item = (Check, FamilyRule, Severity)> {
+    crate::secrets::OWN_RULES
+        .iter()
+        .map(|r| (Check::Secrets, *r, Severity::Critical))
+        .chain(
+            crate::qgis::RULES
+                .iter()
+                .map(|(r, s)| (Check::Qgis, *r, *s)),
+        )
 }
 
 fn package_rule_defaults(code: &str) -> (Severity, bool, bool) {

@@ -36,15 +36,18 @@ pub enum Check {
     Secrets,
     Flake8,
     Files,
+    /// Vetted's QGIS threat rules (capabilities in a suspicious context).
+    Qgis,
 }
 
 impl Check {
-    pub const ALL: [Check; 5] = [
+    pub const ALL: [Check; 6] = [
         Check::Package,
         Check::Bandit,
         Check::Secrets,
         Check::Flake8,
         Check::Files,
+        Check::Qgis,
     ];
 
     pub fn id(self) -> &'static str {
@@ -54,6 +57,7 @@ impl Check {
             Check::Secrets => "secrets",
             Check::Flake8 => "flake8",
             Check::Files => "files",
+            Check::Qgis => "qgis",
         }
     }
 
@@ -64,6 +68,7 @@ impl Check {
             Check::Secrets => "Secrets (detect-secrets)",
             Check::Flake8 => "Code quality (Flake8)",
             Check::Files => "File analysis",
+            Check::Qgis => "QGIS threats",
         }
     }
 
