@@ -87,6 +87,58 @@ pub struct Capability {
     pub target: Option<String>,
 }
 
+/// The author's declaration (`capabilities=` in `metadata.txt`, a field QGIS ignores) and how
+/// the code compares with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Declared {
+    /// Kinds the author declared.
+    pub declared: Vec<CapabilityKind>,
+    /// Words of the field that name no kind (reported so a typo does not pass silently).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub unknown: Vec<String>,
+    /// Kinds found in the code but not declared.
+    pub undeclared: Vec<CapabilityKind>,
+}
+
+/// The metadata field authors declare capabilities in.
+pub const METADATA_FIELD: &str = "capabilities";
+
+/// Compares the `capabilities` field of the plugin's metadata with what was found; `None`
+/// when the plugin declares nothing.
+pub fn compare_declared(
+    metadata: &serde_json::Map<String, serde_json::Value>,
+    found: &[Capability],
+) -> Option<Declared> {
+    let field = metadata.get(METADATA_FIELD)?.as_str()?;
+    let mut declared = Vec::new();
+    let mut unknown = Vec::new();
+    for word in field
+        .split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        let norm = word.to_ascii_lowercase().replace('_', "-");
+        match CapabilityKind::ALL.into_iter().find(|k| k.as_str() == norm) {
+            Some(k) if !declared.contains(&k) => declared.push(k),
+            Some(_) => {}
+            None => unknown.push(word.to_string()),
+        }
+    }
+    declared.sort();
+    let mut undeclared: Vec<CapabilityKind> = found
+        .iter()
+        .map(|c| c.kind)
+        .filter(|k| !declared.contains(k))
+        .collect();
+    undeclared.sort();
+    undeclared.dedup();
+    Some(Declared {
+        declared,
+        unknown,
+        undeclared,
+    })
+}
+
 /// Most capabilities kept per report: a manifest, not a listing of every call.
 pub const MAX_PER_REPORT: usize = 5_000;
 const SNIPPET_CHARS: usize = 200;

@@ -522,6 +522,9 @@ impl<'a> Accumulator<'a> {
         findings.sort_by_key(order);
         suppressed.sort_by_key(order);
         let capabilities = manifest(capabilities, &findings, &suppressed);
+        let declared_capabilities = package
+            .as_ref()
+            .and_then(|p| crate::capabilities::compare_declared(&p.metadata, &capabilities));
 
         let invalid = package_mode
             && findings
@@ -597,6 +600,7 @@ impl<'a> Accumulator<'a> {
             config_files,
             skipped_rules: self.rules.skipped().map(str::to_string).collect(),
             errors: self.errors,
+            declared_capabilities,
             capabilities,
             duration_ms: started.elapsed().as_millis() as u64,
         }

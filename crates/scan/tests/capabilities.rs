@@ -133,3 +133,54 @@ fn the_text_report_says_what_the_plugin_can_do() {
     let quiet = scan(&[("quiet.py", QUIET)]);
     assert!(quiet.capabilities.is_empty());
 }
+
+/// The sample plugin copied into a temp folder, with `capabilities=` in its metadata and code
+/// that uses the network and starts a process.
+#[test]
+fn capabilities_found_but_not_declared_are_listed() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/plugins/hello_vetted");
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("hello_vetted");
+    std::fs::create_dir(&plugin).unwrap();
+    for entry in std::fs::read_dir(&fixture).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), plugin.join(entry.file_name())).unwrap();
+    }
+    let meta = std::fs::read_to_string(plugin.join("metadata.txt")).unwrap();
+    std::fs::write(
+        plugin.join("metadata.txt"),
+        format!("{meta}capabilities=network, telepathy\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        plugin.join("fetch.py"),
+        "import subprocess\nimport requests\n\ndef go():\n    requests.get('https://example.org')\n    subprocess.run(['gdalinfo', 'x.tif'])\n",
+    )
+    .unwrap();
+    let report = scan_path(&plugin, &ScanOptions::default()).unwrap();
+    let declared = report
+        .declared_capabilities
+        .as_ref()
+        .expect("the plugin declares capabilities");
+    assert_eq!(declared.declared, vec![K::Network]);
+    assert_eq!(declared.undeclared, vec![K::Process]);
+    assert_eq!(declared.unknown, vec!["telepathy".to_string()]);
+    let text = vetted_scan::report::text::render(
+        &report,
+        vetted_scan::report::text::Style { color: false },
+    );
+    assert!(
+        text.contains("start processes (1 place(s) in 1 file(s): subprocess.run) [not declared in metadata.txt]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("talk to the network (1 place(s) in 1 file(s): requests.get) [not"),
+        "{text}"
+    );
+
+    // Without the field, nothing is compared.
+    std::fs::write(plugin.join("metadata.txt"), meta).unwrap();
+    let report = scan_path(&plugin, &ScanOptions::default()).unwrap();
+    assert!(report.declared_capabilities.is_none());
+}

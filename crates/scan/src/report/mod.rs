@@ -275,6 +275,10 @@ pub struct Report {
     /// reviewers that does not change the verdict.
     #[serde(default)]
     pub capabilities: Vec<crate::capabilities::Capability>,
+    /// What the author declared in `metadata.txt` (`capabilities=network,process`) and which
+    /// kinds were found without being declared; absent when nothing was declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_capabilities: Option<crate::capabilities::Declared>,
     /// Wall time of the scan in milliseconds.
     pub duration_ms: u64,
 }

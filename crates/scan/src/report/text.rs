@@ -113,6 +113,11 @@ fn write_capabilities(out: &mut String, report: &Report, style: Style) {
         return;
     }
     let _ = writeln!(out, "{}", style.paint("1", "This plugin can:"));
+    let undeclared = report
+        .declared_capabilities
+        .as_ref()
+        .map(|d| d.undeclared.as_slice())
+        .unwrap_or_default();
     for kind in CapabilityKind::ALL {
         let of: Vec<_> = report
             .capabilities
@@ -136,9 +141,14 @@ fn write_capabilities(out: &mut String, report: &Report, style: Style) {
         };
         let shown_apis = apis.iter().take(4).copied().collect::<Vec<_>>().join(", ");
         let more = if apis.len() > 4 { ", …" } else { "" };
+        let note = if undeclared.contains(&kind) {
+            style.paint("1;33", " [not declared in metadata.txt]")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "  - {} ({} place(s) in {} file(s): {shown_apis}{more})",
+            "  - {} ({} place(s) in {} file(s): {shown_apis}{more}){note}",
             kind.describe(),
             of.len(),
             files
