@@ -184,7 +184,7 @@ async fn run_one(state: &Arc<AppState>, worker: &str, job: Job) -> anyhow::Resul
     let payload: JobPayload = match serde_json::from_str(&job.payload) {
         Ok(p) => p,
         Err(e) => {
-            let mut tx = state.db.pool.begin().await?;
+            let mut tx = state.db.begin_write().await?;
             finish(
                 &mut tx,
                 job.id,

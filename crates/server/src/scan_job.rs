@@ -24,7 +24,7 @@ pub async fn run(
     let db = &state.db;
     let Some(version) = db.version_by_id(version_id).await? else {
         // Nothing to scan any more; not an error worth retrying.
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_write().await?;
         jobs::finish(&mut tx, job.id, worker, "failed", Some("version not found")).await?;
         tx.commit().await?;
         return Ok(());
@@ -80,7 +80,7 @@ pub async fn run(
         && uploader.as_ref().is_some_and(User::trusted);
 
     let report_json = serde_json::to_string(&report).context("encoding the report")?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if !jobs::finish(&mut tx, job.id, worker, "done", None).await? {
         // Another worker took the job over after our lease lapsed; its result will count.
         tx.rollback().await?;
@@ -190,7 +190,7 @@ pub async fn fail_closed(
 ) -> anyhow::Result<()> {
     let JobPayload::Scan { version_id, manual } = *payload;
     let db = &state.db;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if !jobs::finish(&mut tx, job.id, worker, "failed", Some(reason)).await? {
         tx.rollback().await?;
         return Ok(());

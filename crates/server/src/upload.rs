@@ -171,6 +171,15 @@ fn meta_str<'a>(metadata: &'a serde_json::Map<String, serde_json::Value>, key: &
         .trim()
 }
 
+/// A metadata flag; the scanner gives booleans as JSON booleans, older rows may hold text.
+pub fn meta_flag(metadata: &serde_json::Map<String, serde_json::Value>, key: &str) -> bool {
+    match metadata.get(key) {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => is_true(s),
+        _ => false,
+    }
+}
+
 pub fn is_true(s: &str) -> bool {
     matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "yes" | "1")
 }
@@ -239,7 +248,7 @@ pub async fn accept(state: &AppState, req: UploadRequest) -> Result<Accepted, Up
         rules::honoured_skips(&req.skip, &settings)
     };
     let auto_approve = req.publish_immediately && req.principal.user.trusted();
-    let experimental = is_true(meta_str(&pkg.metadata, "experimental"));
+    let experimental = meta_flag(&pkg.metadata, "experimental");
     let qgis_min = match meta_str(&pkg.metadata, "qgisMinimumVersion") {
         "" => "0.0".to_string(),
         v => v.to_string(),
@@ -263,7 +272,7 @@ pub async fn accept(state: &AppState, req: UploadRequest) -> Result<Accepted, Up
     let metadata_json = serde_json::Value::Object(pkg.metadata.clone()).to_string();
     let skip_json = serde_json::to_string(&skipped).context("encoding skipped rules")?;
     let t = now();
-    let mut tx = db.pool.begin().await.context("starting a transaction")?;
+    let mut tx = db.begin_write().await.context("starting a transaction")?;
     let plugin_id = match &existing {
         Some(p) => p.id,
         None => {

@@ -97,6 +97,19 @@ impl Db {
     }
 }
 
+impl Db {
+    /// A transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads, then writes after another
+    /// process committed, fails at once with SQLITE_BUSY instead of waiting its turn.
+    pub async fn begin_write(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
+        tx.context("starting a transaction")
+    }
+}
+
 /// The URL without its password, for error messages.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -358,7 +358,7 @@ impl Db {
     }
 
     pub async fn set_status(&self, version_id: i64, status: &str) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE versions SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status)
             .bind(now())
@@ -371,7 +371,7 @@ impl Db {
     }
 
     pub async fn approve(&self, version_id: i64) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE versions SET approved = 1, updated_at = $1 WHERE id = $2")
             .bind(now())
             .bind(version_id)
@@ -383,7 +383,7 @@ impl Db {
     }
 
     pub async fn count_download(&self, version: &Version) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE versions SET downloads = downloads + 1 WHERE id = $1")
             .bind(version.id)
             .execute(&mut *tx)

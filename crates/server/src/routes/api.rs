@@ -311,7 +311,7 @@ pub async fn rescan(
         )));
     }
     let v = find_version(&state, &plugin, &version).await?;
-    let mut tx = state.db.pool.begin().await.map_err(anyhow::Error::from)?;
+    let mut tx = state.db.begin_write().await.map_err(anyhow::Error::from)?;
     let job_id = jobs::enqueue(
         &mut tx,
         &JobPayload::Scan {

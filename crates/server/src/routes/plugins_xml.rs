@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::State;
 use crate::AppState;
 use crate::db::{Plugin, Version};
-use crate::upload::is_true;
+use crate::upload::meta_flag;
 
 #[derive(Default)]
 pub struct Cache(Mutex<Option<(i64, HashMap<String, String>)>>);
@@ -244,7 +244,7 @@ fn entry(
         ("create_date", iso_datetime(v.created_at)),
         ("update_date", iso_datetime(v.updated_at)),
         ("experimental", py_bool(v.experimental != 0).into()),
-        ("deprecated", py_bool(is_true(&m("deprecated"))).into()),
+        ("deprecated", py_bool(meta_flag(&meta, "deprecated")).into()),
         ("tracker", escape(&m("tracker"))),
         ("repository", escape(&m("repository"))),
         ("tags", escape(&tags.join(","))),
@@ -252,7 +252,7 @@ fn entry(
         ("average_vote", "0.0".into()),
         ("rating_votes", "0".into()),
         ("external_dependencies", escape(&m("plugin_dependencies"))),
-        ("server", py_bool(is_true(&m("server"))).into()),
+        ("server", py_bool(meta_flag(&meta, "server")).into()),
     ];
     out.push_str(&format!(
         "<pyqgis_plugin name=\"{}\" version=\"{}\" plugin_id=\"{}\">\n",
