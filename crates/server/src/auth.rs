@@ -52,10 +52,10 @@ pub struct Principal {
 impl Principal {
     /// Whether this caller may act on `plugin` as `role` requires (owner, or owner/editor).
     pub async fn can_edit(&self, db: &Db, plugin: &Plugin) -> anyhow::Result<bool> {
-        if let Some(scope) = self.token_plugin {
-            if scope != plugin.id {
-                return Ok(false);
-            }
+        if let Some(scope) = self.token_plugin
+            && scope != plugin.id
+        {
+            return Ok(false);
         }
         if self.user.admin() {
             return Ok(true);

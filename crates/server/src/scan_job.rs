@@ -209,23 +209,23 @@ pub async fn fail_closed(
     if manual {
         return Ok(());
     }
-    if let Some(version) = db.version_by_id(version_id).await? {
-        if let (Some(plugin), Some(user)) = (
+    if let Some(version) = db.version_by_id(version_id).await?
+        && let (Some(plugin), Some(user)) = (
             db.plugin_by_id(version.plugin_id).await?,
             db.user_by_id(version.uploaded_by).await?,
-        ) {
-            state
-                .mailer
-                .send_logged(mail::results(
-                    &user,
-                    &plugin,
-                    &version,
-                    status::SCAN_ERROR,
-                    &[],
-                    &state.base_url,
-                ))
-                .await;
-        }
+        )
+    {
+        state
+            .mailer
+            .send_logged(mail::results(
+                &user,
+                &plugin,
+                &version,
+                status::SCAN_ERROR,
+                &[],
+                &state.base_url,
+            ))
+            .await;
     }
     Ok(())
 }

@@ -25,6 +25,8 @@ pub struct UploadRequest {
     pub principal: Principal,
     /// The package name in the URL, when the route has one; the ZIP must match it.
     pub expected_package: Option<String>,
+    /// The version in the URL (`…/version/<version>/update/`); the ZIP must carry it.
+    pub expected_version: Option<String>,
     pub bytes: Vec<u8>,
     /// Rule codes the uploader asked to skip (filtered to enabled, skippable ones).
     pub skip: Vec<String>,
@@ -198,13 +200,21 @@ pub async fn accept(state: &AppState, req: UploadRequest) -> Result<Accepted, Up
         )]));
     }
     let mut pkg = validate(&req.bytes, false).await?;
-    if let Some(expected) = &req.expected_package {
-        if *expected != pkg.package_name {
-            return Err(UploadError::Invalid(vec![format!(
-                "The archive contains the package {:?}, but this upload is for {expected:?}.",
-                pkg.package_name
-            )]));
-        }
+    if let Some(expected) = &req.expected_package
+        && *expected != pkg.package_name
+    {
+        return Err(UploadError::Invalid(vec![format!(
+            "The archive contains the package {:?}, but this upload is for {expected:?}.",
+            pkg.package_name
+        )]));
+    }
+    if let Some(expected) = &req.expected_version
+        && *expected != pkg.version
+    {
+        return Err(UploadError::Invalid(vec![format!(
+            "The archive contains version {:?}, but this upload is for version {expected:?}.",
+            pkg.version
+        )]));
     }
     let existing = db.plugin_by_name(&pkg.package_name).await?;
     match &existing {
@@ -231,13 +241,14 @@ pub async fn accept(state: &AppState, req: UploadRequest) -> Result<Accepted, Up
     if let Some(plugin) = &existing {
         // Checked again inside the transaction; this early check avoids storing a file for
         // nothing.
-        if let Some(v) = db.version(plugin.id, &pkg.version).await? {
-            if v.status != status::BLOCKED && v.status != status::SCAN_ERROR {
-                return Err(UploadError::Conflict(format!(
-                    "Version {} of {:?} already exists (status {}); upload a new version number.",
-                    v.version, plugin.package_name, v.status
-                )));
-            }
+        if let Some(v) = db.version(plugin.id, &pkg.version).await?
+            && v.status != status::BLOCKED
+            && v.status != status::SCAN_ERROR
+        {
+            return Err(UploadError::Conflict(format!(
+                "Version {} of {:?} already exists (status {}); upload a new version number.",
+                v.version, plugin.package_name, v.status
+            )));
         }
     }
 

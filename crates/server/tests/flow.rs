@@ -34,6 +34,8 @@ on_both_databases!(
     xml_rpc_upload_and_faults,
     trusted_users_publish_immediately,
     expired_lease_is_retried_and_attempts_fail_closed,
+    bundled_config_and_update_route,
+    signed_in_session_uploads,
 );
 
 async fn text(r: reqwest::Response) -> String {
@@ -1003,5 +1005,154 @@ async fn expired_lease_is_retried_and_attempts_fail_closed(db: Db) {
     );
     let _ = stop.send(true);
     worker.await.unwrap();
+    ts.stop().await;
+}
+
+async fn bundled_config_and_update_route(db: Db) {
+    let ts = TestServer::start(db).await;
+    let zip = PluginZip::valid("configured", "1.0.0")
+        .with("check.py", "def f(x):\n    assert x\n    return x\n")
+        .with(".bandit", "[bandit]\nskips = B101\n");
+    assert_eq!(
+        ts.add_plugin("alice", zip.bytes(), false).await.status(),
+        201
+    );
+    let v = ts.wait_scanned("configured", "1.0.0").await;
+    assert_eq!(v["validation_status"], "validated_with_config");
+    let scan: Value = ts
+        .get("/api/plugins/configured/versions/1.0.0/scan")
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        scan["scans"][0]["config_files"],
+        serde_json::json!(["configured/.bandit"])
+    );
+    assert_eq!(
+        approve(&ts, "configured", "1.0.0", "staff").await.status(),
+        200
+    );
+    assert!(
+        feed(&ts, "3.34")
+            .await
+            .contains("name=\"configured plugin\"")
+    );
+
+    // The update route checks the version in the URL against the ZIP.
+    assert_eq!(
+        ts.add_plugin(
+            "alice",
+            PluginZip::blocked("configured", "1.1.0").bytes(),
+            false
+        )
+        .await
+        .status(),
+        201
+    );
+    assert_eq!(
+        ts.wait_scanned("configured", "1.1.0").await["validation_status"],
+        "blocked"
+    );
+    let token = ts.create_token("alice", "configured").await;
+    let r = ts
+        .token_upload(
+            "/plugins/api/configured/version/1.1.0/update/",
+            &format!("Bearer {token}"),
+            PluginZip::valid("configured", "1.2.0").bytes(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = ts
+        .token_upload(
+            "/plugins/api/configured/version/1.1.0/update/",
+            &format!("Bearer {token}"),
+            PluginZip::valid("configured", "1.1.0").bytes(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        ts.wait_scanned("configured", "1.1.0").await["validation_status"],
+        "validated"
+    );
+    ts.stop().await;
+}
+
+async fn signed_in_session_uploads(db: Db) {
+    let ts = TestServer::start(db).await;
+    let r = ts
+        .post("/api/session")
+        .json(&serde_json::json!({ "username": "alice", "password": "nope" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = ts
+        .post("/api/session")
+        .json(&serde_json::json!({ "username": "alice", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let session = cookie.split(';').next().unwrap().to_string();
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "package",
+            reqwest::multipart::Part::bytes(PluginZip::valid("via_form", "1.0.0").bytes()),
+        )
+        .text("skip_security_rules", "B101");
+    let r = ts
+        .post("/plugins/add/")
+        .header("Cookie", &session)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["skipped_rules"], serde_json::json!(["B101"]));
+    let me: Value = ts
+        .get("/api/session")
+        .header("Cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "alice");
+    let r = ts
+        .client
+        .delete(format!("{}/api/session", ts.url))
+        .header("Cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let form = reqwest::multipart::Form::new().part(
+        "package",
+        reqwest::multipart::Part::bytes(PluginZip::valid("via_form", "1.1.0").bytes()),
+    );
+    let r = ts
+        .post("/plugins/via_form/version/add/")
+        .header("Cookie", &session)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "signed out");
     ts.stop().await;
 }

@@ -311,7 +311,7 @@ pub async fn rescan(
         )));
     }
     let v = find_version(&state, &plugin, &version).await?;
-    let mut tx = state.db.begin_write().await.map_err(anyhow::Error::from)?;
+    let mut tx = state.db.begin_write().await?;
     let job_id = jobs::enqueue(
         &mut tx,
         &JobPayload::Scan {

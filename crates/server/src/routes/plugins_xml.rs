@@ -45,14 +45,12 @@ pub async fn plugins_xml(state: State, Query(params): Query<Params>) -> Response
 async fn cached(state: &AppState, qgis: Option<&str>) -> anyhow::Result<String> {
     let key = qgis.unwrap_or("").trim().to_string();
     let generation = state.db.catalog_generation().await?;
-    if let Ok(guard) = state.plugins_xml_cache.0.lock() {
-        if let Some((g, docs)) = guard.as_ref() {
-            if *g == generation {
-                if let Some(doc) = docs.get(&key) {
-                    return Ok(doc.clone());
-                }
-            }
-        }
+    if let Ok(guard) = state.plugins_xml_cache.0.lock()
+        && let Some((g, docs)) = guard.as_ref()
+        && *g == generation
+        && let Some(doc) = docs.get(&key)
+    {
+        return Ok(doc.clone());
     }
     let doc = render(state, qgis_version(&key)).await?;
     if let Ok(mut guard) = state.plugins_xml_cache.0.lock() {
@@ -116,19 +114,19 @@ async fn render(state: &AppState, qgis: Option<(u32, u32)>) -> anyhow::Result<St
     let mut users: HashMap<i64, (String, bool)> = HashMap::new();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plugins>\n");
     for ((plugin_id, _), v) in &latest {
-        if !plugins.contains_key(plugin_id) {
-            if let Some(p) = db.plugin_by_id(*plugin_id).await? {
-                plugins.insert(*plugin_id, p);
-            }
+        if !plugins.contains_key(plugin_id)
+            && let Some(p) = db.plugin_by_id(*plugin_id).await?
+        {
+            plugins.insert(*plugin_id, p);
         }
         let Some(plugin) = plugins.get(plugin_id) else {
             continue;
         };
         for uid in [v.uploaded_by, plugin.created_by] {
-            if !users.contains_key(&uid) {
-                if let Some(u) = db.user_by_id(uid).await? {
-                    users.insert(uid, (u.username.clone(), u.trusted()));
-                }
+            if !users.contains_key(&uid)
+                && let Some(u) = db.user_by_id(uid).await?
+            {
+                users.insert(uid, (u.username.clone(), u.trusted()));
             }
         }
         let uploader = users

@@ -72,7 +72,7 @@ async fn read_form(multipart: Result<Multipart, MultipartRejection>) -> ApiResul
 async fn upload(
     state: &crate::AppState,
     principal: Principal,
-    expected_package: Option<String>,
+    expected: (Option<String>, Option<String>),
     form: Form,
     may_create_plugin: bool,
 ) -> ApiResult<impl IntoResponse + use<>> {
@@ -85,7 +85,8 @@ async fn upload(
         state,
         UploadRequest {
             principal,
-            expected_package,
+            expected_package: expected.0,
+            expected_version: expected.1,
             bytes,
             skip: form.skip,
             skip_all_skippable: false,
@@ -109,7 +110,7 @@ pub async fn add_version(
 ) -> ApiResult<impl IntoResponse> {
     let principal = require_principal(&state, &headers).await?;
     let form = read_form(multipart).await?;
-    upload(&state, principal, Some(package), form, false).await
+    upload(&state, principal, (Some(package), None), form, false).await
 }
 
 /// `POST /plugins/api/<package>/version/<version>/update/`: the ZIP must carry that version.
@@ -131,7 +132,14 @@ pub async fn update_version(
         )));
     }
     let form = read_form(multipart).await?;
-    upload(&state, principal, Some(package), form, false).await
+    upload(
+        &state,
+        principal,
+        (Some(package), Some(version)),
+        form,
+        false,
+    )
+    .await
 }
 
 /// `POST /plugins/add/`: a new plugin's first version, from a signed-in user (not a token).
@@ -147,5 +155,5 @@ pub async fn add_plugin(
         ));
     }
     let form = read_form(multipart).await?;
-    upload(&state, principal, None, form, true).await
+    upload(&state, principal, (None, None), form, true).await
 }

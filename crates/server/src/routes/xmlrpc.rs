@@ -110,6 +110,7 @@ async fn plugin_upload(state: &AppState, headers: &HeaderMap, params: &[Value]) 
     let request = UploadRequest {
         principal,
         expected_package: None,
+        expected_version: None,
         bytes,
         skip: Vec::new(),
         skip_all_skippable: true,
