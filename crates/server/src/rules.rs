@@ -95,3 +95,42 @@ pub fn honoured_skips(
     out.dedup();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_enabled_skippable_known_codes_are_honoured() {
+        let mut settings = BTreeMap::new();
+        let skip = |codes: &[&str], settings: &BTreeMap<String, RuleSetting>| {
+            honoured_skips(
+                &codes.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+                settings,
+            )
+        };
+        assert_eq!(
+            skip(&["B101", "B602", "NOPE", "b101", "B101"], &settings),
+            ["B101"]
+        );
+        // An admin makes B101 unskippable, and disables B110 (disabled rules cannot be skipped).
+        settings.insert(
+            "B101".into(),
+            RuleSetting {
+                enabled: true,
+                skippable: false,
+                severity: Severity::Warning,
+            },
+        );
+        settings.insert(
+            "B110".into(),
+            RuleSetting {
+                enabled: false,
+                skippable: true,
+                severity: Severity::Warning,
+            },
+        );
+        assert!(skip(&["B101", "B110"], &settings).is_empty());
+        assert!(!skippable_codes(&settings).contains(&"B101".to_string()));
+    }
+}

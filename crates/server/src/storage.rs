@@ -70,3 +70,21 @@ impl Storage for LocalStorage {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn round_trip_and_refuses_escaping_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStorage::new(dir.path().join("files"));
+        s.put("p/p.1.0.zip", b"zip".to_vec()).await.unwrap();
+        assert_eq!(s.get("p/p.1.0.zip").await.unwrap(), b"zip");
+        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a//b", "./a"] {
+            assert!(s.put(bad, Vec::new()).await.is_err(), "{bad:?}");
+            assert!(s.get(bad).await.is_err(), "{bad:?}");
+        }
+        assert!(s.get("p/missing.zip").await.is_err());
+    }
+}

@@ -392,8 +392,8 @@ impl Db {
             .bind(version.plugin_id)
             .execute(&mut *tx)
             .await?;
-        // plugins.xml lists download counts.
-        bump_generation(&mut tx).await?;
+        // Not a catalog change: plugins.xml picks up counts when its cache ages out, instead of
+        // re-rendering after every download.
         tx.commit().await?;
         Ok(())
     }

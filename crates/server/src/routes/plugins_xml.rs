@@ -2,10 +2,12 @@
 //! plugins.qgis.org's format. Per plugin, the latest approved stable and the latest approved
 //! experimental version compatible with that QGIS version; never a non-downloadable version.
 //! Rendered documents are cached per QGIS version and dropped whenever the database's catalog
-//! generation changes (bumped by every version change, in any process).
+//! generation changes (bumped by every version change, in any process) or after
+//! [`MAX_AGE`], which is how download counts (not worth a re-render each) reach the feed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::extract::Query;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -17,8 +19,11 @@ use crate::AppState;
 use crate::db::{Plugin, Version};
 use crate::upload::meta_flag;
 
+/// Cached documents: the generation they were rendered at, when, and one per QGIS version.
 #[derive(Default)]
-pub struct Cache(Mutex<Option<(i64, HashMap<String, String>)>>);
+pub struct Cache(Mutex<Option<(i64, Instant, HashMap<String, String>)>>);
+
+pub const MAX_AGE: Duration = Duration::from_secs(300);
 
 #[derive(Deserialize)]
 pub struct Params {
@@ -46,8 +51,9 @@ async fn cached(state: &AppState, qgis: Option<&str>) -> anyhow::Result<String> 
     let key = qgis.unwrap_or("").trim().to_string();
     let generation = state.db.catalog_generation().await?;
     if let Ok(guard) = state.plugins_xml_cache.0.lock()
-        && let Some((g, docs)) = guard.as_ref()
+        && let Some((g, at, docs)) = guard.as_ref()
         && *g == generation
+        && at.elapsed() < MAX_AGE
         && let Some(doc) = docs.get(&key)
     {
         return Ok(doc.clone());
@@ -55,10 +61,16 @@ async fn cached(state: &AppState, qgis: Option<&str>) -> anyhow::Result<String> 
     let doc = render(state, qgis_version(&key)).await?;
     if let Ok(mut guard) = state.plugins_xml_cache.0.lock() {
         match guard.as_mut() {
-            Some((g, docs)) if *g == generation => {
+            Some((g, at, docs)) if *g == generation && at.elapsed() < MAX_AGE => {
                 docs.insert(key, doc.clone());
             }
-            _ => *guard = Some((generation, HashMap::from([(key, doc.clone())]))),
+            _ => {
+                *guard = Some((
+                    generation,
+                    Instant::now(),
+                    HashMap::from([(key, doc.clone())]),
+                ))
+            }
         }
     }
     Ok(doc)
