@@ -129,6 +129,17 @@ async fn upload_scan_approve_download_and_feed(db: Db) {
         200
     );
     assert!(!feed(&ts, "3.34").await.contains("hello_one"));
+    // It is in the approval queue.
+    let queue: Value = ts
+        .get("/api/versions?status=validated&approved=false")
+        .basic_auth("staff", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["versions"][0]["plugin"], "hello_one", "{queue}");
 
     // Only staff approve.
     assert_eq!(
@@ -1003,6 +1014,25 @@ async fn expired_lease_is_retried_and_attempts_fail_closed(db: Db) {
             .len(),
         1
     );
+    // Admins find it; others cannot list versions across plugins.
+    let list: Value = ts
+        .get("/api/versions?status=scan_error")
+        .basic_auth("admin", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["versions"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["versions"][0]["plugin"], "poison");
+    let r = ts
+        .get("/api/versions")
+        .basic_auth("trudy", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
     let _ = stop.send(true);
     worker.await.unwrap();
     ts.stop().await;

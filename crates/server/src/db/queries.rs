@@ -357,6 +357,18 @@ impl Db {
         .await?)
     }
 
+    /// Every version with `status` (any status when None), oldest first: the review queue.
+    pub async fn versions_with_status(&self, status: Option<&str>) -> anyhow::Result<Vec<Version>> {
+        Ok(sqlx::query_as::<Any, Version>(sql!(
+            "SELECT ",
+            VERSION_COLS,
+            " FROM versions WHERE $1 = '' OR status = $1 ORDER BY id"
+        ))
+        .bind(status.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn set_status(&self, version_id: i64, status: &str) -> anyhow::Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE versions SET status = $1, updated_at = $2 WHERE id = $3")

@@ -329,6 +329,48 @@ pub async fn rescan(
     ))
 }
 
+#[derive(Deserialize)]
+pub struct VersionQuery {
+    status: Option<String>,
+    approved: Option<bool>,
+}
+
+/// `GET /api/versions?status=validated&approved=false`: staff's view across plugins — the
+/// approval queue, or the versions whose scan failed (`status=scan_error`).
+pub async fn list_versions(
+    state: State,
+    headers: HeaderMap,
+    Query(q): Query<VersionQuery>,
+) -> ApiResult<Json<Value>> {
+    let who = require_principal(&state, &headers).await?;
+    if !who.staff() {
+        return Err(ApiError::forbidden(
+            "only staff may list versions across plugins",
+        ));
+    }
+    let mut plugins: std::collections::HashMap<i64, Plugin> = Default::default();
+    let mut out = Vec::new();
+    for v in state.db.versions_with_status(q.status.as_deref()).await? {
+        if q.approved.is_some_and(|a| a != (v.approved != 0)) {
+            continue;
+        }
+        if !plugins.contains_key(&v.plugin_id) {
+            match state.db.plugin_by_id(v.plugin_id).await? {
+                Some(p) => {
+                    plugins.insert(v.plugin_id, p);
+                }
+                None => continue,
+            }
+        }
+        if let Some(p) = plugins.get(&v.plugin_id) {
+            let mut j = version_json(&state, p, &v);
+            j["plugin"] = json!(p.package_name);
+            out.push(j);
+        }
+    }
+    Ok(Json(json!({ "versions": out })))
+}
+
 // ---- tokens
 
 #[derive(Deserialize)]

@@ -72,6 +72,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/plugins/{name}/versions/{version}/rescan",
             post(api::rescan),
         )
+        .route("/api/versions", get(api::list_versions))
         .route("/api/tokens", post(api::create_token).get(api::list_tokens))
         .route("/api/tokens/{id}", axum::routing::delete(api::revoke_token))
         .route("/api/rules", get(api::list_rules))
