@@ -354,10 +354,10 @@ pub async fn list_versions(
         if q.approved.is_some_and(|a| a != (v.approved != 0)) {
             continue;
         }
-        if !plugins.contains_key(&v.plugin_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = plugins.entry(v.plugin_id) {
             match state.db.plugin_by_id(v.plugin_id).await? {
                 Some(p) => {
-                    plugins.insert(v.plugin_id, p);
+                    slot.insert(p);
                 }
                 None => continue,
             }

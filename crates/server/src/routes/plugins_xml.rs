@@ -21,7 +21,9 @@ use crate::upload::meta_flag;
 
 /// Cached documents: the generation they were rendered at, when, and one per QGIS version.
 #[derive(Default)]
-pub struct Cache(Mutex<Option<(i64, Instant, HashMap<String, String>)>>);
+pub struct Cache(Mutex<Option<CacheEntry>>);
+
+type CacheEntry = (i64, Instant, HashMap<String, String>);
 
 pub const MAX_AGE: Duration = Duration::from_secs(300);
 
