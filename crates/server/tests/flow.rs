@@ -36,6 +36,7 @@ on_both_databases!(
     expired_lease_is_retried_and_attempts_fail_closed,
     bundled_config_and_update_route,
     signed_in_session_uploads,
+    queued_jobs_survive_a_restart,
 );
 
 async fn text(r: reqwest::Response) -> String {
@@ -1184,5 +1185,28 @@ async fn signed_in_session_uploads(db: Db) {
         .await
         .unwrap();
     assert_eq!(r.status(), 401, "signed out");
+    ts.stop().await;
+}
+
+async fn queued_jobs_survive_a_restart(db: Db) {
+    let ts = TestServer::start_with(db, |c| c.run_worker = false).await;
+    assert_eq!(
+        ts.add_plugin("trudy", PluginZip::valid("durable", "1.0.0").bytes(), true)
+            .await
+            .status(),
+        201
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        ts.version("durable", "1.0.0").await["validation_status"],
+        "validating"
+    );
+    let ts = ts.restart(|c| c.run_worker = true).await;
+    let v = ts.wait_scanned("durable", "1.0.0").await;
+    assert_eq!(
+        (v["validation_status"].as_str(), v["approved"].as_bool()),
+        (Some("validated"), Some(true))
+    );
+    assert_eq!(download(&ts, "durable", "1.0.0", None).await.0, 200);
     ts.stop().await;
 }

@@ -111,6 +111,21 @@ impl TestServer {
         ts
     }
 
+    /// Stops the server and starts a new one on the same data and database (a restart); the
+    /// address changes.
+    pub async fn restart(mut self, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+        tweak(&mut self.config);
+        let server = vetted_server::start(self.config.clone())
+            .await
+            .expect("server restarts");
+        self.url = server.base_url.clone();
+        self.server = Some(server);
+        self
+    }
+
     pub async fn user(&self, name: &str, role: Role) {
         vetted_server::create_user(
             self.config.clone(),
