@@ -22,7 +22,8 @@ pub struct DataArgs {
 /// How scans and emails run; shared by `serve` and `worker`.
 #[derive(clap::Args, Clone)]
 pub struct RunArgs {
-    /// SMTP relay, smtp://[user:password@]host[:port]; without it emails go to DATA/outbox/.
+    /// SMTP server: smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://host;
+    /// without it emails go to DATA/outbox/.
     #[arg(long, env = "VETTED_SMTP_URL")]
     smtp_url: Option<String>,
     /// Sender of the repository's emails.

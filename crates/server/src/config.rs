@@ -14,7 +14,8 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Public URL used in plugins.xml and emails; `http://<bind>` when absent.
     pub base_url: Option<String>,
-    /// `smtp://[user:password@]host[:port]`; emails go to `<data>/outbox/` when absent.
+    /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://…`; emails go to
+    /// `<data>/outbox/` when absent.
     pub smtp_url: Option<String>,
     pub mail_from: String,
     /// Run scan jobs inside the server process (`serve` without `--no-worker`).

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use lettre::message::header::ContentType;
-use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Config;
@@ -96,34 +95,17 @@ impl Mailer {
     }
 }
 
-/// `smtp://[user:password@]host[:port]`, plain SMTP (a local relay). TLS needs lettre's TLS
-/// features and is left for when a deployment asks for it.
+/// lettre's connection URL: `smtp://host[:port]` (plain, a local relay),
+/// `smtp://user:password@host:587?tls=required` (STARTTLS) or `smtps://…:465` (TLS).
 fn smtp_transport(url: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    let rest = url
-        .strip_prefix("smtp://")
-        .with_context(|| format!("--smtp-url must start with smtp:// (got {url:?})"))?;
-    let rest = rest.trim_end_matches('/');
-    let (creds, hostport) = match rest.rsplit_once('@') {
-        Some((c, h)) => (Some(c), h),
-        None => (None, rest),
-    };
-    let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            p.parse::<u16>()
-                .with_context(|| format!("bad port in --smtp-url: {p:?}"))?,
-        ),
-        None => (hostport, 25),
-    };
-    if host.is_empty() {
-        anyhow::bail!("--smtp-url has no host");
-    }
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port);
-    if let Some(creds) = creds {
-        let (user, password) = creds.split_once(':').unwrap_or((creds, ""));
-        builder = builder.credentials(Credentials::new(user.to_string(), password.to_string()));
-    }
-    Ok(builder.build())
+    Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .with_context(|| {
+            format!(
+                "--smtp-url {:?}: expected smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://host",
+                crate::db::redact_url(url)
+            )
+        })?
+        .build())
 }
 
 // ---- the messages
@@ -253,5 +235,57 @@ pub fn approval(user: &User, plugin: &Plugin, version: &Version, base: &str) -> 
              Download: {base}/plugins/{p}/version/{v}/download/\n",
             user.username
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn smtp_urls_are_checked_at_start() {
+        let mut config = Config::new("unused".into());
+        for ok in [
+            "smtp://127.0.0.1:2525",
+            "smtp://u:p@mail.example.org:587?tls=required",
+            "smtps://mail.example.org",
+        ] {
+            config.smtp_url = Some(ok.into());
+            assert!(Mailer::from_config(&config).is_ok(), "{ok}");
+        }
+        for bad in ["mail.example.org", "http://x", "smtp://"] {
+            config.smtp_url = Some(bad.into());
+            assert!(Mailer::from_config(&config).is_err(), "{bad}");
+        }
+        config.smtp_url = None;
+        config.mail_from = "not an address".into();
+        assert!(Mailer::from_config(&config).is_err());
+    }
+
+    #[tokio::test]
+    async fn outbox_writes_eml_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::new(dir.path().to_path_buf());
+        let mailer = Mailer::from_config(&config).unwrap();
+        mailer
+            .send(Mail {
+                to: "a@example.org".into(),
+                subject: "Hello".into(),
+                body: "Body".into(),
+            })
+            .await
+            .unwrap();
+        let files: Vec<_> = std::fs::read_dir(config.outbox_dir()).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        assert!(
+            mailer
+                .send(Mail {
+                    to: "not an address".into(),
+                    subject: "x".into(),
+                    body: String::new(),
+                })
+                .await
+                .is_err()
+        );
     }
 }
