@@ -37,6 +37,7 @@ on_both_databases!(
     bundled_config_and_update_route,
     signed_in_session_uploads,
     queued_jobs_survive_a_restart,
+    editors_upload_and_rescan_but_do_not_manage,
 );
 
 async fn text(r: reqwest::Response) -> String {
@@ -1208,5 +1209,88 @@ async fn queued_jobs_survive_a_restart(db: Db) {
         (Some("validated"), Some(true))
     );
     assert_eq!(download(&ts, "durable", "1.0.0", None).await.0, 200);
+    ts.stop().await;
+}
+
+async fn editors_upload_and_rescan_but_do_not_manage(db: Db) {
+    let ts = TestServer::start(db).await;
+    assert_eq!(
+        ts.add_plugin("alice", PluginZip::valid("shared", "1.0.0").bytes(), false)
+            .await
+            .status(),
+        201
+    );
+    let member = |user: &'static str, who: &'static str, role: &'static str| {
+        ts.post("/api/plugins/shared/members")
+            .basic_auth(user, Some(PASSWORD))
+            .json(&serde_json::json!({ "username": who, "role": role }))
+            .send()
+    };
+    assert_eq!(
+        member("bob", "bob", "owner").await.unwrap().status(),
+        403,
+        "non-owners cannot join"
+    );
+    assert_eq!(member("alice", "bob", "boss").await.unwrap().status(), 400);
+    assert_eq!(
+        member("alice", "nobody", "editor").await.unwrap().status(),
+        404
+    );
+    assert_eq!(
+        member("alice", "bob", "editor").await.unwrap().status(),
+        200
+    );
+
+    // Editors upload and re-scan…
+    assert_eq!(
+        ts.add_plugin("bob", PluginZip::valid("shared", "1.1.0").bytes(), false)
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        ts.wait_scanned("shared", "1.1.0").await["validation_status"],
+        "validated"
+    );
+    let r = ts
+        .post("/api/plugins/shared/versions/1.1.0/rescan")
+        .basic_auth("bob", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    assert_eq!(
+        download(&ts, "shared", "1.1.0", Some("bob")).await.0,
+        200,
+        "members fetch unapproved versions"
+    );
+    // …but manage neither tokens nor members.
+    let r = ts
+        .post("/api/tokens")
+        .basic_auth("bob", Some(PASSWORD))
+        .json(&serde_json::json!({ "plugin": "shared" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        member("bob", "staff", "editor").await.unwrap().status(),
+        403
+    );
+    // The last owner cannot be removed; a removed editor loses access.
+    let delete = |user: &'static str, who: &'static str| {
+        ts.client
+            .delete(format!("{}/api/plugins/shared/members/{who}", ts.url))
+            .basic_auth(user, Some(PASSWORD))
+            .send()
+    };
+    assert_eq!(delete("alice", "alice").await.unwrap().status(), 409);
+    assert_eq!(delete("alice", "bob").await.unwrap().status(), 200);
+    assert_eq!(
+        ts.add_plugin("bob", PluginZip::valid("shared", "1.2.0").bytes(), false)
+            .await
+            .status(),
+        403
+    );
     ts.stop().await;
 }

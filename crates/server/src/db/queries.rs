@@ -310,6 +310,15 @@ impl Db {
         Ok(())
     }
 
+    pub async fn remove_member(&self, plugin_id: i64, user_id: i64) -> anyhow::Result<bool> {
+        let r = sqlx::query("DELETE FROM plugin_members WHERE plugin_id = $1 AND user_id = $2")
+            .bind(plugin_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
     // ---- versions
 
     pub async fn version_by_id(&self, id: i64) -> anyhow::Result<Option<Version>> {

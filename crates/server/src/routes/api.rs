@@ -371,6 +371,89 @@ pub async fn list_versions(
     Ok(Json(json!({ "versions": out })))
 }
 
+// ---- members
+
+#[derive(Deserialize)]
+pub struct Member {
+    username: String,
+    /// `owner` or `editor`.
+    role: String,
+}
+
+/// `POST /api/plugins/<name>/members`: owners add an owner or an editor (editors upload and
+/// re-scan; only owners manage members and tokens).
+pub async fn put_member(
+    state: State,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<Member>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let who = require_person(&state, &headers).await?;
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request(format!("expected JSON {{\"username\", \"role\"}}: {e}"))
+    })?;
+    let plugin = find_plugin(&state, &name).await?;
+    if !who.is_owner(&state.db, &plugin).await? {
+        return Err(ApiError::forbidden(format!(
+            "only owners of {name} may change its members"
+        )));
+    }
+    if body.role != "owner" && body.role != "editor" {
+        return Err(ApiError::bad_request("role must be owner or editor"));
+    }
+    let user = state
+        .db
+        .user_by_name(&body.username)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user {:?}", body.username)))?;
+    state.db.add_member(plugin.id, user.id, &body.role).await?;
+    members_json(&state, &plugin).await
+}
+
+/// `DELETE /api/plugins/<name>/members/<username>`; the last owner stays.
+pub async fn delete_member(
+    state: State,
+    Path((name, username)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let who = require_person(&state, &headers).await?;
+    let plugin = find_plugin(&state, &name).await?;
+    if !who.is_owner(&state.db, &plugin).await? {
+        return Err(ApiError::forbidden(format!(
+            "only owners of {name} may change its members"
+        )));
+    }
+    let members = state.db.plugin_members(plugin.id).await?;
+    let owners = members.iter().filter(|(_, r)| r == "owner").count();
+    if owners <= 1 && members.iter().any(|(u, r)| *u == username && r == "owner") {
+        return Err(ApiError::conflict("a plugin keeps at least one owner"));
+    }
+    let user = state
+        .db
+        .user_by_name(&username)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user {username:?}")))?;
+    if !state.db.remove_member(plugin.id, user.id).await? {
+        return Err(ApiError::not_found(format!(
+            "{username} is not a member of {name}"
+        )));
+    }
+    members_json(&state, &plugin).await
+}
+
+async fn members_json(state: &AppState, plugin: &Plugin) -> ApiResult<Json<Value>> {
+    let members: Vec<Value> = state
+        .db
+        .plugin_members(plugin.id)
+        .await?
+        .into_iter()
+        .map(|(u, r)| json!({ "username": u, "role": r }))
+        .collect();
+    Ok(Json(
+        json!({ "plugin": plugin.package_name, "members": members }),
+    ))
+}
+
 // ---- tokens
 
 #[derive(Deserialize)]

@@ -72,6 +72,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/plugins/{name}/versions/{version}/rescan",
             post(api::rescan),
         )
+        .route("/api/plugins/{name}/members", post(api::put_member))
+        .route(
+            "/api/plugins/{name}/members/{username}",
+            axum::routing::delete(api::delete_member),
+        )
         .route("/api/versions", get(api::list_versions))
         .route("/api/tokens", post(api::create_token).get(api::list_tokens))
         .route("/api/tokens/{id}", axum::routing::delete(api::revoke_token))
