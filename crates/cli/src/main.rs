@@ -9,6 +9,9 @@ use vetted_scan::catalog::catalog;
 use vetted_scan::report::{Report, sarif, text};
 use vetted_scan::{Profile, ScanOptions, Verdict};
 
+mod repository;
+use repository::{AdminArgs, ServeArgs, WorkerArgs};
+
 /// Exit code for usage and I/O errors (0 validated, 1 blocked, 2 invalid package).
 const EXIT_USAGE: u8 = 3;
 
@@ -36,6 +39,12 @@ enum Command {
     Scan(ScanArgs),
     /// List the rule catalog.
     Rules(RulesArgs),
+    /// Run the plugin repository (web server, APIs, and scans unless --no-worker).
+    Serve(ServeArgs),
+    /// Run scan jobs for a repository whose server runs with --no-worker.
+    Worker(WorkerArgs),
+    /// Administer the repository (users).
+    Admin(AdminArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -99,6 +108,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan(args),
         Command::Rules(args) => rules(args),
+        Command::Serve(args) => repository::serve(args),
+        Command::Worker(args) => repository::worker(args),
+        Command::Admin(args) => repository::admin(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,172 @@
+//! `vetted serve`, `vetted worker` and `vetted admin`: flags into a `vetted_server::Config`,
+//! then hand over to the server crate.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use vetted_server::{Config, Role};
+
+/// Where the repository keeps its data; shared by every repository subcommand.
+#[derive(clap::Args, Clone)]
+pub struct DataArgs {
+    /// Data folder: SQLite database, uploaded files, email outbox.
+    #[arg(long, default_value = "./vetted-data")]
+    data: PathBuf,
+    /// Use PostgreSQL (postgres://…) instead of SQLite in the data folder.
+    #[arg(long, env = "VETTED_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+/// How scans and emails run; shared by `serve` and `worker`.
+#[derive(clap::Args, Clone)]
+pub struct RunArgs {
+    /// SMTP server: smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://host;
+    /// without it emails go to DATA/outbox/.
+    #[arg(long, env = "VETTED_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender of the repository's emails.
+    #[arg(long, default_value = "Vetted <vetted@localhost>")]
+    mail_from: String,
+    /// Public URL of the repository (used in plugins.xml and emails).
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Seconds a worker holds a scan job before another worker may take it over.
+    #[arg(long, default_value_t = 300)]
+    lease_secs: u64,
+    /// Claims of a scan job before the version fails closed as `scan_error`.
+    #[arg(long, default_value_t = 3)]
+    max_attempts: i64,
+    /// Test hook: pause this many milliseconds before each scan.
+    #[arg(long, hide = true)]
+    test_scan_delay_ms: Option<u64>,
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// Do not scan in this process; run `vetted worker` processes instead.
+    #[arg(long)]
+    no_worker: bool,
+}
+
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(clap::Args)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum AdminCommand {
+    /// Create a user (the first admin: --admin).
+    CreateUser(CreateUserArgs),
+}
+
+#[derive(clap::Args)]
+struct CreateUserArgs {
+    name: String,
+    #[arg(long)]
+    email: String,
+    /// Password (at least 8 characters).
+    #[arg(long, env = "VETTED_PASSWORD")]
+    password: String,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Administrator: rules, approvals, everything.
+    #[arg(long, group = "role")]
+    admin: bool,
+    /// Staff approver.
+    #[arg(long, group = "role")]
+    staff: bool,
+    /// Trusted uploader: may publish immediately.
+    #[arg(long, group = "role")]
+    trusted: bool,
+}
+
+fn config(data: &DataArgs, run: Option<&RunArgs>) -> Config {
+    let mut c = Config::new(data.data.clone());
+    c.database_url = data.database_url.clone().filter(|u| !u.is_empty());
+    if let Some(run) = run {
+        c.smtp_url = run.smtp_url.clone().filter(|u| !u.is_empty());
+        c.mail_from = run.mail_from.clone();
+        c.base_url = run.base_url.clone();
+        c.lease = Duration::from_secs(run.lease_secs.max(1));
+        c.max_attempts = run.max_attempts.max(1);
+        c.test_scan_delay = run.test_scan_delay_ms.map(Duration::from_millis);
+    }
+    c
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
+    init_logging();
+    let mut c = config(&args.data, Some(&args.run));
+    c.bind = args.bind;
+    c.run_worker = !args.no_worker;
+    runtime()?.block_on(vetted_server::serve(c))?;
+    Ok(0)
+}
+
+pub fn worker(args: WorkerArgs) -> anyhow::Result<u8> {
+    init_logging();
+    let c = config(&args.data, Some(&args.run));
+    runtime()?.block_on(vetted_server::run_worker_process(c))?;
+    Ok(0)
+}
+
+pub fn admin(args: AdminArgs) -> anyhow::Result<u8> {
+    match args.command {
+        AdminCommand::CreateUser(a) => {
+            let role = if a.admin {
+                Role::Admin
+            } else if a.staff {
+                Role::Staff
+            } else if a.trusted {
+                Role::Trusted
+            } else {
+                Role::Plain
+            };
+            let c = config(&a.data, None);
+            let id = runtime()?.block_on(vetted_server::create_user(
+                c,
+                &a.name,
+                &a.email,
+                &a.password,
+                role,
+            ))?;
+            println!("created user {} (id {id}, {role:?})", a.name);
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Who is asking: argon2 password hashes, API tokens (random, stored as SHA-256, scoped to one
+//! plugin, expiring), session cookies, and the permission questions every route asks
+//! (member of a plugin? staff?). Credentials come from `Authorization: Basic|Token|Bearer` or
+//! the `vetted_session` cookie.
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Argon2, PasswordHash};
+use axum::http::HeaderMap;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::db::{Db, Plugin, User, now};
+
+pub const SESSION_COOKIE: &str = "vetted_session";
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let hash: PasswordHash = Argon2::default()
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))?;
+    Ok(hash.to_string())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+/// A new random secret (tokens, sessions), URL-safe.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Tokens and session ids are stored hashed: a database leak gives no usable credential.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    /// Set when authenticated by an API token: the one plugin it may act on.
+    pub token_plugin: Option<i64>,
+}
+
+impl Principal {
+    /// Whether this caller may act on `plugin` as `role` requires (owner, or owner/editor).
+    pub async fn can_edit(&self, db: &Db, plugin: &Plugin) -> anyhow::Result<bool> {
+        if let Some(scope) = self.token_plugin
+            && scope != plugin.id
+        {
+            return Ok(false);
+        }
+        if self.user.admin() {
+            return Ok(true);
+        }
+        Ok(db.member_role(plugin.id, self.user.id).await?.is_some())
+    }
+
+    pub async fn is_owner(&self, db: &Db, plugin: &Plugin) -> anyhow::Result<bool> {
+        if self.token_plugin.is_some() {
+            // Tokens upload; they do not manage the plugin.
+            return Ok(false);
+        }
+        if self.user.admin() {
+            return Ok(true);
+        }
+        Ok(db.member_role(plugin.id, self.user.id).await?.as_deref() == Some("owner"))
+    }
+
+    /// Staff rights never come through a plugin token.
+    pub fn staff(&self) -> bool {
+        self.token_plugin.is_none() && self.user.staff()
+    }
+
+    pub fn admin(&self) -> bool {
+        self.token_plugin.is_none() && self.user.admin()
+    }
+}
+
+/// Why credentials were refused; shown to the caller as is.
+#[derive(Debug)]
+pub enum AuthError {
+    /// Credentials were given and are wrong, expired or revoked.
+    Invalid(&'static str),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AuthError {
+    fn from(e: anyhow::Error) -> Self {
+        AuthError::Internal(e)
+    }
+}
+
+/// Reads Basic, Token/Bearer or the session cookie; `Ok(None)` when none was sent.
+pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Option<Principal>, AuthError> {
+    if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
+        let value = value
+            .to_str()
+            .map_err(|_| AuthError::Invalid("malformed Authorization header"))?
+            .trim();
+        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        let rest = rest.trim();
+        return match scheme.to_ascii_lowercase().as_str() {
+            "basic" => basic(db, rest).await.map(Some),
+            "token" | "bearer" => token(db, rest).await.map(Some),
+            _ => Err(AuthError::Invalid(
+                "unsupported Authorization scheme (use Basic, Token or Bearer)",
+            )),
+        };
+    }
+    if let Some(session) = session_cookie(headers) {
+        return match db.session_user(&hash_secret(&session)).await? {
+            Some(user) => Ok(Some(Principal {
+                user,
+                token_plugin: None,
+            })),
+            None => Err(AuthError::Invalid("session expired; sign in again")),
+        };
+    }
+    Ok(None)
+}
+
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+/// Checks a user name and password (Basic auth, XML-RPC, sign-in).
+pub async fn check_password(db: &Db, username: &str, password: &str) -> Result<User, AuthError> {
+    let user = db.user_by_name(username).await?;
+    // Hash even for unknown users so timing does not reveal which names exist.
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.clone());
+    let ok = tokio::task::spawn_blocking({
+        let password = password.to_string();
+        move || verify_password(&password, &hash)
+    })
+    .await
+    .map_err(|e| AuthError::Internal(anyhow::anyhow!("password check: {e}")))?;
+    match user {
+        Some(user) if ok => Ok(user),
+        _ => Err(AuthError::Invalid("wrong user name or password")),
+    }
+}
+
+// A real hash of a random secret, used to spend the same time on unknown user names.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password(&random_secret()).unwrap_or_default());
+
+async fn basic(db: &Db, encoded: &str) -> Result<Principal, AuthError> {
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| AuthError::Invalid("malformed Basic credentials"))?;
+    let decoded = String::from_utf8(decoded)
+        .map_err(|_| AuthError::Invalid("malformed Basic credentials"))?;
+    let (user, password) = decoded
+        .split_once(':')
+        .ok_or(AuthError::Invalid("malformed Basic credentials"))?;
+    let user = check_password(db, user, password).await?;
+    Ok(Principal {
+        user,
+        token_plugin: None,
+    })
+}
+
+async fn token(db: &Db, secret: &str) -> Result<Principal, AuthError> {
+    if secret.is_empty() {
+        return Err(AuthError::Invalid("empty token"));
+    }
+    let Some(row) = db.token_by_hash(&hash_secret(secret)).await? else {
+        return Err(AuthError::Invalid("unknown token"));
+    };
+    if row.revoked != 0 {
+        return Err(AuthError::Invalid("token revoked"));
+    }
+    if row.expires_at <= now() {
+        return Err(AuthError::Invalid("token expired"));
+    }
+    let Some(user) = db.user_by_id(row.user_id).await? else {
+        return Err(AuthError::Invalid("unknown token"));
+    };
+    Ok(Principal {
+        user,
+        token_plugin: Some(row.plugin_id),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_round_trip() {
+        let h = hash_password("s3cret").unwrap();
+        assert!(verify_password("s3cret", &h));
+        assert!(!verify_password("other", &h));
+        assert!(!verify_password("s3cret", &DUMMY_HASH));
+        assert!(!verify_password("x", "not a hash"));
+    }
+}

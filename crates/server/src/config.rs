@@ -1,0 +1,60 @@
+//! The server's settings, read once at start-up (from `vetted serve`/`worker`/`admin` flags)
+//! into one typed struct that every part receives.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Data folder: SQLite database, uploaded files, email outbox.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; SQLite in `data_dir` when absent.
+    pub database_url: Option<String>,
+    pub bind: SocketAddr,
+    /// Public URL used in plugins.xml and emails; `http://<bind>` when absent.
+    pub base_url: Option<String>,
+    /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://…`; emails go to
+    /// `<data>/outbox/` when absent.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Run scan jobs inside the server process (`serve` without `--no-worker`).
+    pub run_worker: bool,
+    /// How long a worker holds a job before another may take it over.
+    pub lease: Duration,
+    /// Claims of one job before it fails closed (`scan_error`).
+    pub max_attempts: i64,
+    /// How often an idle worker looks for jobs.
+    pub poll_interval: Duration,
+    /// Largest accepted upload in bytes (the ZIP itself).
+    pub max_upload_bytes: usize,
+    /// Test hook: a pause before each scan, so tests can kill a worker holding a lease.
+    pub test_scan_delay: Option<Duration>,
+}
+
+impl Config {
+    pub fn new(data_dir: PathBuf) -> Config {
+        Config {
+            data_dir,
+            database_url: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_url: None,
+            smtp_url: None,
+            mail_from: "Vetted <vetted@localhost>".into(),
+            run_worker: true,
+            lease: Duration::from_secs(300),
+            max_attempts: 3,
+            poll_interval: Duration::from_millis(500),
+            max_upload_bytes: 25 * 1024 * 1024,
+            test_scan_delay: None,
+        }
+    }
+
+    pub fn files_dir(&self) -> PathBuf {
+        self.data_dir.join("files")
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+}

@@ -1,0 +1,239 @@
+//! The scan job: the only place the server runs the security scan. It fetches the stored ZIP,
+//! scans it with the admin's rule settings and the uploader's skips, stores the scan, turns the
+//! verdict into a status (`validated`, `validated_with_config` or `blocked`), approves trusted
+//! "publish immediately" uploads, and sends the result, approver and approval emails.
+
+use anyhow::Context;
+use vetted_scan::catalog::catalog;
+use vetted_scan::{Report, ScanOptions, Severity, Verdict};
+
+use crate::AppState;
+use crate::db::{Plugin, User, Version, bump_generation, now, status};
+use crate::jobs::{self, Job, JobPayload};
+use crate::mail;
+use crate::rules;
+use crate::upload::scan_blocking;
+
+pub async fn run(
+    state: &AppState,
+    job: &Job,
+    worker: &str,
+    payload: &JobPayload,
+) -> anyhow::Result<()> {
+    let JobPayload::Scan { version_id, manual } = *payload;
+    let db = &state.db;
+    let Some(version) = db.version_by_id(version_id).await? else {
+        // Nothing to scan any more; not an error worth retrying.
+        let mut tx = db.begin_write().await?;
+        jobs::finish(&mut tx, job.id, worker, "failed", Some("version not found")).await?;
+        tx.commit().await?;
+        return Ok(());
+    };
+    let plugin = db
+        .plugin_by_id(version.plugin_id)
+        .await?
+        .context("the version's plugin is missing")?;
+    let bytes = state
+        .storage
+        .get(&version.file_key)
+        .await
+        .with_context(|| format!("fetching {}", version.file_key))?;
+    let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    let path = dir
+        .path()
+        .join(format!("{}.{}.zip", plugin.package_name, version.version));
+    tokio::fs::write(&path, &bytes)
+        .await
+        .with_context(|| format!("writing {}", path.display()))?;
+    if let Some(delay) = state.config.test_scan_delay {
+        // Test hook: keeps the job leased long enough for a test to kill this worker mid-scan.
+        tokio::time::sleep(delay).await;
+    }
+    let skip: Vec<String> = serde_json::from_str(&version.skip_rules).unwrap_or_default();
+    let first_version = db
+        .versions_of(plugin.id)
+        .await?
+        .iter()
+        .all(|v| v.id == version.id);
+    let options = ScanOptions {
+        settings: rules::admin_settings(db).await?,
+        skip,
+        new_plugin: first_version,
+        ..Default::default()
+    };
+    let report = scan_blocking(&path, options).await?;
+    drop(dir);
+
+    let new_status = if manual {
+        None
+    } else {
+        Some(match report.verdict {
+            Verdict::Validated if !report.config_files.is_empty() => status::VALIDATED_WITH_CONFIG,
+            Verdict::Validated => status::VALIDATED,
+            // Invalid cannot pass upload validation; if settings changed since, it still blocks.
+            Verdict::Blocked | Verdict::Invalid => status::BLOCKED,
+        })
+    };
+    let uploader = db.user_by_id(version.uploaded_by).await?;
+    let approve = new_status.is_some_and(status::is_clean)
+        && version.auto_approve != 0
+        && uploader.as_ref().is_some_and(User::trusted);
+
+    let report_json = serde_json::to_string(&report).context("encoding the report")?;
+    let mut tx = db.begin_write().await?;
+    if !jobs::finish(&mut tx, job.id, worker, "done", None).await? {
+        // Another worker took the job over after our lease lapsed; its result will count.
+        tx.rollback().await?;
+        tracing::warn!(
+            job = job.id,
+            "lease lost before the scan finished; result dropped"
+        );
+        return Ok(());
+    }
+    db.insert_scan(
+        &mut tx,
+        version.id,
+        report.verdict.as_str(),
+        &report_json,
+        &report.scanner.version,
+        &report.scanner.ruleset,
+        manual,
+        &serde_json::to_string(&report.skipped_rules)?,
+        &serde_json::to_string(&report.config_files)?,
+    )
+    .await?;
+    if let Some(st) = new_status {
+        sqlx::query(
+            "UPDATE versions SET status = $1, approved = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(st)
+        .bind(approve as i64)
+        .bind(now())
+        .bind(version.id)
+        .execute(&mut *tx)
+        .await?;
+        bump_generation(&mut tx).await?;
+    }
+    tx.commit().await.context("storing the scan")?;
+    tracing::info!(
+        plugin = %plugin.package_name,
+        version = %version.version,
+        verdict = report.verdict.as_str(),
+        manual,
+        "scan stored"
+    );
+
+    let Some(st) = new_status else {
+        return Ok(());
+    };
+    let Some(version) = db.version_by_id(version.id).await? else {
+        return Ok(());
+    };
+    notify(state, &plugin, &version, uploader.as_ref(), st, &report).await;
+    Ok(())
+}
+
+async fn notify(
+    state: &AppState,
+    plugin: &Plugin,
+    version: &Version,
+    uploader: Option<&User>,
+    st: &str,
+    report: &Report,
+) {
+    let base = &state.base_url;
+    if let Some(u) = uploader {
+        let critical: Vec<&vetted_scan::Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Critical)
+            .collect();
+        state
+            .mailer
+            .send_logged(mail::results(u, plugin, version, st, &critical, base))
+            .await;
+    }
+    if !status::is_clean(st) {
+        return;
+    }
+    if version.approved != 0 {
+        if let Some(u) = uploader {
+            state
+                .mailer
+                .send_logged(mail::approval(u, plugin, version, base))
+                .await;
+        }
+        return;
+    }
+    // Staff hear about a version only once it is validated and waits for them.
+    match state.db.staff_users().await {
+        Ok(staff) => {
+            for s in staff {
+                state
+                    .mailer
+                    .send_logged(mail::approver_notice(&s, plugin, version, base))
+                    .await;
+            }
+        }
+        Err(e) => tracing::warn!("cannot list approvers: {e:#}"),
+    }
+}
+
+/// Gives up on a job: the version becomes `scan_error`, never downloadable (fail closed), and
+/// the uploader is told. A failed manual re-scan changes nothing on the version.
+pub async fn fail_closed(
+    state: &AppState,
+    job: &Job,
+    worker: &str,
+    payload: &JobPayload,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let JobPayload::Scan { version_id, manual } = *payload;
+    let db = &state.db;
+    let mut tx = db.begin_write().await?;
+    if !jobs::finish(&mut tx, job.id, worker, "failed", Some(reason)).await? {
+        tx.rollback().await?;
+        return Ok(());
+    }
+    if !manual {
+        sqlx::query("UPDATE versions SET status = $1, approved = 0, updated_at = $2 WHERE id = $3")
+            .bind(status::SCAN_ERROR)
+            .bind(now())
+            .bind(version_id)
+            .execute(&mut *tx)
+            .await?;
+        bump_generation(&mut tx).await?;
+    }
+    tx.commit().await?;
+    tracing::error!(job = job.id, version_id, "scan failed for good: {reason}");
+    if manual {
+        return Ok(());
+    }
+    if let Some(version) = db.version_by_id(version_id).await?
+        && let (Some(plugin), Some(user)) = (
+            db.plugin_by_id(version.plugin_id).await?,
+            db.user_by_id(version.uploaded_by).await?,
+        )
+    {
+        state
+            .mailer
+            .send_logged(mail::results(
+                &user,
+                &plugin,
+                &version,
+                status::SCAN_ERROR,
+                &[],
+                &state.base_url,
+            ))
+            .await;
+    }
+    Ok(())
+}
+
+/// The scanner and ruleset this server runs, for the API.
+pub fn scanner_info() -> serde_json::Value {
+    serde_json::json!({
+        "scanner_version": env!("CARGO_PKG_VERSION"),
+        "ruleset_version": catalog().version(),
+    })
+}
