@@ -123,7 +123,15 @@ struct RulesArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error, which is our "invalid package": CI and pre-commit must be
+    // able to tell a misconfigured call from a verdict, so usage errors exit 3.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
     let result = match cli.command {
         Command::Scan(args) => scan(args),
         Command::Rules(args) => rules(args),

@@ -264,3 +264,20 @@ fn stdin_is_scanned_under_the_given_name() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn usage_errors_exit_three_not_two() {
+    // 2 means "invalid package" to pre-commit and CI; a bad flag must not look like one.
+    for args in [
+        &["scan", "--format", "nope", "x"][..],
+        &["rule"],
+        &["scan"],
+        &["nope"],
+    ] {
+        let out = vetted().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+    }
+    let out = vetted().arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out).starts_with("vetted "));
+}
