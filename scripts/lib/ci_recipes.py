@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-WHEEL = os.environ["VETTED_WHEEL"]
+WHEEL = str(Path(os.environ["VETTED_WHEEL"]).resolve())
 TAG = "1.0.0"
 
 # A plugin with an AWS key pair: critical secrets findings block it.
@@ -175,8 +175,8 @@ def main():
         for leak in (False, True):
             try:
                 check_recipe(path, leak)
-            except Failure as e:
-                print(f"FAILED: {e}")
+            except (Failure, OSError, KeyError, ValueError) as e:
+                print(f"FAILED: {path} ({'blocked' if leak else 'clean'} plugin): {e!r}")
                 bad += 1
     sys.exit(1 if bad else 0)
 

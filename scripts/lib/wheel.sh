@@ -6,7 +6,8 @@
 wheel_venv() {
   local dir=$1
   "$root/scripts/build-wheel" >"$dir.build.log" 2>&1 || { cat "$dir.build.log"; echo "build-wheel failed"; return 1; }
-  wheel=$(ls "$root"/target/wheels/vetted-*.whl)
+  # The newest: a pip build from source (pre-commit) may leave a `linux_x86_64` wheel beside it.
+  wheel=$(ls -t "$root"/target/wheels/vetted-*.whl | head -1)
   rm -rf "$dir"
   python3 -m venv "$dir"
   "$dir/bin/pip" install --quiet --disable-pip-version-check --no-index "$wheel"
