@@ -167,7 +167,16 @@ fn scan(mut args: ScanArgs) -> anyhow::Result<u8> {
     };
     let profile = match args.profile {
         Some(p) => p,
-        None => first_setting(&configs, config::LocalConfig::profile)?.unwrap_or(ProfileArg::Qgis),
+        None => {
+            let chosen = first_setting(&configs, config::LocalConfig::profile)?;
+            if matches!(chosen, Some(ProfileArg::ToolDefaults)) && !args.quiet {
+                // A config file must not quietly turn a local run into a different verdict.
+                eprintln!(
+                    "vetted: profile tool-defaults from the local config: the repository scans with the qgis profile, so this verdict may differ from its verdict"
+                );
+            }
+            chosen.unwrap_or(ProfileArg::Qgis)
+        }
     };
     if format != Format::Text && !args.quiet {
         for c in configs.iter().filter(|c| !c.is_empty()) {

@@ -220,6 +220,13 @@ fn local_config_chooses_format_and_hides_but_never_passes() {
         .unwrap();
     assert!(text(&out).contains("B602"));
 
+    std::fs::write(plugin.join("vetted.toml"), "profile = \"tool-defaults\"\n").unwrap();
+    let out = vetted().arg("scan").arg(&plugin).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("may differ from its verdict"),
+        "a config profile other than qgis is announced"
+    );
+
     std::fs::write(plugin.join("vetted.toml"), "ignore = [\"B602\"]\n").unwrap();
     let out = vetted().arg("scan").arg(&plugin).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
