@@ -182,6 +182,20 @@ impl LocalConfig {
     }
 }
 
+/// The plugin folder inside `target` when `target` is a folder that is not one itself but holds
+/// exactly one (a repository root): scanning it whole skips the package rules the repository
+/// runs, which is worth a hint.
+pub fn nested_plugin_folder(target: &Path) -> Option<PathBuf> {
+    if !target.is_dir() || target.join("metadata.txt").is_file() {
+        return None;
+    }
+    let dirs = config_dirs(target);
+    match dirs.as_slice() {
+        [_, plugin] => Some(plugin.clone()),
+        _ => None,
+    }
+}
+
 /// Where config files may be, highest precedence first.
 fn config_dirs(target: &Path) -> Vec<PathBuf> {
     let mut dirs = Vec::new();

@@ -183,6 +183,18 @@ fn scan(mut args: ScanArgs) -> anyhow::Result<u8> {
             eprintln!("vetted: local config {}", c.shown_files().join(", "));
         }
     }
+    if !args.quiet {
+        for plugin in args
+            .paths
+            .iter()
+            .filter_map(|p| config::nested_plugin_folder(p))
+        {
+            eprintln!(
+                "vetted: note: {} holds metadata.txt; scan that folder to get the package checks the repository runs",
+                plugin.display()
+            );
+        }
+    }
     let options = ScanOptions {
         profile: match profile {
             ProfileArg::Qgis => Profile::Qgis,

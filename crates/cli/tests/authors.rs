@@ -288,3 +288,17 @@ fn usage_errors_exit_three_not_two() {
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out).starts_with("vetted "));
 }
+
+#[test]
+fn scanning_a_repository_root_points_at_the_plugin_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    blocked_plugin(dir.path());
+    let out = vetted().arg("scan").arg(dir.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("blocked_plugin holds metadata.txt"),
+        "{stderr}"
+    );
+    let out = vetted().arg("scan").arg(fixture_plugin()).output().unwrap();
+    assert!(out.stderr.is_empty());
+}
