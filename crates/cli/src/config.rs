@@ -285,7 +285,18 @@ fn zip_config_files(zip: &Path) -> anyhow::Result<Vec<ConfigFile>> {
 /// Parses `vetted.toml` (the whole file) or `pyproject.toml` (`[tool.vetted]`, if present).
 fn parse(name: &str, text: &str, shown: &str) -> anyhow::Result<Option<Settings>> {
     let table: toml::Value = if name == "pyproject.toml" {
-        let doc: PyProject = toml::from_str(text).with_context(|| format!("parsing {shown}"))?;
+        // pyproject.toml belongs to other tools too: one we cannot read is not ours to refuse,
+        // and a broken one must not stop a scan (it may come from a stranger's ZIP).
+        let doc: PyProject = match toml::from_str(text) {
+            Ok(doc) => doc,
+            Err(e) => {
+                eprintln!(
+                    "vetted: ignoring {shown}: not readable TOML ({})",
+                    e.message()
+                );
+                return Ok(None);
+            }
+        };
         match doc.tool.and_then(|t| t.vetted) {
             Some(v) => v,
             None => return Ok(None),
@@ -339,6 +350,17 @@ mod tests {
         .unwrap();
         assert_eq!(s.format.as_deref(), Some("json"));
         assert_eq!(s.exclude, vec!["tests/**"]);
+    }
+
+    #[test]
+    fn a_broken_pyproject_is_ignored_but_a_broken_vetted_toml_is_an_error() {
+        assert!(
+            parse("pyproject.toml", "[tool\nx = ", "p")
+                .unwrap()
+                .is_none()
+        );
+        assert!(parse("vetted.toml", "format = ", "v").is_err());
+        assert!(parse("pyproject.toml", "[tool.vetted]\nformat = 3\n", "p").is_err());
     }
 
     #[test]
