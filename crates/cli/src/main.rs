@@ -1,12 +1,17 @@
 //! The `vetted` command: parses arguments, calls the scanner or the repository, prints.
 
+mod config;
+mod rule_doc;
+mod stdin;
+mod text_report;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use vetted_scan::catalog::catalog;
-use vetted_scan::report::{Report, sarif, text};
+use vetted_scan::report::{Report, sarif};
 use vetted_scan::{Profile, ScanOptions, Verdict};
 
 mod repository;
@@ -45,6 +50,8 @@ enum Command {
     Worker(WorkerArgs),
     /// Administer the repository (users).
     Admin(AdminArgs),
+    /// Explain one rule: what, why, a bad and a good example, how to suppress and what it costs.
+    Rule(RuleArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -70,16 +77,18 @@ enum ProfileArg {
 
 #[derive(clap::Args)]
 struct ScanArgs {
-    /// Plugin ZIP, plugin folder, folder or file.
+    /// Plugin ZIP, plugin folder, folder or file; `-` reads one file's source from stdin.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    /// Output format [default: text, or `format` from the local config].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "qgis")]
-    profile: ProfileArg,
+    /// Rule profile [default: qgis, or `profile` from the local config].
+    #[arg(long, value_enum)]
+    profile: Option<ProfileArg>,
     /// Only run rules matching these codes, prefixes or family names (comma-separated).
     #[arg(long, value_delimiter = ',')]
     select: Vec<String>,
@@ -92,6 +101,25 @@ struct ScanArgs {
     /// Apply the rules for a plugin's first version (package name must be a Python identifier).
     #[arg(long)]
     new_plugin: bool,
+    /// Print nothing when the plugin passes and only the verdict line otherwise.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Count findings per rule code, as flake8 --statistics (text: before the summary; other
+    /// formats: on stderr).
+    #[arg(long)]
+    statistics: bool,
+    /// The file name to report for source read from stdin (`vetted scan - --stdin-filename …`).
+    #[arg(long, value_name = "PATH")]
+    stdin_filename: Option<PathBuf>,
+    /// Ignore vetted.toml and [tool.vetted] in pyproject.toml.
+    #[arg(long)]
+    no_config: bool,
+}
+
+#[derive(clap::Args)]
+struct RuleArgs {
+    /// A rule code from `vetted rules`, e.g. B602, AWSKeyDetector, E501, FILE_BINARY.
+    code: String,
 }
 
 #[derive(clap::Args)]
@@ -104,13 +132,22 @@ struct RulesArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error, which is our "invalid package": CI and pre-commit must be
+    // able to tell a misconfigured call from a verdict, so usage errors exit 3.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
     let result = match cli.command {
         Command::Scan(args) => scan(args),
         Command::Rules(args) => rules(args),
         Command::Serve(args) => repository::serve(args),
         Command::Worker(args) => repository::worker(args),
         Command::Admin(args) => repository::admin(args),
+        Command::Rule(args) => rule(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -121,9 +158,57 @@ fn main() -> ExitCode {
     }
 }
 
-fn scan(args: ScanArgs) -> anyhow::Result<u8> {
+fn scan(mut args: ScanArgs) -> anyhow::Result<u8> {
+    let stdin_source = stdin::StdinSource::take(&mut args.paths, args.stdin_filename.as_deref())?;
+    // One local config per input; command-line flags win over it (config.rs says why it can
+    // never change a verdict).
+    let configs = args
+        .paths
+        .iter()
+        .map(|p| {
+            if args.no_config {
+                Ok(config::LocalConfig::default())
+            } else {
+                config::LocalConfig::load(p)
+            }
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let format = match args.format {
+        Some(f) => f,
+        None => first_setting(&configs, config::LocalConfig::format)?.unwrap_or(Format::Text),
+    };
+    let profile = match args.profile {
+        Some(p) => p,
+        None => {
+            let chosen = first_setting(&configs, config::LocalConfig::profile)?;
+            if matches!(chosen, Some(ProfileArg::ToolDefaults)) && !args.quiet {
+                // A config file must not quietly turn a local run into a different verdict.
+                eprintln!(
+                    "vetted: profile tool-defaults from the local config: the repository scans with the qgis profile, so this verdict may differ from its verdict"
+                );
+            }
+            chosen.unwrap_or(ProfileArg::Qgis)
+        }
+    };
+    if format != Format::Text && !args.quiet {
+        for c in configs.iter().filter(|c| !c.is_empty()) {
+            eprintln!("vetted: local config {}", c.shown_files().join(", "));
+        }
+    }
+    if !args.quiet {
+        for plugin in args
+            .paths
+            .iter()
+            .filter_map(|p| config::nested_plugin_folder(p))
+        {
+            eprintln!(
+                "vetted: note: {} holds metadata.txt; scan that folder to get the package checks the repository runs",
+                plugin.display()
+            );
+        }
+    }
     let options = ScanOptions {
-        profile: match args.profile {
+        profile: match profile {
             ProfileArg::Qgis => Profile::Qgis,
             ProfileArg::ToolDefaults => Profile::ToolDefaults,
         },
@@ -136,17 +221,24 @@ fn scan(args: ScanArgs) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
     let outcomes = scan_all(&args.paths, &options);
     let mut reports: Vec<Report> = Vec::new();
+    let mut report_configs: Vec<&config::LocalConfig> = Vec::new();
     let mut failures = 0usize;
-    for (path, outcome) in args.paths.iter().zip(outcomes) {
+    for ((path, outcome), config) in args.paths.iter().zip(outcomes).zip(&configs) {
         match outcome {
-            Ok(report) => reports.push(report),
+            Ok(mut report) => {
+                if let Some(source) = &stdin_source {
+                    source.rewrite(&mut report);
+                }
+                reports.push(report);
+                report_configs.push(config);
+            }
             Err(e) => {
                 failures += 1;
                 eprintln!("vetted: {}: {e}", path.display());
             }
         }
     }
-    if args.paths.len() > 1 {
+    if args.paths.len() > 1 && !args.quiet {
         eprintln!("{}", summary_line(&reports, failures, started.elapsed()));
     }
     if reports.is_empty() {
@@ -154,14 +246,30 @@ fn scan(args: ScanArgs) -> anyhow::Result<u8> {
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
-    let rendered = match args.format {
+    if args.statistics && format != Format::Text {
+        for r in &reports {
+            eprint!("{}", text_report::statistics(r));
+        }
+    }
+    let rendered = match format {
         Format::Text => {
             let mut s = String::new();
-            for r in &reports {
+            let text_options = text_report::TextOptions {
+                color,
+                statistics: args.statistics,
+            };
+            for (r, config) in reports.iter().zip(&report_configs) {
+                if args.quiet {
+                    if let Some(line) = text_report::quiet_line(r) {
+                        s.push_str(&line);
+                        s.push('\n');
+                    }
+                    continue;
+                }
                 if args.paths.len() > 1 {
                     s.push_str(&format!("== {}\n", r.target.path));
                 }
-                s.push_str(&text::render(r, text::Style { color }));
+                s.push_str(&text_report::render(r, config, text_options));
             }
             s
         }
@@ -292,6 +400,30 @@ fn summary_line(reports: &[Report], failures: usize, elapsed: std::time::Duratio
         findings,
         elapsed.as_secs_f64()
     )
+}
+
+/// The first value a local config sets, in input order.
+fn first_setting<T>(
+    configs: &[config::LocalConfig],
+    get: impl Fn(&config::LocalConfig) -> anyhow::Result<Option<T>>,
+) -> anyhow::Result<Option<T>> {
+    for c in configs {
+        if let Some(v) = get(c)? {
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
+}
+
+fn rule(args: RuleArgs) -> anyhow::Result<u8> {
+    let Some(doc) = rule_doc::render(&args.code) else {
+        let hint = rule_doc::suggest(&args.code)
+            .map(|c| format!("; did you mean {c}?"))
+            .unwrap_or_else(|| "; `vetted rules` lists every code".to_string());
+        anyhow::bail!("no rule {:?}{hint}", args.code);
+    };
+    let _ = std::io::stdout().lock().write_all(doc.as_bytes());
+    Ok(0)
 }
 
 fn rules(args: RulesArgs) -> anyhow::Result<u8> {
