@@ -105,6 +105,9 @@ pub struct FamilyOutput {
     pub config_used: Vec<String>,
     /// What the code can do (only the capability scan fills this).
     pub capabilities: Vec<crate::capabilities::Capability>,
+    /// Secrets seen in files, as (input path, value): the pipeline masks them in every finding
+    /// and capability of that file, whichever family reports the line. Never serialised.
+    pub secrets: Vec<(String, String)>,
 }
 
 /// A check family.

@@ -470,6 +470,7 @@ impl<'a> Accumulator<'a> {
                 mine.errors.extend(theirs.errors);
                 mine.config_used.extend(theirs.config_used);
                 mine.capabilities.extend(theirs.capabilities);
+                mine.secrets.extend(theirs.secrets);
             }
         }
     }
@@ -484,13 +485,16 @@ impl<'a> Accumulator<'a> {
     ) -> Report {
         let mut config_files = Vec::new();
         let mut capabilities = Vec::new();
+        let mut secrets = Vec::new();
         for (family, mut out) in self.families.iter().zip(self.outputs) {
             family.finish(&mut out);
             self.findings.append(&mut out.findings);
             self.errors.append(&mut out.errors);
             config_files.append(&mut out.config_used);
             capabilities.append(&mut out.capabilities);
+            secrets.append(&mut out.secrets);
         }
+        mask_known_secrets(&secrets, &mut self.findings, &mut capabilities);
         config_files.sort();
         config_files.dedup();
         // Files are analysed in parallel: give errors a stable order.
@@ -605,6 +609,64 @@ impl<'a> Accumulator<'a> {
             duration_ms: started.elapsed().as_millis() as u64,
         }
     }
+}
+
+/// Masks every secret a family saw in a file wherever it appears in that file's findings
+/// (messages and snippets of every family: a Bandit, Flake8 or file finding on a line holding
+/// a credential would otherwise print it) and capabilities.
+fn mask_known_secrets(
+    secrets: &[(String, String)],
+    findings: &mut [Finding],
+    capabilities: &mut [crate::capabilities::Capability],
+) {
+    if secrets.is_empty() {
+        return;
+    }
+    let mut by_path: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+    for (path, secret) in secrets {
+        by_path
+            .entry(path.as_str())
+            .or_default()
+            .push(secret.as_str());
+    }
+    for list in by_path.values_mut() {
+        // Longest first, so a secret containing another is masked whole.
+        list.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        list.dedup();
+    }
+    let mask = |text: &mut String, list: &[&str]| {
+        for secret in list {
+            *text = mask_in(text, secret);
+        }
+    };
+    for f in findings.iter_mut() {
+        if let Some(list) = by_path.get(f.path.as_str()) {
+            mask(&mut f.message, list);
+            mask(&mut f.snippet, list);
+        }
+    }
+    for c in capabilities.iter_mut() {
+        if let Some(list) = by_path.get(c.path.as_str()) {
+            mask(&mut c.snippet, list);
+            if let Some(t) = c.target.as_mut() {
+                mask(t, list);
+            }
+        }
+    }
+}
+
+/// The text with a secret masked: everywhere when it is long enough to be unambiguous, only
+/// between quotes when it is short (masking every `ab` of a line would make it unreadable).
+fn mask_in(text: &str, secret: &str) -> String {
+    let masked = crate::report::mask_secret(secret);
+    if secret.chars().count() >= 4 {
+        return text.replace(secret, &masked);
+    }
+    let mut out = text.to_string();
+    for q in ['\'', '"'] {
+        out = out.replace(&format!("{q}{secret}{q}"), &format!("{q}{masked}{q}"));
+    }
+    out
 }
 
 /// The report's capability list: sorted, capped, and with the snippet of any line where the

@@ -163,6 +163,16 @@ impl Family for BanditFamily {
             return;
         };
         for mut f in findings {
+            // B105–B107 quote the password they found: it must be masked wherever it shows.
+            if matches!(f.rule.as_str(), "B105" | "B106" | "B107")
+                && let Some(value) = f
+                    .message
+                    .strip_prefix("Possible hardcoded password: '")
+                    .and_then(|rest| rest.strip_suffix('\''))
+                && !value.is_empty()
+            {
+                out.secrets.push((file.path.to_string(), value.to_string()));
+            }
             if f.suppressed_by.is_none() {
                 let skipped_by_config = !self.config.runs(&f.rule)
                     || (f.rule == "B101"

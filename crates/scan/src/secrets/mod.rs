@@ -301,6 +301,9 @@ impl SecretsFamily {
                 kept.push((det, secret));
             }
             let secrets_on_line: Vec<&str> = kept.iter().map(|(_, s)| s.as_str()).collect();
+            for (_, secret) in &kept {
+                out.secrets.push((file.path.to_string(), secret.clone()));
+            }
             for (det, secret) in &kept {
                 if !self.active[*det] {
                     continue;

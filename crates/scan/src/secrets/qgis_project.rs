@@ -113,6 +113,11 @@ fn finding(
     f
 }
 
+/// Records the secret so that the pipeline masks it in every other finding of the file too.
+fn remember(out: &mut FamilyOutput, path: &str, secret: &str) {
+    out.secrets.push((path.to_string(), secret.to_string()));
+}
+
 /// The text with the secret masked, cut to a readable length; never contains the secret.
 fn masked(text: &str, secret: &str) -> String {
     let mut out = text.replace(secret, &mask_secret(secret));
@@ -181,6 +186,7 @@ fn line_at(bytes: &[u8], pos: usize) -> u32 {
 /// Reports each password found in a decoded text or attribute value of the project.
 fn report_value(path: &str, line: u32, value: &str, out: &mut FamilyOutput) {
     for (secret, what) in passwords_in(value) {
+        remember(out, path, &secret);
         out.findings.push(finding(
             PROJECT_PASSWORD,
             path,
@@ -255,6 +261,7 @@ pub fn scan_project_xml(path: &str, bytes: &[u8], out: &mut FamilyOutput) {
                         .unwrap_or(&name)
                         .to_ascii_lowercase();
                     if matches!(key.as_str(), "password" | "passwd" | "pwd") && !value.is_empty() {
+                        remember(out, path, &value);
                         out.findings.push(finding(
                             PROJECT_PASSWORD,
                             path,
@@ -338,6 +345,7 @@ fn scan_pgpass(file: &SourceFile, out: &mut FamilyOutput) {
         fields.push(current);
         if fields.len() == 5 && !fields[4].is_empty() {
             let secret = &fields[4];
+            remember(out, file.path, secret);
             out.findings.push(finding(
                 PGPASS,
                 file.path,
@@ -369,6 +377,7 @@ fn scan_pg_service(file: &SourceFile, out: &mut FamilyOutput) {
         };
         let secret = value.trim();
         if key.trim().eq_ignore_ascii_case("password") && !secret.is_empty() {
+            remember(out, file.path, secret);
             out.findings.push(finding(
                 PG_SERVICE_PASSWORD,
                 file.path,
