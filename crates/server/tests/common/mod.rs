@@ -83,7 +83,8 @@ pub async fn drop_postgres_database(url: &str) {
             "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
         )))
         .execute(&mut conn)
-        .await;
+        .await
+        .map_err(|e| eprintln!("dropping {name}: {e}"));
     }
 }
 
