@@ -183,6 +183,12 @@ async fn worker_killed_mid_scan(db_kind: Db) {
     let rows = job_rows(&db).await;
     assert_eq!((rows[0].0.as_str(), rows[0].1), ("done", 2), "{rows:?}");
     assert_eq!(anonymous_download(&client, &url).await, 200);
+    drop(_worker);
+    drop(_server);
+    db.pool.close().await;
+    if let Some(url) = &config.database_url {
+        common::drop_postgres_database(url).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,6 +65,29 @@ pub async fn fresh_postgres_database() -> String {
     format!("{prefix}/{name}{query}")
 }
 
+/// Drops a database made by [`fresh_postgres_database`].
+pub async fn drop_postgres_database(url: &str) {
+    use sqlx::Connection;
+    let name = url
+        .split('?')
+        .next()
+        .and_then(|u| u.rsplit('/').next())
+        .unwrap_or_default();
+    if !name.starts_with("vetted_t_")
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return;
+    }
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_url()).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| eprintln!("dropping {name}: {e}"));
+    }
+}
+
 pub struct TestServer {
     pub server: Option<RunningServer>,
     pub url: String,
@@ -260,9 +283,16 @@ impl TestServer {
         }
     }
 
+    /// Stops the server; a test that got this far passed, so its PostgreSQL database is
+    /// dropped (a failing test leaves its database behind for inspection).
     pub async fn stop(mut self) {
         if let Some(s) = self.server.take() {
+            let pool = s.state.db.pool.clone();
             s.stop().await;
+            pool.close().await;
+        }
+        if let Some(url) = &self.config.database_url {
+            drop_postgres_database(url).await;
         }
     }
 }
