@@ -209,7 +209,13 @@ pub fn results(
     }
 }
 
-pub fn approver_notice(staff: &User, plugin: &Plugin, version: &Version, base: &str) -> Mail {
+pub fn approver_notice(
+    staff: &User,
+    plugin: &Plugin,
+    version: &Version,
+    report: &vetted_scan::Report,
+    base: &str,
+) -> Mail {
     let p = &plugin.package_name;
     let v = &version.version;
     Mail {
@@ -217,11 +223,74 @@ pub fn approver_notice(staff: &User, plugin: &Plugin, version: &Version, base: &
         subject: format!("[Vetted] Approval needed: {p} {v}"),
         body: format!(
             "Hello {},\n\nVersion {v} of {p} passed the security scan (status {}) and waits for \
-             approval.\n\nScan report: {base}/api/plugins/{p}/versions/{v}/scan\n\
+             approval.\n\n{}\nScan report: {base}/api/plugins/{p}/versions/{v}/scan\n\
              Approve: POST {base}/api/plugins/{p}/versions/{v}/approve\n",
-            staff.username, version.status
+            staff.username,
+            version.status,
+            capability_summary(report)
         ),
     }
+}
+
+/// What the approver should weigh: the plugin's capabilities (targets as the report has them,
+/// credentials already masked), undeclared ones flagged, and the QGIS threat warnings.
+fn capability_summary(report: &vetted_scan::Report) -> String {
+    use vetted_scan::capabilities::CapabilityKind;
+    let mut out = String::new();
+    if report.capabilities.is_empty() {
+        out.push_str(
+            "The scan found no network, process, dynamic-code, credential, package, \
+                      QGIS-environment, native-code or file-writing capability.\n",
+        );
+    } else {
+        out.push_str("This plugin can:\n");
+        let undeclared = report
+            .declared_capabilities
+            .as_ref()
+            .map(|d| d.undeclared.clone())
+            .unwrap_or_default();
+        for kind in CapabilityKind::ALL {
+            let of: Vec<_> = report
+                .capabilities
+                .iter()
+                .filter(|c| c.kind == kind)
+                .collect();
+            if of.is_empty() {
+                continue;
+            }
+            let mut targets: Vec<&str> = of.iter().filter_map(|c| c.target.as_deref()).collect();
+            targets.sort_unstable();
+            targets.dedup();
+            out.push_str(&format!(
+                "  - {} ({} place(s)){}\n",
+                kind.describe(),
+                of.len(),
+                if undeclared.contains(&kind) {
+                    " [not declared in metadata.txt]"
+                } else {
+                    ""
+                }
+            ));
+            for t in targets.iter().take(5) {
+                out.push_str(&format!("      {t}\n"));
+            }
+        }
+    }
+    let threats: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.check == vetted_scan::report::Check::Qgis)
+        .collect();
+    if !threats.is_empty() {
+        out.push_str("QGIS threat warnings:\n");
+        for f in threats.iter().take(10) {
+            out.push_str(&format!(
+                "  - {} {}:{} {}\n",
+                f.rule, f.path, f.line, f.message
+            ));
+        }
+    }
+    out
 }
 
 pub fn approval(user: &User, plugin: &Plugin, version: &Version, base: &str) -> Mail {

@@ -171,7 +171,7 @@ async fn notify(
             for s in staff {
                 state
                     .mailer
-                    .send_logged(mail::approver_notice(&s, plugin, version, base))
+                    .send_logged(mail::approver_notice(&s, plugin, version, report, base))
                     .await;
             }
         }

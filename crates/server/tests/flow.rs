@@ -100,12 +100,15 @@ async fn upload_scan_approve_download_and_feed(db: Db) {
             .len(),
         1
     );
-    // Approvers hear about it only now that it is validated.
-    assert_eq!(
-        ts.wait_mails("staff@example.org", "Approval needed: hello_one 1.0.0")
-            .await
-            .len(),
-        1
+    // Approvers hear about it only now that it is validated, with what the plugin can do.
+    let notices = ts
+        .wait_mails("staff@example.org", "Approval needed: hello_one 1.0.0")
+        .await;
+    assert_eq!(notices.len(), 1);
+    assert!(
+        notices[0].contains("This plugin can:") || notices[0].contains("found no network"),
+        "the approver notice lists the plugin's capabilities: {}",
+        notices[0]
     );
     assert_eq!(
         ts.wait_mails("admin@example.org", "Approval needed: hello_one 1.0.0")
