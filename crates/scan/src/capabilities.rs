@@ -139,6 +139,56 @@ pub fn compare_declared(
     })
 }
 
+/// One kind of capability, summed up for people: the text report and the approver's email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindSummary<'r> {
+    pub kind: CapabilityKind,
+    /// How many places use it, in how many files.
+    pub places: usize,
+    pub files: usize,
+    /// Distinct APIs and literal targets, sorted.
+    pub apis: Vec<&'r str>,
+    pub targets: Vec<&'r str>,
+    /// Found in the code but not declared in `metadata.txt` (when the plugin declares any).
+    pub undeclared: bool,
+}
+
+fn sorted_unique(mut v: Vec<&str>) -> Vec<&str> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The report's capabilities grouped by kind, in [`CapabilityKind::ALL`] order.
+pub fn summarize(report: &crate::Report) -> Vec<KindSummary<'_>> {
+    let undeclared = report
+        .declared_capabilities
+        .as_ref()
+        .map(|d| d.undeclared.as_slice())
+        .unwrap_or_default();
+    CapabilityKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let of: Vec<&Capability> = report
+                .capabilities
+                .iter()
+                .filter(|c| c.kind == kind)
+                .collect();
+            if of.is_empty() {
+                return None;
+            }
+            Some(KindSummary {
+                kind,
+                places: of.len(),
+                files: sorted_unique(of.iter().map(|c| c.path.as_str()).collect()).len(),
+                apis: sorted_unique(of.iter().map(|c| c.api.as_str()).collect()),
+                targets: sorted_unique(of.iter().filter_map(|c| c.target.as_deref()).collect()),
+                undeclared: undeclared.contains(&kind),
+            })
+        })
+        .collect()
+}
+
 /// Most capabilities kept per report: a manifest, not a listing of every call.
 pub const MAX_PER_REPORT: usize = 5_000;
 const SNIPPET_CHARS: usize = 200;

@@ -235,43 +235,27 @@ pub fn approver_notice(
 /// What the approver should weigh: the plugin's capabilities (targets as the report has them,
 /// credentials already masked), undeclared ones flagged, and the QGIS threat warnings.
 fn capability_summary(report: &vetted_scan::Report) -> String {
-    use vetted_scan::capabilities::CapabilityKind;
     let mut out = String::new();
-    if report.capabilities.is_empty() {
+    let summary = vetted_scan::capabilities::summarize(report);
+    if summary.is_empty() {
         out.push_str(
             "The scan found no network, process, dynamic-code, credential, package, \
-                      QGIS-environment, native-code or file-writing capability.\n",
+             QGIS-environment, native-code or file-writing capability.\n",
         );
     } else {
         out.push_str("This plugin can:\n");
-        let undeclared = report
-            .declared_capabilities
-            .as_ref()
-            .map(|d| d.undeclared.clone())
-            .unwrap_or_default();
-        for kind in CapabilityKind::ALL {
-            let of: Vec<_> = report
-                .capabilities
-                .iter()
-                .filter(|c| c.kind == kind)
-                .collect();
-            if of.is_empty() {
-                continue;
-            }
-            let mut targets: Vec<&str> = of.iter().filter_map(|c| c.target.as_deref()).collect();
-            targets.sort_unstable();
-            targets.dedup();
+        for k in summary {
             out.push_str(&format!(
                 "  - {} ({} place(s)){}\n",
-                kind.describe(),
-                of.len(),
-                if undeclared.contains(&kind) {
+                k.kind.describe(),
+                k.places,
+                if k.undeclared {
                     " [not declared in metadata.txt]"
                 } else {
                     ""
                 }
             ));
-            for t in targets.iter().take(5) {
+            for t in k.targets.iter().take(5) {
                 out.push_str(&format!("      {t}\n"));
             }
         }

@@ -108,40 +108,21 @@ pub fn render(report: &Report, style: Style) -> String {
 
 /// "This plugin can:" — one line per kind of capability, with the APIs and a few targets.
 fn write_capabilities(out: &mut String, report: &Report, style: Style) {
-    use crate::capabilities::CapabilityKind;
-    if report.capabilities.is_empty() {
+    let summary = crate::capabilities::summarize(report);
+    if summary.is_empty() {
         return;
     }
     let _ = writeln!(out, "{}", style.paint("1", "This plugin can:"));
-    let undeclared = report
-        .declared_capabilities
-        .as_ref()
-        .map(|d| d.undeclared.as_slice())
-        .unwrap_or_default();
-    for kind in CapabilityKind::ALL {
-        let of: Vec<_> = report
-            .capabilities
+    for k in summary {
+        let shown_apis = k
+            .apis
             .iter()
-            .filter(|c| c.kind == kind)
-            .collect();
-        if of.is_empty() {
-            continue;
-        }
-        let mut apis: Vec<&str> = of.iter().map(|c| c.api.as_str()).collect();
-        apis.sort_unstable();
-        apis.dedup();
-        let mut targets: Vec<&str> = of.iter().filter_map(|c| c.target.as_deref()).collect();
-        targets.sort_unstable();
-        targets.dedup();
-        let files = {
-            let mut f: Vec<&str> = of.iter().map(|c| c.path.as_str()).collect();
-            f.sort_unstable();
-            f.dedup();
-            f.len()
-        };
-        let shown_apis = apis.iter().take(4).copied().collect::<Vec<_>>().join(", ");
-        let more = if apis.len() > 4 { ", …" } else { "" };
-        let note = if undeclared.contains(&kind) {
+            .take(4)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = if k.apis.len() > 4 { ", …" } else { "" };
+        let note = if k.undeclared {
             style.paint("1;33", " [not declared in metadata.txt]")
         } else {
             String::new()
@@ -149,15 +130,15 @@ fn write_capabilities(out: &mut String, report: &Report, style: Style) {
         let _ = writeln!(
             out,
             "  - {} ({} place(s) in {} file(s): {shown_apis}{more}){note}",
-            kind.describe(),
-            of.len(),
-            files
+            k.kind.describe(),
+            k.places,
+            k.files
         );
-        for t in targets.iter().take(3) {
+        for t in k.targets.iter().take(3) {
             let _ = writeln!(out, "      {t}");
         }
-        if targets.len() > 3 {
-            let _ = writeln!(out, "      … and {} more target(s)", targets.len() - 3);
+        if k.targets.len() > 3 {
+            let _ = writeln!(out, "      … and {} more target(s)", k.targets.len() - 3);
         }
     }
 }
