@@ -70,17 +70,17 @@ pub fn scan(file: &SourceFile, active: &dyn Fn(&str) -> bool, out: &mut FamilyOu
     } else if lower.ends_with(".qgz") && active(PROJECT_PASSWORD) {
         scan_qgz(file.path, file.bytes, out);
     } else if lower == "qgis-auth.db" && active(AUTH_DATABASE) {
-        out.findings.push(finding(
+        push(
+            out,
             AUTH_DATABASE,
             file.path,
-            1,
             1,
             "QGIS authentication database shipped in the plugin: it holds the stored \
              credentials of whoever made it (and their encrypted master-password check)"
                 .into(),
             String::new(),
             None,
-        ));
+        );
     } else if (lower == ".pgpass" || lower == "pgpass.conf") && active(PGPASS) {
         scan_pgpass(file, out);
     } else if (lower == "pg_service.conf" || lower == ".pg_service.conf")
@@ -90,17 +90,19 @@ pub fn scan(file: &SourceFile, active: &dyn Fn(&str) -> bool, out: &mut FamilyOu
     }
 }
 
-fn finding(
+/// Reports one finding of these rules (always at column 1: a whole value or entry). A secret
+/// is hashed for the baseline and recorded so the pipeline masks it in every other finding of
+/// the file too.
+fn push(
+    out: &mut FamilyOutput,
     rule: &str,
     path: &str,
     line: u32,
-    column: u32,
     message: String,
     snippet: String,
     secret: Option<&str>,
-) -> Finding {
-    let mut f =
-        Finding::new(Check::Secrets, rule, path, line, column, message).with_snippet(snippet);
+) {
+    let mut f = Finding::new(Check::Secrets, rule, path, line, 1, message).with_snippet(snippet);
     f.tool = Some(ToolRating {
         severity: String::new(),
         confidence: String::new(),
@@ -109,13 +111,35 @@ fn finding(
         line_range: Vec::new(),
         end_col_offset: None,
     });
-    f.hashed_secret = secret.map(super::sha1_hex);
-    f
+    if let Some(secret) = secret {
+        f.hashed_secret = Some(super::sha1_hex(secret));
+        out.secrets.push((path.to_string(), secret.to_string()));
+    }
+    out.findings.push(f);
 }
 
-/// Records the secret so that the pipeline masks it in every other finding of the file too.
-fn remember(out: &mut FamilyOutput, path: &str, secret: &str) {
-    out.secrets.push((path.to_string(), secret.to_string()));
+/// A password stored in a project: in a datasource, a URL or a provider setting.
+fn project_password(
+    out: &mut FamilyOutput,
+    path: &str,
+    line: u32,
+    what: &str,
+    secret: &str,
+    snippet: String,
+) {
+    push(
+        out,
+        PROJECT_PASSWORD,
+        path,
+        line,
+        format!(
+            "QGIS project stores a {what} `{}` (masked); use an authentication \
+             configuration (authcfg) instead",
+            mask_secret(secret)
+        ),
+        snippet,
+        Some(secret),
+    );
 }
 
 /// The text with the secret masked, cut to a readable length; never contains the secret.
@@ -186,20 +210,14 @@ fn line_at(bytes: &[u8], pos: usize) -> u32 {
 /// Reports each password found in a decoded text or attribute value of the project.
 fn report_value(path: &str, line: u32, value: &str, out: &mut FamilyOutput) {
     for (secret, what) in passwords_in(value) {
-        remember(out, path, &secret);
-        out.findings.push(finding(
-            PROJECT_PASSWORD,
+        project_password(
+            out,
             path,
             line,
-            1,
-            format!(
-                "QGIS project stores a {what} `{}` (masked); use an authentication \
-                 configuration (authcfg) instead",
-                mask_secret(&secret)
-            ),
+            what,
+            &secret,
             masked(value.trim(), &secret),
-            Some(&secret),
-        ));
+        );
     }
 }
 
@@ -261,20 +279,8 @@ pub fn scan_project_xml(path: &str, bytes: &[u8], out: &mut FamilyOutput) {
                         .unwrap_or(&name)
                         .to_ascii_lowercase();
                     if matches!(key.as_str(), "password" | "passwd" | "pwd") && !value.is_empty() {
-                        remember(out, path, &value);
-                        out.findings.push(finding(
-                            PROJECT_PASSWORD,
-                            path,
-                            line,
-                            1,
-                            format!(
-                                "QGIS project stores a password setting `{}` (masked); use an \
-                                 authentication configuration (authcfg) instead",
-                                mask_secret(&value)
-                            ),
-                            format!("name=\"{name}\" value=\"{}\"", mask_secret(&value)),
-                            Some(&value),
-                        ));
+                        let snippet = format!("name=\"{name}\" value=\"{}\"", mask_secret(&value));
+                        project_password(out, path, line, "password setting", &value, snippet);
                     }
                 }
             }
@@ -345,12 +351,11 @@ fn scan_pgpass(file: &SourceFile, out: &mut FamilyOutput) {
         fields.push(current);
         if fields.len() == 5 && !fields[4].is_empty() {
             let secret = &fields[4];
-            remember(out, file.path, secret);
-            out.findings.push(finding(
+            push(
+                out,
                 PGPASS,
                 file.path,
                 (idx + 1) as u32,
-                1,
                 format!(
                     "PostgreSQL password file entry for {}@{} with password `{}` (masked)",
                     fields[3],
@@ -359,7 +364,7 @@ fn scan_pgpass(file: &SourceFile, out: &mut FamilyOutput) {
                 ),
                 masked(trimmed, secret),
                 Some(secret),
-            ));
+            );
         }
     }
 }
@@ -377,12 +382,11 @@ fn scan_pg_service(file: &SourceFile, out: &mut FamilyOutput) {
         };
         let secret = value.trim();
         if key.trim().eq_ignore_ascii_case("password") && !secret.is_empty() {
-            remember(out, file.path, secret);
-            out.findings.push(finding(
+            push(
+                out,
                 PG_SERVICE_PASSWORD,
                 file.path,
                 (idx + 1) as u32,
-                1,
                 format!(
                     "PostgreSQL service file stores a password `{}` (masked); leave it out and \
                      let libpq or the QGIS authentication database supply it",
@@ -390,7 +394,7 @@ fn scan_pg_service(file: &SourceFile, out: &mut FamilyOutput) {
                 ),
                 masked(trimmed, secret),
                 Some(secret),
-            ));
+            );
         }
     }
 }
