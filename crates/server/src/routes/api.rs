@@ -174,13 +174,7 @@ pub async fn plugin_detail(
     if !all && versions.is_empty() {
         return Err(ApiError::not_found(format!("no plugin {name:?}")));
     }
-    let members: Vec<Value> = state
-        .db
-        .plugin_members(plugin.id)
-        .await?
-        .into_iter()
-        .map(|(u, r)| json!({ "username": u, "role": r }))
-        .collect();
+    let members = member_list(&state, &plugin).await?;
     Ok(Json(json!({
         "id": plugin.id,
         "package_name": plugin.package_name,
@@ -441,14 +435,19 @@ pub async fn delete_member(
     members_json(&state, &plugin).await
 }
 
-async fn members_json(state: &AppState, plugin: &Plugin) -> ApiResult<Json<Value>> {
-    let members: Vec<Value> = state
+/// A plugin's owners and editors, as the API shows them.
+async fn member_list(state: &AppState, plugin: &Plugin) -> ApiResult<Vec<Value>> {
+    Ok(state
         .db
         .plugin_members(plugin.id)
         .await?
         .into_iter()
         .map(|(u, r)| json!({ "username": u, "role": r }))
-        .collect();
+        .collect())
+}
+
+async fn members_json(state: &AppState, plugin: &Plugin) -> ApiResult<Json<Value>> {
+    let members = member_list(state, plugin).await?;
     Ok(Json(
         json!({ "plugin": plugin.package_name, "members": members }),
     ))
