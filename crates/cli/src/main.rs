@@ -48,7 +48,7 @@ enum Command {
     Serve(ServeArgs),
     /// Run scan jobs for a repository whose server runs with --no-worker.
     Worker(WorkerArgs),
-    /// Administer the repository (users).
+    /// Administer the repository (users, catalogue re-scans).
     Admin(AdminArgs),
     /// Explain one rule: what, why, a bad and a good example, how to suppress and what it costs.
     Rule(RuleArgs),

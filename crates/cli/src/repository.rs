@@ -75,6 +75,36 @@ pub struct AdminArgs {
 enum AdminCommand {
     /// Create a user (the first admin: --admin).
     CreateUser(CreateUserArgs),
+    /// Re-scan stored versions with the current rules, after a rule or scanner change.
+    Rescan(RescanArgs),
+}
+
+#[derive(clap::Args)]
+struct RescanArgs {
+    /// Every stored version of every plugin.
+    #[arg(long, conflicts_with = "plugin")]
+    all: bool,
+    /// Only the versions of this plugin (package name); repeatable.
+    #[arg(long, value_name = "NAME")]
+    plugin: Vec<String>,
+    /// Scan here and list the versions whose status would change; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Scans this command runs itself while it waits (running `vetted worker` and `serve`
+    /// processes share the queue); 0 leaves the work to them.
+    #[arg(long, default_value_t = default_workers())]
+    workers: usize,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 #[derive(clap::Args)]
@@ -168,5 +198,141 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<u8> {
             println!("created user {} (id {id}, {role:?})", a.name);
             Ok(0)
         }
+        AdminCommand::Rescan(a) => rescan(a),
+    }
+}
+
+fn rescan(a: RescanArgs) -> anyhow::Result<u8> {
+    use vetted_server::rescan::{self, Selection};
+    if !a.all && a.plugin.is_empty() {
+        anyhow::bail!("say which versions to re-scan: --all, or --plugin NAME");
+    }
+    let selection = Selection {
+        plugins: a.plugin.clone(),
+    };
+    let c = config(&a.data, Some(&a.run));
+    let base_url = c
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", c.bind));
+    runtime()?.block_on(async move {
+        let state = vetted_server::AppState::new(c, base_url).await?;
+        let total = rescan::versions(&state, &selection).await?.len() as u64;
+        let bar = progress_bar(total, if a.dry_run { "scanning" } else { "re-scanning" });
+        if a.dry_run {
+            let ticker = bar.clone();
+            let plan = rescan::plan(&state, &selection, default_workers(), move || ticker.inc(1))
+                .await?;
+            bar.finish_and_clear();
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            } else {
+                println!(
+                    "Dry run with ruleset {}: {} versions scanned, {} unchanged, {} would change, {} could not be scanned. Nothing was changed.",
+                    vetted_scan::catalog::catalog().version(),
+                    plan.scanned,
+                    plan.unchanged,
+                    plan.changes.len(),
+                    plan.failures.len()
+                );
+                print_changes(&plan.changes, "would change");
+                print_failures(&plan.failures);
+            }
+            return Ok(if plan.failures.is_empty() { 0 } else { 1 });
+        }
+        let before = rescan::versions(&state, &selection).await?;
+        let batch = rescan::enqueue(&state, &selection).await?;
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let mut workers = Vec::new();
+        for n in 0..a.workers {
+            workers.push(tokio::spawn(vetted_server::jobs::run_worker(
+                state.clone(),
+                format!("admin-rescan-{}-{n}", std::process::id()),
+                rx.clone(),
+            )));
+        }
+        if a.workers == 0 {
+            bar.println("Queued; waiting for `vetted worker` or `vetted serve` processes to take the jobs.");
+        }
+        loop {
+            let p = rescan::progress(&state, &batch).await?;
+            bar.set_length(p.finished() as u64 + (p.queued + p.running) as u64);
+            bar.set_position(p.finished() as u64);
+            if p.queued + p.running == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        let _ = stop.send(true);
+        for w in workers {
+            let _ = w.await;
+        }
+        bar.finish_and_clear();
+        let after = rescan::versions(&state, &selection).await?;
+        let changes = rescan::compare(&before, &after);
+        let failures = rescan::failures(&state, &batch).await?;
+        if a.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "scanned": batch.jobs,
+                    "changes": changes,
+                    "failures": failures,
+                }))?
+            );
+        } else {
+            println!(
+                "Re-scanned {} versions with ruleset {}: {} changed status, {} failed.",
+                batch.jobs,
+                vetted_scan::catalog::catalog().version(),
+                changes.len(),
+                failures.len()
+            );
+            print_changes(&changes, "changed");
+            print_failures(&failures);
+        }
+        Ok(if failures.is_empty() { 0 } else { 1 })
+    })
+}
+
+fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{what} {{bar:40}} {{pos}}/{{len}} versions, {{elapsed}} (eta {{eta}})"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn print_changes(changes: &[vetted_server::rescan::Change], verb: &str) {
+    if changes.is_empty() {
+        return;
+    }
+    println!("Versions whose status {verb}:");
+    for c in changes {
+        let mut line = format!("  {} {}: {} -> {}", c.plugin, c.version, c.from, c.to);
+        if c.approved && c.to == "blocked" {
+            line.push_str(" (was approved: the approval is withdrawn)");
+        }
+        if !c.critical.is_empty() {
+            line.push_str(&format!("; critical: {}", c.critical.join(", ")));
+        }
+        println!("{line}");
+    }
+}
+
+fn print_failures(failures: &[vetted_server::rescan::Failure]) {
+    if failures.is_empty() {
+        return;
+    }
+    println!("Versions that could not be scanned (their status is unchanged):");
+    for f in failures {
+        println!("  {} {}: {}", f.plugin, f.version, f.error);
     }
 }

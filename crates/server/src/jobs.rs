@@ -18,9 +18,31 @@ use crate::scan_job;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum JobPayload {
-    /// Scan a version; `manual` re-scans store a report and change nothing else.
-    Scan { version_id: i64, manual: bool },
+    /// Scan a version. `manual` re-scans (an editor's button) store a report and change
+    /// nothing else; `catalogue` re-scans (`vetted admin rescan`) store a report and change the
+    /// status only when the current rules decide differently.
+    Scan {
+        version_id: i64,
+        manual: bool,
+        #[serde(default)]
+        catalogue: bool,
+    },
 }
+
+impl JobPayload {
+    /// The `jobs.kind` column: catalogue re-scans are counted apart from upload scans.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobPayload::Scan {
+                catalogue: true, ..
+            } => RESCAN_KIND,
+            JobPayload::Scan { .. } => "scan",
+        }
+    }
+}
+
+/// `jobs.kind` of a catalogue re-scan.
+pub const RESCAN_KIND: &str = "rescan";
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Job {
@@ -35,9 +57,7 @@ pub async fn enqueue(
     payload: &JobPayload,
     max_attempts: i64,
 ) -> anyhow::Result<i64> {
-    let kind = match payload {
-        JobPayload::Scan { .. } => "scan",
-    };
+    let kind = payload.kind();
     let t = now();
     sqlx::query_scalar(
         "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at)

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod jobs;
 pub mod mail;
+pub mod rescan;
 pub mod routes;
 pub mod rules;
 pub mod scan_job;

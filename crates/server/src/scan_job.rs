@@ -20,7 +20,11 @@ pub async fn run(
     worker: &str,
     payload: &JobPayload,
 ) -> anyhow::Result<()> {
-    let JobPayload::Scan { version_id, manual } = *payload;
+    let JobPayload::Scan {
+        version_id,
+        manual,
+        catalogue,
+    } = *payload;
     let db = &state.db;
     let Some(version) = db.version_by_id(version_id).await? else {
         // Nothing to scan any more; not an error worth retrying.
@@ -33,51 +37,31 @@ pub async fn run(
         .plugin_by_id(version.plugin_id)
         .await?
         .context("the version's plugin is missing")?;
-    let bytes = state
-        .storage
-        .get(&version.file_key)
-        .await
-        .with_context(|| format!("fetching {}", version.file_key))?;
-    let dir = tempfile::tempdir().context("creating a temporary folder")?;
-    let path = dir
-        .path()
-        .join(format!("{}.{}.zip", plugin.package_name, version.version));
-    tokio::fs::write(&path, &bytes)
-        .await
-        .with_context(|| format!("writing {}", path.display()))?;
     if let Some(delay) = state.config.test_scan_delay {
         // Test hook: keeps the job leased long enough for a test to kill this worker mid-scan.
         tokio::time::sleep(delay).await;
     }
-    let skip: Vec<String> = serde_json::from_str(&version.skip_rules).unwrap_or_default();
-    let first_version = db
-        .versions_of(plugin.id)
-        .await?
-        .iter()
-        .all(|v| v.id == version.id);
-    let options = ScanOptions {
-        settings: rules::admin_settings(db).await?,
-        skip,
-        new_plugin: first_version,
-        ..Default::default()
-    };
-    let report = scan_blocking(&path, options).await?;
-    drop(dir);
+    let options = options_for(db, &plugin, &version).await?;
+    let report = scan_stored(state, &plugin, &version, options).await?;
 
+    let decided = status_for(&report);
     let new_status = if manual {
         None
+    } else if catalogue {
+        // A catalogue re-scan acts only where the current rules decide differently.
+        (decided != version.status).then_some(decided)
     } else {
-        Some(match report.verdict {
-            Verdict::Validated if !report.config_files.is_empty() => status::VALIDATED_WITH_CONFIG,
-            Verdict::Validated => status::VALIDATED,
-            // Invalid cannot pass upload validation; if settings changed since, it still blocks.
-            Verdict::Blocked | Verdict::Invalid => status::BLOCKED,
-        })
+        Some(decided)
     };
     let uploader = db.user_by_id(version.uploaded_by).await?;
-    let approve = new_status.is_some_and(status::is_clean)
-        && version.auto_approve != 0
-        && uploader.as_ref().is_some_and(User::trusted);
+    let approve = if catalogue {
+        // An approval survives a catalogue re-scan only while the version stays clean.
+        version.approved != 0 && new_status.is_some_and(status::is_clean)
+    } else {
+        new_status.is_some_and(status::is_clean)
+            && version.auto_approve != 0
+            && uploader.as_ref().is_some_and(User::trusted)
+    };
 
     let report_json = serde_json::to_string(&report).context("encoding the report")?;
     let mut tx = db.begin_write().await?;
@@ -120,6 +104,7 @@ pub async fn run(
         version = %version.version,
         verdict = report.verdict.as_str(),
         manual,
+        catalogue,
         "scan stored"
     );
 
@@ -129,8 +114,70 @@ pub async fn run(
     let Some(version) = db.version_by_id(version.id).await? else {
         return Ok(());
     };
-    notify(state, &plugin, &version, uploader.as_ref(), st, &report).await;
+    notify(
+        state,
+        &plugin,
+        &version,
+        uploader.as_ref(),
+        st,
+        &report,
+        catalogue,
+    )
+    .await;
     Ok(())
+}
+
+/// The scan options of a stored version: the admin's current rule settings, the uploader's
+/// skips, and whether it is the plugin's first version.
+pub async fn options_for(
+    db: &crate::db::Db,
+    plugin: &Plugin,
+    version: &Version,
+) -> anyhow::Result<ScanOptions> {
+    let skip: Vec<String> = serde_json::from_str(&version.skip_rules).unwrap_or_default();
+    let first_version = db
+        .versions_of(plugin.id)
+        .await?
+        .iter()
+        .all(|v| v.id == version.id);
+    Ok(ScanOptions {
+        settings: rules::admin_settings(db).await?,
+        skip,
+        new_plugin: first_version,
+        ..Default::default()
+    })
+}
+
+/// Fetches a stored version's ZIP and scans it (on a blocking thread).
+pub async fn scan_stored(
+    state: &AppState,
+    plugin: &Plugin,
+    version: &Version,
+    options: ScanOptions,
+) -> anyhow::Result<Report> {
+    let bytes = state
+        .storage
+        .get(&version.file_key)
+        .await
+        .with_context(|| format!("fetching {}", version.file_key))?;
+    let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    let path = dir
+        .path()
+        .join(format!("{}.{}.zip", plugin.package_name, version.version));
+    tokio::fs::write(&path, &bytes)
+        .await
+        .with_context(|| format!("writing {}", path.display()))?;
+    scan_blocking(&path, options).await
+}
+
+/// The status a scan's verdict gives a version.
+pub fn status_for(report: &Report) -> &'static str {
+    match report.verdict {
+        Verdict::Validated if !report.config_files.is_empty() => status::VALIDATED_WITH_CONFIG,
+        Verdict::Validated => status::VALIDATED,
+        // Invalid cannot pass upload validation; if settings changed since, it still blocks.
+        Verdict::Blocked | Verdict::Invalid => status::BLOCKED,
+    }
 }
 
 async fn notify(
@@ -140,6 +187,7 @@ async fn notify(
     uploader: Option<&User>,
     st: &str,
     report: &Report,
+    catalogue: bool,
 ) {
     let base = &state.base_url;
     if let Some(u) = uploader {
@@ -157,7 +205,8 @@ async fn notify(
         return;
     }
     if version.approved != 0 {
-        if let Some(u) = uploader {
+        // A catalogue re-scan that keeps an approved version clean has nothing new to say.
+        if let Some(u) = uploader.filter(|_| !catalogue) {
             state
                 .mailer
                 .send_logged(mail::approval(u, plugin, version, base))
@@ -188,7 +237,14 @@ pub async fn fail_closed(
     payload: &JobPayload,
     reason: &str,
 ) -> anyhow::Result<()> {
-    let JobPayload::Scan { version_id, manual } = *payload;
+    let JobPayload::Scan {
+        version_id,
+        manual,
+        catalogue,
+    } = *payload;
+    // A re-scan (an editor's or the catalogue's) that cannot finish leaves the version as its
+    // last completed scan decided; the failure is recorded on the job.
+    let manual = manual || catalogue;
     let db = &state.db;
     let mut tx = db.begin_write().await?;
     if !jobs::finish(&mut tx, job.id, worker, "failed", Some(reason)).await? {

@@ -395,6 +395,7 @@ pub async fn accept(state: &AppState, req: UploadRequest) -> Result<Accepted, Up
         &JobPayload::Scan {
             version_id,
             manual: false,
+            catalogue: false,
         },
         state.config.max_attempts,
     )

@@ -311,6 +311,7 @@ pub async fn rescan(
         &JobPayload::Scan {
             version_id: v.id,
             manual: true,
+            catalogue: false,
         },
         state.config.max_attempts,
     )
