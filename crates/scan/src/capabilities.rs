@@ -407,6 +407,7 @@ impl Family for CapabilityScan {
             found: Vec::new(),
             tainted: HashMap::new(),
             code_writers: Vec::new(),
+            places: HashMap::new(),
             threats: Vec::new(),
         };
         finder.visit_body(&module.parsed.syntax().body);
@@ -437,8 +438,55 @@ struct Finder<'a> {
     tainted: HashMap<String, Taint>,
     /// Names bound by `with open(<a .py path or QGIS code path>, "w") as f`.
     code_writers: Vec<String>,
+    /// Names (`d`, `self.plugin_dir`) last bound to a path inside the plugin's folder, QGIS's
+    /// data folder or a temporary folder (module-wide, source order, like `tainted`).
+    places: HashMap<String, Place>,
     threats: Vec<Threat>,
 }
+
+/// Where a path written to lies, as far as one file shows it. Writes inside the plugin's own
+/// folder, QGIS's data (profile) folder and temporary folders are what plugins do every day
+/// and are not listed as a capability; the others are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Plugin,
+    QgisData,
+    Temp,
+    /// A literal absolute path elsewhere, the user's home, or anything not derived from the
+    /// three folders above (a path from a dialog, a relative path against QGIS's working folder).
+    Elsewhere,
+}
+
+impl Place {
+    fn inside(self) -> bool {
+        self != Place::Elsewhere
+    }
+}
+
+/// Calls returning a temporary file or folder (matched on the end of the qualified name).
+const TEMP_PATH_CALLS: &[&str] = &[
+    "tempfile.mkdtemp",
+    "tempfile.mkstemp",
+    "tempfile.mktemp",
+    "tempfile.gettempdir",
+    "tempfile.TemporaryDirectory",
+    "tempfile.NamedTemporaryFile",
+    "QDir.tempPath",
+    "QgsProcessingUtils.tempFolder",
+    "QgsProcessingUtils.generateTempFilename",
+    "QgsProcessingUtils.generateTempFileName",
+    "QTemporaryDir",
+    "QTemporaryFile",
+];
+
+/// Calls returning QGIS's data folders (the active profile and its databases).
+const QGIS_DATA_CALLS: &[&str] = &[
+    "QgsApplication.qgisSettingsDirPath",
+    "QgsApplication.qgisUserDatabaseFilePath",
+    "QgsApplication.qgisAuthDatabaseFilePath",
+    "QgsApplication.customThemesFolder",
+    "QgsUserProfileManager.profilesRootPath",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Taint {
@@ -706,6 +754,124 @@ impl Finder<'_> {
         }
     }
 
+    /// Whether every path a file-system call writes or deletes lies inside the plugin's folder,
+    /// QGIS's data folder or a temporary folder.
+    fn writes_inside(&self, call: &ast::ExprCall, api: &str) -> bool {
+        let function = api.rsplit('.').next().unwrap_or(api);
+        // Positions (and keyword names) of the paths written or removed.
+        let written: &[(usize, &[&str])] = match function {
+            "copy" | "copy2" | "copyfile" | "copytree" => &[(1, &["dst"])],
+            "unpack_archive" => &[(1, &["extract_dir"])],
+            "move" | "rename" | "replace" => &[(0, &["src"]), (1, &["dst"])],
+            _ => &[(0, &["path", "file", "name"])],
+        };
+        written.iter().all(|(position, keywords)| {
+            let arg = call.arguments.args.get(*position).or_else(|| {
+                call.arguments.keywords.iter().find_map(|k| {
+                    k.arg
+                        .as_ref()
+                        .filter(|a| keywords.contains(&a.id.as_str()))
+                        .map(|_| &k.value)
+                })
+            });
+            // A missing destination is the working folder (`extractall()`): not inside.
+            arg.is_some_and(|a| self.place_of(a, 0).inside())
+        })
+    }
+
+    /// Where a path expression points, from its root: `__file__`, a temporary or QGIS data
+    /// folder call, a name bound to one of those, or a literal.
+    fn place_of(&self, expr: &Expr, depth: u8) -> Place {
+        if depth > 24 {
+            return Place::Elsewhere;
+        }
+        match expr {
+            Expr::StringLiteral(lit) => literal_place(lit.value.to_str()),
+            Expr::Name(n) if n.id.as_str() == "__file__" => Place::Plugin,
+            Expr::Name(n) => self
+                .places
+                .get(n.id.as_str())
+                .copied()
+                .unwrap_or(Place::Elsewhere),
+            Expr::Attribute(a) => match place_key(expr).and_then(|k| self.places.get(&k)) {
+                Some(p) => *p,
+                // `Path(__file__).parent`, `tmp.name`: the object decides.
+                None => self.place_of(&a.value, depth + 1),
+            },
+            Expr::Call(c) => {
+                if let Some(name) = self.qualified(&c.func) {
+                    let plain = name.replace("()", "");
+                    if TEMP_PATH_CALLS.iter().any(|t| ends_with_name(&plain, t)) {
+                        return Place::Temp;
+                    }
+                    if QGIS_DATA_CALLS.iter().any(|t| ends_with_name(&plain, t)) {
+                        return Place::QgisData;
+                    }
+                    if ends_with_name(&plain, "QStandardPaths.writableLocation") {
+                        return standard_location_place(c);
+                    }
+                    if matches!(
+                        plain.as_str(),
+                        "os.path.expanduser"
+                            | "os.getcwd"
+                            | "pathlib.Path.home"
+                            | "pathlib.Path.cwd"
+                    ) {
+                        return Place::Elsewhere;
+                    }
+                }
+                // A method of a path object (`base.joinpath(…)`, `p.with_suffix(…)`).
+                if let Expr::Attribute(a) = c.func.as_ref() {
+                    let object = self.place_of(&a.value, depth + 1);
+                    if object.inside() {
+                        return object;
+                    }
+                }
+                // A function of paths: its first argument decides (`os.path.join(base, …)`,
+                // `Path(base)`, `str(p)`, `os.path.dirname(p)`).
+                c.arguments
+                    .args
+                    .first()
+                    .map_or(Place::Elsewhere, |a| self.place_of(a, depth + 1))
+            }
+            // `base + "/x"`, `Path(base) / "x"`, `"%s/x" % base`.
+            Expr::BinOp(b) => match self.place_of(&b.left, depth + 1) {
+                Place::Elsewhere if b.op == ast::Operator::Mod => {
+                    self.place_of(&b.right, depth + 1)
+                }
+                p => p,
+            },
+            Expr::FString(f) => match f.value.elements().next() {
+                Some(ast::InterpolatedStringElement::Interpolation(i)) => {
+                    self.place_of(&i.expression, depth + 1)
+                }
+                Some(ast::InterpolatedStringElement::Literal(l)) => literal_place(&l.value),
+                None => Place::Elsewhere,
+            },
+            Expr::Tuple(t) => t
+                .elts
+                .first()
+                .map_or(Place::Elsewhere, |e| self.place_of(e, depth + 1)),
+            _ => Place::Elsewhere,
+        }
+    }
+
+    /// Remembers (or forgets) that `target` now names a path inside a known folder.
+    fn bind_place(&mut self, target: &Expr, place: Place) {
+        let keys: Vec<String> = match target {
+            Expr::Tuple(t) => t.elts.iter().filter_map(place_key).collect(),
+            Expr::List(l) => l.elts.iter().filter_map(place_key).collect(),
+            other => place_key(other).into_iter().collect(),
+        };
+        for key in keys {
+            if place.inside() {
+                self.places.insert(key, place);
+            } else {
+                self.places.remove(&key);
+            }
+        }
+    }
+
     fn call(&mut self, call: &ast::ExprCall) {
         let Some(name) = self.qualified(&call.func) else {
             return;
@@ -714,12 +880,24 @@ impl Finder<'_> {
         // A method called on a call's result (`requests.get(u).json()`,
         // `QgsNetworkAccessManager.instance().get(r)`): the inner call was recorded already.
         if name.contains("()") {
-            return self.settings_or_open(call, &name.replace("()", ""));
+            let plain = name.replace("()", "");
+            // Only methods listed by their full path count here (`zipfile.ZipFile(z)
+            // .extractall()`), never the prefix rule that would repeat the inner call.
+            if let Some((_, kind)) = CALLS.iter().find(|(entry, _)| *entry == plain)
+                && !(*kind == CapabilityKind::Filesystem && self.writes_inside(call, &plain))
+            {
+                self.push(*kind, plain.clone(), call.start(), first_target(call));
+            }
+            return self.settings_or_open(call, &plain);
         }
         let plain = name;
         let at = call.start();
         let target = first_target(call);
         if let Some(kind) = match_call(&plain) {
+            if kind == CapabilityKind::Filesystem && self.writes_inside(call, &plain) {
+                // Inside the plugin's, QGIS's or a temporary folder: everyday work.
+                return self.settings_or_open(call, &plain);
+            }
             self.push(kind, plain.clone(), at, target.clone());
             if kind == CapabilityKind::Process && target.as_deref().is_some_and(is_pip_install) {
                 self.push(CapabilityKind::Packages, plain.clone(), at, target.clone());
@@ -867,6 +1045,8 @@ impl Finder<'_> {
             let path = call.arguments.args.first().and_then(string_literal);
             let kind = if path.as_deref().is_some_and(touches_qgis_code) {
                 CapabilityKind::QgisEnvironment
+            } else if self.writes_inside(call, &plain) {
+                return;
             } else {
                 CapabilityKind::Filesystem
             };
@@ -906,6 +1086,10 @@ impl<'a> Visitor<'a> for Finder<'a> {
             }
             Stmt::With(with) => {
                 for item in &with.items {
+                    if let Some(var) = item.optional_vars.as_deref() {
+                        let place = self.place_of(&item.context_expr, 0);
+                        self.bind_place(var, place);
+                    }
                     if let Expr::Call(c) = &item.context_expr
                         && let Some(name) = self.qualified(&c.func)
                         && matches!(name.as_str(), "open" | "io.open" | "codecs.open")
@@ -922,6 +1106,10 @@ impl<'a> Visitor<'a> for Finder<'a> {
                 }
             }
             Stmt::Assign(assign) => {
+                let place = self.place_of(&assign.value, 0);
+                for target in &assign.targets {
+                    self.bind_place(target, place);
+                }
                 if let [Expr::Name(n)] = assign.targets.as_slice() {
                     let taint = if self.carries(&assign.value, Taint::Decoded) {
                         Some(Taint::Decoded)
@@ -1022,6 +1210,61 @@ fn match_class(name: &str) -> Option<(&'static str, CapabilityKind)> {
                 .find(|(class, _)| *class == seg && (from_qt || i == 0))
                 .map(|(class, kind)| (*class, *kind))
         })
+}
+
+/// The key a path is remembered under: `name` or `object.attribute` (`self.plugin_dir`).
+fn place_key(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Name(n) => Some(n.id.to_string()),
+        Expr::Attribute(a) => match a.value.as_ref() {
+            Expr::Name(n) => Some(format!("{}.{}", n.id, a.attr.id)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `name` is `suffix` or ends with `.suffix`.
+fn ends_with_name(name: &str, suffix: &str) -> bool {
+    name == suffix
+        || name
+            .strip_suffix(suffix)
+            .is_some_and(|head| head.ends_with('.'))
+}
+
+/// A literal path: only the well-known temporary folders count as inside; a relative path is
+/// resolved against QGIS's working folder, which is not the plugin's.
+fn literal_place(path: &str) -> Place {
+    let p = path.replace('\\', "/").to_ascii_lowercase();
+    if p.starts_with("/tmp/")
+        || p == "/tmp"
+        || p.starts_with("/var/tmp")
+        || p.starts_with("%temp%")
+        || p.starts_with("%tmp%")
+        || p.starts_with("$tmpdir")
+    {
+        Place::Temp
+    } else {
+        Place::Elsewhere
+    }
+}
+
+/// `QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)`: application data, cache,
+/// configuration and temporary locations are QGIS's own; documents, desktop, home are not.
+fn standard_location_place(call: &ast::ExprCall) -> Place {
+    let Some(Expr::Attribute(a)) = call.arguments.args.first() else {
+        return Place::Elsewhere;
+    };
+    match a.attr.id.as_str() {
+        "TempLocation" => Place::Temp,
+        "AppDataLocation"
+        | "AppLocalDataLocation"
+        | "AppConfigLocation"
+        | "CacheLocation"
+        | "GenericCacheLocation"
+        | "DataLocation" => Place::QgisData,
+        _ => Place::Elsewhere,
+    }
 }
 
 fn string_literal(expr: &Expr) -> Option<String> {

@@ -108,6 +108,8 @@ pub struct FamilyOutput {
     /// Secrets seen in files, as (input path, value): the pipeline masks them in every finding
     /// and capability of that file, whichever family reports the line. Never serialised.
     pub secrets: Vec<(String, String)>,
+    /// How each QGIS project file handles credentials (only the secrets family fills this).
+    pub projects: Vec<crate::secrets::qgis_project::ProjectCredentials>,
 }
 
 /// A check family.

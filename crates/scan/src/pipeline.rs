@@ -471,6 +471,7 @@ impl<'a> Accumulator<'a> {
                 mine.config_used.extend(theirs.config_used);
                 mine.capabilities.extend(theirs.capabilities);
                 mine.secrets.extend(theirs.secrets);
+                mine.projects.extend(theirs.projects);
             }
         }
     }
@@ -486,6 +487,7 @@ impl<'a> Accumulator<'a> {
         let mut config_files = Vec::new();
         let mut capabilities = Vec::new();
         let mut secrets = Vec::new();
+        let mut qgis_projects = Vec::new();
         for (family, mut out) in self.families.iter().zip(self.outputs) {
             family.finish(&mut out);
             self.findings.append(&mut out.findings);
@@ -493,7 +495,10 @@ impl<'a> Accumulator<'a> {
             config_files.append(&mut out.config_used);
             capabilities.append(&mut out.capabilities);
             secrets.append(&mut out.secrets);
+            qgis_projects.append(&mut out.projects);
         }
+        qgis_projects
+            .sort_by(|a: &crate::secrets::qgis_project::ProjectCredentials, b| a.path.cmp(&b.path));
         mask_known_secrets(&secrets, &mut self.findings, &mut capabilities);
         config_files.sort();
         config_files.dedup();
@@ -606,6 +611,7 @@ impl<'a> Accumulator<'a> {
             errors: self.errors,
             declared_capabilities,
             capabilities,
+            qgis_projects,
             duration_ms: started.elapsed().as_millis() as u64,
         }
     }

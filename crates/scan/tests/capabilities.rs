@@ -184,3 +184,76 @@ fn capabilities_found_but_not_declared_are_listed() {
     let report = scan_path(&plugin, &ScanOptions::default()).unwrap();
     assert!(report.declared_capabilities.is_none());
 }
+
+/// Writes and deletions inside the plugin's folder, QGIS's data folder and temporary folders
+/// are everyday work; only the others are listed, including through names bound earlier.
+#[test]
+fn only_file_writes_outside_the_plugin_qgis_and_temp_folders_are_listed() {
+    const FILES: &str = r#"import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from qgis.core import QgsApplication, QgsProcessingUtils
+from qgis.PyQt.QtCore import QStandardPaths
+
+
+class Plugin:
+    def __init__(self, iface):
+        self.plugin_dir = os.path.dirname(__file__)
+        self.cache = os.path.join(QgsApplication.qgisSettingsDirPath(), "mycache")
+
+    def everyday(self, name):
+        with open(os.path.join(self.plugin_dir, "i18n", name), "w") as f:
+            f.write("x")
+        open(self.cache + "/tiles.json", "w").close()
+        tmp = tempfile.mkdtemp()
+        shutil.rmtree(tmp)
+        os.remove(f"{tmp}/part.zip")
+        zipfile.ZipFile(name).extractall(QgsProcessingUtils.tempFolder())
+        shutil.copy(name, Path(__file__).parent / "styles")
+        data = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
+        os.unlink(os.path.join(data, "old.db"))
+        with tempfile.TemporaryDirectory() as work:
+            open(os.path.join(work, "out.txt"), "w").close()
+
+    def elsewhere(self, chosen):
+        shutil.rmtree(os.path.expanduser("~/Documents"))
+        open("/etc/hosts", "a").write("1.2.3.4 example.org")
+        os.remove(chosen)
+        shutil.copy(os.path.join(self.plugin_dir, "x.dll"), "C:/Windows/System32")
+        zipfile.ZipFile(chosen).extractall()
+        shutil.move(os.path.join(self.plugin_dir, "a"), chosen)
+        self.plugin_dir = chosen
+        open(os.path.join(self.plugin_dir, "later.txt"), "w").close()
+"#;
+    let report = scan(&[("files.py", FILES)]);
+    let got: Vec<(K, &str, u32)> = report
+        .capabilities
+        .iter()
+        .filter(|c| c.kind == K::Filesystem)
+        .map(|c| (c.kind, c.api.as_str(), c.line))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (K::Filesystem, "shutil.rmtree", 30),
+            (K::Filesystem, "open", 31),
+            (K::Filesystem, "os.remove", 32),
+            (K::Filesystem, "shutil.copy", 33),
+            (K::Filesystem, "zipfile.ZipFile.extractall", 34),
+            (K::Filesystem, "shutil.move", 35),
+            (K::Filesystem, "open", 37),
+        ],
+        "{:#?}",
+        report.capabilities
+    );
+    assert_eq!(
+        report
+            .capabilities
+            .iter()
+            .find(|c| c.line == 31)
+            .and_then(|c| c.target.as_deref()),
+        Some("/etc/hosts")
+    );
+}

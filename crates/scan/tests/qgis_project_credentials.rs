@@ -187,6 +187,31 @@ fn credentials_left_by_qgis_are_found_masked_and_block() {
     );
     assert_eq!(report.verdict, Verdict::Blocked);
 
+    // Each project's credential handling is counted: authcfg references as good practice,
+    // stored passwords as the findings above.
+    let tally: Vec<(&str, u32, u32)> = report
+        .qgis_projects
+        .iter()
+        .map(|p| (p.path.as_str(), p.authcfg, p.stored_passwords))
+        .collect();
+    assert_eq!(
+        tally,
+        vec![
+            ("demo/samples/bomb.qgs", 0, 0),
+            ("demo/samples/good.qgs", 1, 0),
+            ("demo/samples/leaky.qgs", 0, 4),
+            ("demo/samples/packed.qgz!/sample.qgs", 0, 4),
+        ]
+    );
+    let text = vetted_scan::report::text::render(
+        &report,
+        vetted_scan::report::text::Style { color: false },
+    );
+    assert!(
+        text.contains("demo/samples/good.qgs: 1 authentication configuration reference(s) (authcfg), no stored password"),
+        "{text}"
+    );
+
     // No secret appears anywhere in the report: messages, snippets, paths.
     let json = serde_json::to_string(&report).unwrap();
     for secret in [

@@ -279,6 +279,10 @@ pub struct Report {
     /// kinds were found without being declared; absent when nothing was declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared_capabilities: Option<crate::capabilities::Declared>,
+    /// QGIS project files (`.qgs`, `.qgz`) and how they handle credentials: `authcfg`
+    /// references (good practice) and stored passwords.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub qgis_projects: Vec<crate::secrets::qgis_project::ProjectCredentials>,
     /// Wall time of the scan in milliseconds.
     pub duration_ms: u64,
 }

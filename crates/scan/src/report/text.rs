@@ -72,6 +72,7 @@ pub fn render(report: &Report, style: Style) -> String {
         );
     }
     write_capabilities(&mut out, report, style);
+    write_projects(&mut out, report, style);
     for e in &report.errors {
         let where_ = if e.path.is_empty() {
             String::new()
@@ -140,6 +141,29 @@ fn write_capabilities(out: &mut String, report: &Report, style: Style) {
         if k.targets.len() > 3 {
             let _ = writeln!(out, "      … and {} more target(s)", k.targets.len() - 3);
         }
+    }
+}
+
+/// "QGIS projects:" — how each bundled project handles credentials.
+fn write_projects(out: &mut String, report: &Report, style: Style) {
+    if report.qgis_projects.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", style.paint("1", "QGIS projects:"));
+    for p in &report.qgis_projects {
+        let passwords = if p.stored_passwords > 0 {
+            style.paint(
+                "1;31",
+                &format!("{} stored password(s)", p.stored_passwords),
+            )
+        } else {
+            "no stored password".to_string()
+        };
+        let _ = writeln!(
+            out,
+            "  - {}: {} authentication configuration reference(s) (authcfg), {passwords}",
+            p.path, p.authcfg
+        );
     }
 }
 

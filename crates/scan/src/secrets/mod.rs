@@ -7,7 +7,7 @@ mod baseline;
 mod detectors;
 mod filters;
 mod ini;
-mod qgis_project;
+pub mod qgis_project;
 
 use std::collections::HashSet;
 use std::sync::LazyLock;

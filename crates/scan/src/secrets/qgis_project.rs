@@ -58,6 +58,23 @@ static URL_CREDENTIALS: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r#"(?i)\b[a-z][a-z0-9+.-]*://([^/\s:@'"&<>]+):([^/\s@'"&<>]+)@[^\s/'"&<>]"#).ok()
 });
 
+/// `authcfg=abc1234` (or quoted): a datasource that takes its credentials from QGIS's
+/// authentication database, the good practice the project-password rule asks for.
+static AUTHCFG: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"(?i)(?:^|[\s&?;,'"(])authcfg\s*=\s*['"]?[a-z0-9]{4,}"#).ok());
+
+/// How one project file handles credentials: references to authentication configurations
+/// counted as good practice, passwords stored in the project counted as findings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProjectCredentials {
+    /// The project's path (`x.qgz!/x.qgs` for the project inside a `.qgz`).
+    pub path: String,
+    /// Datasources and settings that reference an authentication configuration (`authcfg=`).
+    pub authcfg: u32,
+    /// Passwords stored in the project itself (each is also a `QgisProjectPassword` finding).
+    pub stored_passwords: u32,
+}
+
 /// Longest masked snippet kept.
 const SNIPPET_CHARS: usize = 300;
 
@@ -208,8 +225,18 @@ fn line_at(bytes: &[u8], pos: usize) -> u32 {
 }
 
 /// Reports each password found in a decoded text or attribute value of the project.
-fn report_value(path: &str, line: u32, value: &str, out: &mut FamilyOutput) {
+fn report_value(
+    path: &str,
+    line: u32,
+    value: &str,
+    tally: &mut ProjectCredentials,
+    out: &mut FamilyOutput,
+) {
+    if let Some(re) = AUTHCFG.as_ref() {
+        tally.authcfg += re.find_iter(value).count() as u32;
+    }
     for (secret, what) in passwords_in(value) {
+        tally.stored_passwords += 1;
         project_password(
             out,
             path,
@@ -224,6 +251,11 @@ fn report_value(path: &str, line: u32, value: &str, out: &mut FamilyOutput) {
 /// A `.qgs` project: every text node and attribute value, with entity references resolved
 /// only when predefined or numeric.
 pub fn scan_project_xml(path: &str, bytes: &[u8], out: &mut FamilyOutput) {
+    let mut tally = ProjectCredentials {
+        path: path.to_string(),
+        authcfg: 0,
+        stored_passwords: 0,
+    };
     let mut reader = Reader::from_reader(bytes);
     let mut text = String::new();
     let mut text_start: Option<usize> = None;
@@ -256,7 +288,7 @@ pub fn scan_project_xml(path: &str, bytes: &[u8], out: &mut FamilyOutput) {
                 }
             }
             Event::Start(e) | Event::Empty(e) => {
-                flush(path, bytes, &mut text, &mut text_start, out);
+                flush(path, bytes, &mut text, &mut text_start, &mut tally, out);
                 let line = line_at(bytes, pos);
                 let mut option_name: Option<String> = None;
                 let mut option_value: Option<String> = None;
@@ -270,7 +302,7 @@ pub fn scan_project_xml(path: &str, bytes: &[u8], out: &mut FamilyOutput) {
                         b"value" => option_value = Some(value.clone()),
                         _ => {}
                     }
-                    report_value(path, line, &value, out);
+                    report_value(path, line, &value, &mut tally, out);
                 }
                 if let (Some(name), Some(value)) = (option_name, option_value) {
                     let key = name
@@ -280,16 +312,18 @@ pub fn scan_project_xml(path: &str, bytes: &[u8], out: &mut FamilyOutput) {
                         .to_ascii_lowercase();
                     if matches!(key.as_str(), "password" | "passwd" | "pwd") && !value.is_empty() {
                         let snippet = format!("name=\"{name}\" value=\"{}\"", mask_secret(&value));
+                        tally.stored_passwords += 1;
                         project_password(out, path, line, "password setting", &value, snippet);
                     }
                 }
             }
-            Event::End(_) => flush(path, bytes, &mut text, &mut text_start, out),
+            Event::End(_) => flush(path, bytes, &mut text, &mut text_start, &mut tally, out),
             Event::Eof => break,
             _ => {}
         }
     }
-    flush(path, bytes, &mut text, &mut text_start, out);
+    flush(path, bytes, &mut text, &mut text_start, &mut tally, out);
+    out.projects.push(tally);
 }
 
 fn flush(
@@ -297,6 +331,7 @@ fn flush(
     bytes: &[u8],
     text: &mut String,
     start: &mut Option<usize>,
+    tally: &mut ProjectCredentials,
     out: &mut FamilyOutput,
 ) {
     if let Some(pos) = start.take()
@@ -305,7 +340,7 @@ fn flush(
         // The value's first non-blank character gives the line the reader sees it on.
         let lead = text.len() - text.trim_start().len();
         let line = line_at(bytes, pos) + text[..lead].matches('\n').count() as u32;
-        report_value(path, line, text, out);
+        report_value(path, line, text, tally, out);
     }
     text.clear();
 }
