@@ -17,6 +17,11 @@ pub struct DataArgs {
     /// Use PostgreSQL (postgres://…) instead of SQLite in the data folder.
     #[arg(long, env = "VETTED_DATABASE_URL")]
     database_url: Option<String>,
+    /// Where uploaded files go: a folder, file:///PATH, or
+    /// s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path_style=true&allow_http=true (credentials
+    /// from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Default: DATA/files.
+    #[arg(long, env = "VETTED_STORAGE")]
+    storage: Option<String>,
 }
 
 /// How scans and emails run; shared by `serve` and `worker`.
@@ -38,6 +43,12 @@ pub struct RunArgs {
     /// Claims of a scan job before the version fails closed as `scan_error`.
     #[arg(long, default_value_t = 3)]
     max_attempts: i64,
+    /// Scan jobs this process runs at once.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Stored files that no version names are removed once this many seconds old.
+    #[arg(long, default_value_t = 24 * 3600)]
+    orphan_grace_secs: u64,
     /// Test hook: pause this many milliseconds before each scan.
     #[arg(long, hide = true)]
     test_scan_delay_ms: Option<u64>,
@@ -77,6 +88,32 @@ enum AdminCommand {
     CreateUser(CreateUserArgs),
     /// Re-scan stored versions with the current rules, after a rule or scanner change.
     Rescan(RescanArgs),
+    /// List live worker processes and the scan jobs they hold.
+    Workers(WorkersArgs),
+    /// Remove stored files that no version names (left by crashes or replaced uploads).
+    Sweep(SweepArgs),
+}
+
+#[derive(clap::Args)]
+struct WorkersArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// Only files at least this many seconds old are removed (an upload in progress has
+    /// written its file but not yet its row).
+    #[arg(long, default_value_t = 24 * 3600)]
+    grace_secs: u64,
+    /// List what would be removed; remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 #[derive(clap::Args)]
@@ -128,9 +165,12 @@ struct CreateUserArgs {
     trusted: bool,
 }
 
-fn config(data: &DataArgs, run: Option<&RunArgs>) -> Config {
+fn config(data: &DataArgs, run: Option<&RunArgs>) -> anyhow::Result<Config> {
     let mut c = Config::new(data.data.clone());
     c.database_url = data.database_url.clone().filter(|u| !u.is_empty());
+    if let Some(spec) = data.storage.as_deref().filter(|s| !s.is_empty()) {
+        c.storage = Some(vetted_server::storage::StorageConfig::parse(spec)?);
+    }
     if let Some(run) = run {
         c.smtp_url = run.smtp_url.clone().filter(|u| !u.is_empty());
         c.mail_from = run.mail_from.clone();
@@ -138,8 +178,10 @@ fn config(data: &DataArgs, run: Option<&RunArgs>) -> Config {
         c.lease = Duration::from_secs(run.lease_secs.max(1));
         c.max_attempts = run.max_attempts.max(1);
         c.test_scan_delay = run.test_scan_delay_ms.map(Duration::from_millis);
+        c.worker_concurrency = run.concurrency.max(1);
+        c.orphan_grace = Duration::from_secs(run.orphan_grace_secs);
     }
-    c
+    Ok(c)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -161,7 +203,7 @@ fn init_logging() {
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     init_logging();
-    let mut c = config(&args.data, Some(&args.run));
+    let mut c = config(&args.data, Some(&args.run))?;
     c.bind = args.bind;
     c.run_worker = !args.no_worker;
     runtime()?.block_on(vetted_server::serve(c))?;
@@ -170,7 +212,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
 
 pub fn worker(args: WorkerArgs) -> anyhow::Result<u8> {
     init_logging();
-    let c = config(&args.data, Some(&args.run));
+    let c = config(&args.data, Some(&args.run))?;
     runtime()?.block_on(vetted_server::run_worker_process(c))?;
     Ok(0)
 }
@@ -187,7 +229,7 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<u8> {
             } else {
                 Role::Plain
             };
-            let c = config(&a.data, None);
+            let c = config(&a.data, None)?;
             let id = runtime()?.block_on(vetted_server::create_user(
                 c,
                 &a.name,
@@ -199,7 +241,88 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<u8> {
             Ok(0)
         }
         AdminCommand::Rescan(a) => rescan(a),
+        AdminCommand::Workers(a) => list_workers(a),
+        AdminCommand::Sweep(a) => sweep(a),
     }
+}
+
+fn list_workers(a: WorkersArgs) -> anyhow::Result<u8> {
+    let c = config(&a.data, None)?;
+    runtime()?.block_on(async move {
+        let db = vetted_server::db::Db::connect(&c).await?;
+        let live = vetted_server::workers::live(&db).await?;
+        let depth = vetted_server::workers::queue_depth(&db).await?;
+        if a.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "workers": live,
+                    "queued_jobs": depth,
+                }))?
+            );
+            return Ok(0);
+        }
+        if live.is_empty() {
+            println!("No live workers. {depth} job(s) queued.");
+            return Ok(0);
+        }
+        let now = vetted_server::db::now();
+        println!(
+            "{} live worker process(es), {depth} job(s) queued:",
+            live.len()
+        );
+        for w in &live {
+            println!(
+                "  {} (host {}, pid {}, {} at once, up {}s, seen {}s ago)",
+                w.name,
+                w.host,
+                w.pid,
+                w.concurrency,
+                now - w.started_at,
+                now - w.last_seen
+            );
+            for j in &w.jobs {
+                println!(
+                    "      job {} ({}, attempt {}) by {}, lease ends in {}s",
+                    j.id,
+                    j.kind,
+                    j.attempts,
+                    j.locked_by,
+                    j.locked_until - now
+                );
+            }
+        }
+        Ok(0)
+    })
+}
+
+fn sweep(a: SweepArgs) -> anyhow::Result<u8> {
+    let c = config(&a.data, None)?;
+    runtime()?.block_on(async move {
+        let db = vetted_server::db::Db::connect(&c).await?;
+        let storage = vetted_server::storage::Storage::open(&c.storage_config())?;
+        let s = vetted_server::storage::sweep(
+            &db,
+            &storage,
+            Duration::from_secs(a.grace_secs),
+            a.dry_run,
+        )
+        .await?;
+        println!(
+            "{} stored file(s) in {}: {} named by a version, {} orphan(s) younger than {}s kept, {} orphan(s) {}.",
+            s.objects,
+            storage.describe(),
+            s.referenced,
+            s.young_orphans,
+            a.grace_secs,
+            s.removed.len(),
+            if a.dry_run { "would be removed" } else { "removed" }
+        );
+        for k in &s.removed {
+            println!("  {k}");
+        }
+        Ok(0)
+    })
 }
 
 fn rescan(a: RescanArgs) -> anyhow::Result<u8> {
@@ -210,7 +333,7 @@ fn rescan(a: RescanArgs) -> anyhow::Result<u8> {
     let selection = Selection {
         plugins: a.plugin.clone(),
     };
-    let c = config(&a.data, Some(&a.run));
+    let c = config(&a.data, Some(&a.run))?;
     let base_url = c
         .base_url
         .clone()

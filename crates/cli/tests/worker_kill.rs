@@ -94,6 +94,7 @@ async fn worker_killed_mid_scan(db_kind: Db) {
     let mut args = vec!["serve", "--bind", &bind, "--no-worker"];
     args.extend(&store);
     let _server = spawn(&args, &dir.path().join("serve.log"));
+    vetted_server::install_crypto_provider();
     let client = reqwest::Client::new();
     let start = Instant::now();
     while client.get(format!("{url}/api/rules")).send().await.is_err() {

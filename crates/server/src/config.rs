@@ -30,6 +30,14 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// Test hook: a pause before each scan, so tests can kill a worker holding a lease.
     pub test_scan_delay: Option<Duration>,
+    /// Where uploaded files go; `<data>/files` when absent.
+    pub storage: Option<crate::storage::StorageConfig>,
+    /// Stored files that no version names are removed once this old.
+    pub orphan_grace: Duration,
+    /// How often a server sweeps orphans (never when zero).
+    pub sweep_interval: Duration,
+    /// Scan jobs a worker process (or a server's in-process worker) runs at once.
+    pub worker_concurrency: usize,
 }
 
 impl Config {
@@ -47,7 +55,17 @@ impl Config {
             poll_interval: Duration::from_millis(500),
             max_upload_bytes: 25 * 1024 * 1024,
             test_scan_delay: None,
+            storage: None,
+            orphan_grace: Duration::from_secs(24 * 3600),
+            sweep_interval: Duration::from_secs(3600),
+            worker_concurrency: 1,
         }
+    }
+
+    pub fn storage_config(&self) -> crate::storage::StorageConfig {
+        self.storage
+            .clone()
+            .unwrap_or_else(|| crate::storage::StorageConfig::Local(self.files_dir()))
     }
 
     pub fn files_dir(&self) -> PathBuf {

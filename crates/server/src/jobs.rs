@@ -59,7 +59,7 @@ pub async fn enqueue(
 ) -> anyhow::Result<i64> {
     let kind = payload.kind();
     let t = now();
-    sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at)
          VALUES ($1, $2, 'queued', 0, $3, $4, $4, $4) RETURNING id",
     )
@@ -69,7 +69,16 @@ pub async fn enqueue(
     .bind(t)
     .fetch_one(&mut **tx)
     .await
-    .context("enqueuing a job")
+    .context("enqueuing a job")?;
+    if tx.backend_name() == "PostgreSQL" {
+        // Delivered at commit to every listening worker process, on any host.
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(crate::workers::JOBS_CHANNEL)
+            .execute(&mut **tx)
+            .await
+            .context("announcing the job")?;
+    }
+    Ok(id)
 }
 
 const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1,
@@ -246,6 +255,7 @@ async fn run_one(state: &Arc<AppState>, worker: &str, job: Job) -> anyhow::Resul
     let result = scan_job::run(state, &job, worker, &payload).await;
     heartbeat.abort();
     if let Err(e) = result {
+        state.metrics.job_failure();
         let message = format!("{e:#}");
         tracing::warn!(
             job = job.id,

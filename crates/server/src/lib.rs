@@ -13,6 +13,7 @@ pub mod rules;
 pub mod scan_job;
 pub mod storage;
 pub mod upload;
+pub mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,25 +24,27 @@ use tokio::sync::{Notify, watch};
 pub use config::Config;
 use db::Db;
 use mail::Mailer;
-use storage::{LocalStorage, Storage};
+use storage::Storage;
 
 /// Everything a request handler or a worker needs, built once at start-up.
 pub struct AppState {
     pub config: Config,
     pub db: Db,
-    pub storage: Arc<dyn Storage>,
+    pub storage: Arc<Storage>,
     pub mailer: Mailer,
     /// Public base URL without a trailing slash.
     pub base_url: String,
     /// Wakes in-process workers when a job is enqueued (other processes poll).
     pub wake: Notify,
     pub plugins_xml_cache: routes::plugins_xml::Cache,
+    pub metrics: routes::ops::Metrics,
 }
 
 impl AppState {
     pub async fn new(config: Config, base_url: String) -> anyhow::Result<Arc<AppState>> {
+        install_crypto_provider();
         let db = Db::connect(&config).await?;
-        let storage: Arc<dyn Storage> = Arc::new(LocalStorage::new(config.files_dir()));
+        let storage = Arc::new(Storage::open(&config.storage_config())?);
         let mailer = Mailer::from_config(&config)?;
         Ok(Arc::new(AppState {
             db,
@@ -50,6 +53,7 @@ impl AppState {
             base_url: base_url.trim_end_matches('/').to_string(),
             wake: Notify::new(),
             plugins_xml_cache: Default::default(),
+            metrics: Default::default(),
             config,
         }))
     }
@@ -100,12 +104,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
     if state.config.run_worker {
-        let worker = format!("{}-{}-server", hostname(), std::process::id());
-        tasks.push(tokio::spawn(jobs::run_worker(
-            state.clone(),
-            worker,
-            rx.clone(),
-        )));
+        let name = format!("{}-{}-server", hostname(), std::process::id());
+        tasks.extend(spawn_workers(&state, name, &rx));
+    }
+    if !state.config.sweep_interval.is_zero() {
+        tasks.push(tokio::spawn(sweep_loop(state.clone(), rx.clone())));
     }
     let app = routes::router(state.clone());
     let mut rx_http = rx;
@@ -154,7 +157,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let stop = server.shutdown.clone();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        shutdown_signal().await;
         let _ = stop.send(true);
     });
     server.wait().await;
@@ -177,13 +180,66 @@ pub async fn run_worker_process(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(config, base_url).await?;
     let (stop, rx) = watch::channel(false);
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        shutdown_signal().await;
         let _ = stop.send(true);
     });
-    let worker = format!("{}-{}-worker", hostname(), std::process::id());
-    println!("Vetted worker {worker} is waiting for jobs");
-    jobs::run_worker(state, worker, rx).await;
+    let name = format!("{}-{}-worker", hostname(), std::process::id());
+    println!(
+        "Vetted worker {name} ({} at once, files in {}) is waiting for jobs",
+        state.config.worker_concurrency,
+        state.storage.describe()
+    );
+    for task in spawn_workers(&state, name, &rx) {
+        let _ = task.await;
+    }
     Ok(())
+}
+
+/// A worker process's tasks: `worker_concurrency` job loops (`<name>-<n>`), its heartbeat row,
+/// and on PostgreSQL the listener that wakes the loops when a job is queued anywhere.
+fn spawn_workers(
+    state: &Arc<AppState>,
+    name: String,
+    shutdown: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let n = state.config.worker_concurrency.max(1);
+    let mut tasks = vec![
+        tokio::spawn(workers::register_and_beat(
+            state.db.clone(),
+            name.clone(),
+            n,
+            shutdown.clone(),
+        )),
+        tokio::spawn(workers::listen_for_jobs(state.clone(), shutdown.clone())),
+    ];
+    for i in 0..n {
+        tasks.push(tokio::spawn(jobs::run_worker(
+            state.clone(),
+            format!("{name}-{i}"),
+            shutdown.clone(),
+        )));
+    }
+    tasks
+}
+
+/// Removes orphaned files now and then (see `storage::sweep`).
+async fn sweep_loop(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(state.config.sweep_interval) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        match storage::sweep(&state.db, &state.storage, state.config.orphan_grace, false).await {
+            Ok(s) if !s.removed.is_empty() => {
+                tracing::info!(removed = s.removed.len(), "orphaned files removed")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("orphan sweep failed: {e:#}"),
+        }
+    }
 }
 
 /// `vetted admin create-user`.
@@ -229,10 +285,35 @@ pub enum Role {
     Plain,
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "host".into())
+}
+
+/// Installs ring as rustls's process-wide crypto provider (S3 over HTTPS, and any HTTP client
+/// built in the same process, since reqwest is built without a provider of its own); harmless
+/// when one is installed already.
+pub fn install_crypto_provider() {
+    #[cfg(feature = "s3")]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Ctrl-C or SIGTERM (what systemd and container runtimes send): servers stop accepting and
+/// finish the requests in flight; workers finish their current scan and stop claiming.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -42,7 +42,9 @@ pub async fn run(
         tokio::time::sleep(delay).await;
     }
     let options = options_for(db, &plugin, &version).await?;
+    let started = std::time::Instant::now();
     let report = scan_stored(state, &plugin, &version, options).await?;
+    state.metrics.scan(started.elapsed());
 
     let decided = status_for(&report);
     let new_status = if manual {

@@ -52,6 +52,8 @@ pub enum UploadError {
     Forbidden(String),
     NotFound(String),
     Conflict(String),
+    /// A service the upload needs (the file store) does not answer: try again later.
+    Unavailable(String),
     Internal(anyhow::Error),
 }
 
@@ -73,9 +75,10 @@ impl UploadError {
                 }
                 s
             }
-            UploadError::Forbidden(m) | UploadError::NotFound(m) | UploadError::Conflict(m) => {
-                m.clone()
-            }
+            UploadError::Forbidden(m)
+            | UploadError::NotFound(m)
+            | UploadError::Conflict(m)
+            | UploadError::Unavailable(m) => m.clone(),
             UploadError::Internal(_) => "internal error; the upload was not stored".to_string(),
         }
     }
@@ -268,17 +271,19 @@ pub async fn accept(state: &AppState, req: UploadRequest) -> Result<Accepted, Up
         "" => format!("{}.99", qgis_min.split('.').next().unwrap_or("3")),
         v => v.to_string(),
     };
-    let file_key = format!(
-        "{0}/{0}.{1}.{2}.zip",
-        pkg.package_name,
-        pkg.version,
-        &pkg.sha256[..pkg.sha256.len().min(12)]
-    );
+    // Content addressed, and written before the row that names it: a crash between the two
+    // leaves an orphan file for the sweep, never a row without its file.
+    let file_key = crate::storage::content_key(&pkg.sha256);
     state
         .storage
         .put(&file_key, req.bytes.clone())
         .await
-        .context("storing the upload")?;
+        .map_err(|e| match e {
+            crate::storage::StorageError::Unavailable { .. } => UploadError::Unavailable(format!(
+                "the file store is unavailable, so the upload was not stored; try again shortly ({e})"
+            )),
+            other => UploadError::Internal(other.into()),
+        })?;
 
     let metadata_json = serde_json::Value::Object(pkg.metadata.clone()).to_string();
     let skip_json = serde_json::to_string(&skipped).context("encoding skipped rules")?;

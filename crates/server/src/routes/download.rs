@@ -73,7 +73,17 @@ async fn serve(
             return Ok(refuse(StatusCode::FORBIDDEN, message));
         }
     }
-    let bytes = state.storage.get(&v.file_key).await?;
+    let bytes = match state.storage.get(&v.file_key).await {
+        Ok(b) => b,
+        Err(e @ crate::storage::StorageError::Unavailable { .. }) => {
+            tracing::warn!("download of {}: {e:#}", v.file_key);
+            return Ok(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The file store is unavailable; try again shortly.\n".into(),
+            ));
+        }
+        Err(e) => return Err(anyhow::Error::from(e).into()),
+    };
     db.count_download(&v).await?;
     let mut r = (StatusCode::OK, bytes).into_response();
     let h = r.headers_mut();

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod download;
+pub mod ops;
 pub mod plugins_xml;
 pub mod rest;
 pub mod xmlrpc;
@@ -83,6 +84,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/rules", get(api::list_rules))
         .route("/api/rules/{code}", get(api::get_rule).put(api::put_rule))
         .route("/api/upload-form", get(api::upload_form))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::track,
+        ))
         .with_state(state)
 }
 
@@ -141,6 +149,7 @@ impl From<UploadError> for ApiError {
             UploadError::Forbidden(_) => ApiError::forbidden(message),
             UploadError::NotFound(_) => ApiError::not_found(message),
             UploadError::Conflict(_) => ApiError::conflict(message),
+            UploadError::Unavailable(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message),
             UploadError::Internal(e) => e.into(),
         }
     }

@@ -129,6 +129,7 @@ async fn plugin_upload(state: &AppState, headers: &HeaderMap, params: &[Value]) 
                 UploadError::Forbidden(_) => 403,
                 UploadError::NotFound(_) => 404,
                 UploadError::Conflict(_) => 409,
+                UploadError::Unavailable(_) => 503,
                 UploadError::Internal(e) => {
                     tracing::error!("XML-RPC upload: {e:#}");
                     -32500

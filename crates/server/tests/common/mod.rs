@@ -124,7 +124,7 @@ impl TestServer {
             url,
             dir,
             config,
-            client: reqwest::Client::new(),
+            client: http_client(),
         };
         ts.user("admin", Role::Admin).await;
         ts.user("staff", Role::Staff).await;
@@ -379,6 +379,13 @@ impl PluginZip {
         }
         w.finish().unwrap().into_inner()
     }
+}
+
+/// An HTTP client for tests (reqwest is built without its own TLS provider; see
+/// `vetted_server::install_crypto_provider`).
+pub fn http_client() -> reqwest::Client {
+    vetted_server::install_crypto_provider();
+    reqwest::Client::new()
 }
 
 /// A free TCP port on 127.0.0.1.
