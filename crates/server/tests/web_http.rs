@@ -1,0 +1,517 @@
+//! The web pages over plain HTTP (no browser): CSRF refusals, error pages (404, 403 with the
+//! reason, 413), admin pages closed to everyone but admins, security headers and cookies, and
+//! user input escaped on every page that shows it.
+
+mod common;
+
+use common::web::{WebClient, csrf_in};
+use common::{Db, PASSWORD, PluginZip, TestServer};
+
+fn header(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn is_html(r: &reqwest::Response) -> bool {
+    header(r, "content-type").starts_with("text/html")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_without_the_right_csrf_token_are_refused() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    let mut alice = WebClient::new(&ts);
+
+    // Sign-in itself needs the token of the form cookie the sign-in page hands out.
+    let r = alice
+        .post_form("/sign-in", &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(r.status(), 403);
+    assert!(is_html(&r));
+    assert!(!alice.cookies.iter().any(|(n, _)| n == "vetted_session"));
+    alice.sign_in("alice").await;
+
+    // Signed in: a form posted without a token, or with another browser's, is a 403 and does
+    // nothing.
+    let mut other = WebClient::new(&ts);
+    other.sign_in("bob").await;
+    let foreign = other.csrf("/account").await;
+    let own = alice.csrf("/account").await;
+    assert_ne!(foreign, own, "tokens are per session");
+    for fields in [
+        vec![],
+        vec![("csrf_token", "")],
+        vec![("csrf_token", "not-the-token")],
+        vec![("csrf_token", foreign.as_str())],
+    ] {
+        let r = alice.post_form("/sign-out", &fields).await;
+        assert_eq!(r.status(), 403, "{fields:?}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains("security token"), "{body}");
+    }
+    let (status, _) = alice.page("/account").await;
+    assert_eq!(status, 200, "still signed in after the refused sign-outs");
+
+    // Same for a token request and an upload.
+    let r = alice
+        .post_form("/account/tokens", &[("plugin", "x"), ("description", "d")])
+        .await;
+    assert_eq!(r.status(), 403);
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", "wrong")
+        .part(
+            "package",
+            reqwest::multipart::Part::bytes(PluginZip::valid("csrf_plugin", "1.0").bytes())
+                .file_name("p.zip"),
+        );
+    let r = alice
+        .http
+        .post(format!("{}/upload", ts.url))
+        .header("cookie", format!("vetted_session={}", session(&alice)))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = ts
+        .get("/api/plugins/csrf_plugin")
+        .basic_auth("admin", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "the refused upload stored nothing");
+
+    // With the right token the same form works.
+    let r = alice
+        .post_form("/sign-out", &[("csrf_token", own.as_str())])
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = alice.get("/account").await;
+    assert_eq!(
+        r.status(),
+        303,
+        "signed out: the account page sends to sign-in"
+    );
+    ts.stop().await;
+}
+
+fn session(c: &WebClient) -> String {
+    c.cookies
+        .iter()
+        .find(|(n, _)| n == "vetted_session")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_pages_are_html_with_the_reason() {
+    let ts = TestServer::start_with(Db::Sqlite, |c| c.max_upload_bytes = 64 * 1024).await;
+    let mut alice = WebClient::new(&ts);
+
+    let r = alice.get("/no/such/page").await;
+    assert_eq!(r.status(), 404);
+    assert!(is_html(&r));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("There is no page at /no/such/page")
+    );
+    let r = alice.get("/plugins/nothing_here/").await;
+    assert_eq!(r.status(), 404);
+    assert!(is_html(&r));
+    let r = alice.get("/docs/rules/NOPE999").await;
+    assert_eq!(r.status(), 404);
+    // The JSON API keeps its JSON errors.
+    let r = alice.get("/api/nothing").await;
+    assert_eq!(r.status(), 404);
+    assert!(header(&r, "content-type").starts_with("application/json"));
+
+    alice.sign_in("alice").await;
+    let r = alice.get("/queue").await;
+    assert_eq!(r.status(), 403);
+    assert!(is_html(&r));
+    assert!(r.text().await.unwrap().contains("Only staff approvers"));
+
+    // 413: a ZIP over the limit, and a body over the limit plus the multipart allowance (cut
+    // off by the body limit; only a little over, so the whole body is sent before the answer).
+    let token = alice.csrf("/upload").await;
+    for size in [100 * 1024, (1024 + 96) * 1024] {
+        let big = PluginZip::valid("big_plugin", "1.0")
+            .with("data.bin", &"x".repeat(size))
+            .bytes();
+        let mut raw = PluginZip::valid("big_plugin", "1.0");
+        // Stored, not deflated, so the ZIP really is that big.
+        raw.files.push(("noise.txt".into(), pseudo_random(size)));
+        let bytes = if big.len() > size {
+            big
+        } else {
+            stored_zip(&raw)
+        };
+        assert!(bytes.len() > 64 * 1024);
+        let form = reqwest::multipart::Form::new()
+            .text("csrf_token", token.clone())
+            .part(
+                "package",
+                reqwest::multipart::Part::bytes(bytes).file_name("big.zip"),
+            );
+        let r = alice
+            .http
+            .post(format!("{}/upload", ts.url))
+            .header("cookie", format!("vetted_session={}", session(&alice)))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413, "size {size}");
+        assert!(is_html(&r));
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("larger than this repository accepts")
+        );
+    }
+    ts.stop().await;
+}
+
+/// Bytes that deflate does not shrink.
+fn pseudo_random(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn stored_zip(p: &PluginZip) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, content) in &p.files {
+        w.start_file(format!("{}/{name}", p.package), opts).unwrap();
+        w.write_all(content).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_admins_reach_admin_pages() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    let mut anonymous = WebClient::new(&ts);
+    let r = anonymous.get("/admin/rules").await;
+    assert_eq!(r.status(), 303);
+    assert!(header(&r, "location").starts_with("/sign-in?next=/admin/rules"));
+
+    for user in ["alice", "staff", "trudy"] {
+        let mut c = WebClient::new(&ts);
+        c.sign_in(user).await;
+        for page in ["/admin/rules", "/admin/users"] {
+            let r = c.get(page).await;
+            assert_eq!(r.status(), 403, "{user} {page}");
+            assert!(r.text().await.unwrap().contains("Only admins"));
+        }
+        // Posting the admin forms with a valid token changes nothing either.
+        let token = c.csrf("/account").await;
+        let r = c
+            .post_form(
+                "/admin/rules",
+                &[
+                    ("csrf_token", &token),
+                    ("action", "disable"),
+                    ("code", "B602"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 403, "{user}");
+        let r = c
+            .post_form("/admin/users/3", &[("csrf_token", &token), ("admin", "on")])
+            .await;
+        assert_eq!(r.status(), 403, "{user}");
+    }
+    let rule: serde_json::Value = ts
+        .get("/api/rules/B602")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rule["enabled"], true);
+    let alice: serde_json::Value = ts
+        .get("/api/session")
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(alice["admin"], false);
+
+    // The admin gets the pages, and their bulk action works.
+    let mut admin = WebClient::new(&ts);
+    admin.sign_in("admin").await;
+    let (status, body) = admin.page("/admin/rules?family=bandit").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("B602"));
+    assert!(!body.contains(">E501<"), "filtered to Bandit");
+    let token = csrf_in(&body).unwrap();
+    let r = admin
+        .post_form(
+            "/admin/rules",
+            &[
+                ("csrf_token", &token),
+                ("action", "warning"),
+                ("code", "B602"),
+                ("code", "B102"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    for code in ["B602", "B102"] {
+        let rule: serde_json::Value = ts
+            .get(&format!("/api/rules/{code}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(rule["severity"], "warning", "{code}");
+    }
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_headers_and_cookies() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    let mut c = WebClient::new(&ts);
+    for path in ["/plugins/", "/sign-in", "/docs/", "/no/such/page"] {
+        let r = c.get(path).await;
+        let csp = header(&r, "content-security-policy");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(header(&r, "x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header(&r, "referrer-policy"), "same-origin", "{path}");
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("<script>"), "{path}: no inline script");
+        assert!(!body.contains(" style=\""), "{path}: no inline style");
+    }
+    let token = c.csrf("/sign-in").await;
+    let r = c
+        .post_form(
+            "/sign-in",
+            &[
+                ("csrf_token", &token),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let cookie = header(&r, "set-cookie");
+    assert!(cookie.starts_with("vetted_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+    // A wrong password is a page saying so, no cookie.
+    let mut d = WebClient::new(&ts);
+    let token = d.csrf("/sign-in").await;
+    let r = d
+        .post_form(
+            "/sign-in",
+            &[
+                ("csrf_token", &token),
+                ("username", "alice"),
+                ("password", "nope"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("wrong user name or password")
+    );
+    let ts = ts.restart(|c| c.secure_cookies = true).await;
+    let mut c = WebClient::new(&ts);
+    let r = c.get("/sign-in").await;
+    assert!(header(&r, "set-cookie").contains("Secure"));
+    ts.stop().await;
+}
+
+const HOSTILE: &str = "<script>alert('x')</script><b>bold</b>";
+
+async fn hostile_metadata_is_escaped_everywhere(db: Db) {
+    let ts = TestServer::start(db).await;
+    let mut plugin = PluginZip::valid("hostile", "1.0.0");
+    for (name, content) in &mut plugin.files {
+        if name == "metadata.txt" {
+            let text = String::from_utf8(content.clone())
+                .unwrap()
+                .replace("name=hostile plugin", &format!("name=Hostile {HOSTILE}"))
+                .replace(
+                    "description=A small",
+                    &format!("description=Description {HOSTILE} A small"),
+                )
+                .replace("about=Adds", &format!("about=About {HOSTILE} Adds"))
+                .replace("tags=sample,test", &format!("tags=maps,{HOSTILE}"))
+                // metadata.txt refuses '/' in the author, so no closing tag here.
+                .replace("author=Vetted developers", "author=Author <script>alert(2)");
+            *content = text.into_bytes();
+        }
+    }
+    let zip = plugin.bytes();
+    let r = ts.add_plugin("alice", zip, false).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let v = ts.wait_scanned("hostile", "1.0.0").await;
+    assert!(
+        v["validation_status"] == "validated" || v["validation_status"] == "validated_with_config",
+        "{v}"
+    );
+    let mut staff = WebClient::new(&ts);
+    staff.sign_in("staff").await;
+    let mut alice = WebClient::new(&ts);
+    alice.sign_in("alice").await;
+    let pages = [
+        ("staff", "/queue"),
+        ("alice", "/plugins/"),
+        ("alice", "/plugins/?tag=maps"),
+        ("alice", "/plugins/hostile/"),
+        ("alice", "/plugins/hostile/version/1.0.0/"),
+        ("alice", "/plugins/hostile/version/1.0.0/?tab=details"),
+    ];
+    for (user, path) in pages {
+        let client = if user == "staff" {
+            &mut staff
+        } else {
+            &mut alice
+        };
+        let (status, body) = client.page(path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            body.contains("Hostile &lt;script&gt;"),
+            "{path} shows the name escaped"
+        );
+        assert!(
+            !body.contains("<script>alert"),
+            "{path} has a raw script tag"
+        );
+        assert!(!body.contains("<b>"), "{path} has raw HTML");
+        assert!(!body.contains("<b>bold"), "{path} has raw HTML");
+    }
+    let (_, plugin_page) = alice.page("/plugins/hostile/").await;
+    for field in [
+        "Description &lt;script&gt;",
+        "About &lt;script&gt;",
+        "Author &lt;script&gt;",
+    ] {
+        assert!(plugin_page.contains(field), "plugin page shows {field}");
+    }
+    // Search terms are reflected in the search form, escaped.
+    let (_, body) = alice
+        .page("/plugins/?q=%3Cscript%3Ealert(1)%3C/script%3E")
+        .await;
+    assert!(!body.contains("<script>alert(1)"));
+    assert!(body.contains("&lt;script&gt;alert(1)"));
+    ts.stop().await;
+}
+
+mod hostile_metadata {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::hostile_metadata_is_escaped_everywhere(super::Db::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::hostile_metadata_is_escaped_everywhere(super::Db::Postgres).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_created_once_listed_and_revoked_from_the_account_page() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    let r = ts
+        .add_plugin("alice", PluginZip::valid("tokened", "1.0.0").bytes(), false)
+        .await;
+    assert_eq!(r.status(), 201);
+    let mut alice = WebClient::new(&ts);
+    alice.sign_in("alice").await;
+    let token = alice.csrf("/account").await;
+    let r = alice
+        .post_form(
+            "/account/tokens",
+            &[
+                ("csrf_token", &token),
+                ("plugin", "tokened"),
+                ("description", "ci <pipeline>"),
+                ("days", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    let secret = body
+        .split("<pre class=\"token\"><code>")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("the new token is shown")
+        .to_string();
+    assert!(secret.len() > 20);
+    assert!(body.contains("ci &lt;pipeline&gt;"));
+    // The token works for the API, and is not shown again.
+    let r = ts
+        .get("/api/session")
+        .header("Authorization", format!("Token {secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, again) = alice.page("/account").await;
+    assert!(!again.contains(&secret));
+    assert!(again.contains("active"));
+    // Revoke it.
+    let id: i64 = again
+        .split("/account/tokens/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .and_then(|s| s.parse().ok())
+        .expect("a revoke form");
+    let r = alice
+        .post_form(
+            &format!("/account/tokens/{id}/revoke"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = ts
+        .get("/api/session")
+        .header("Authorization", format!("Token {secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Bob owns nothing and cannot make a token for alice's plugin.
+    let mut bob = WebClient::new(&ts);
+    bob.sign_in("bob").await;
+    let token = bob.csrf("/account").await;
+    let r = bob
+        .post_form(
+            "/account/tokens",
+            &[("csrf_token", &token), ("plugin", "tokened"), ("days", "3")],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    ts.stop().await;
+}
