@@ -515,3 +515,174 @@ async fn tokens_are_created_once_listed_and_revoked_from_the_account_page() {
     assert_eq!(r.status(), 403);
     ts.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsing_searching_and_staff_actions() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    let maps = PluginZip::valid("maps_tool", "1.0.0")
+        .set_metadata("tags", "maps,raster")
+        .set_metadata("author", "Ada Mapper");
+    let other = PluginZip::valid("other_tool", "2.0.0").set_metadata("tags", "vector");
+    for zip in [maps, other] {
+        let r = ts.add_plugin("alice", zip.bytes(), false).await;
+        assert_eq!(r.status(), 201);
+        ts.wait_scanned(
+            &zip.package,
+            if zip.package == "maps_tool" {
+                "1.0.0"
+            } else {
+                "2.0.0"
+            },
+        )
+        .await;
+    }
+    let r = ts
+        .add_plugin(
+            "bob",
+            PluginZip::blocked("bad_tool", "1.0.0").bytes(),
+            false,
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        ts.wait_scanned("bad_tool", "1.0.0").await["validation_status"],
+        "blocked"
+    );
+
+    // Nothing is approved: anonymous visitors see no plugin and no version page.
+    let mut visitor = WebClient::new(&ts);
+    let (_, body) = visitor.page("/plugins/").await;
+    assert!(!body.contains("maps_tool") && !body.contains("bad_tool"));
+    assert_eq!(
+        visitor.page("/plugins/maps_tool/version/1.0.0/").await.0,
+        404
+    );
+
+    // Staff see everything; search by name, tag, author and status.
+    let mut staff = WebClient::new(&ts);
+    staff.sign_in("staff").await;
+    let listed = |body: &str| {
+        ["maps_tool", "other_tool", "bad_tool"]
+            .into_iter()
+            .filter(|p| body.contains(&format!("/plugins/{p}/")))
+            .collect::<Vec<_>>()
+    };
+    for (query, want) in [
+        ("", vec!["maps_tool", "other_tool", "bad_tool"]),
+        ("?q=MAPS", vec!["maps_tool"]),
+        ("?tag=vector", vec!["other_tool"]),
+        ("?author=ada", vec!["maps_tool"]),
+        ("?status=blocked", vec!["bad_tool"]),
+        ("?status=validated", vec!["maps_tool", "other_tool"]),
+    ] {
+        let (status, body) = staff.page(&format!("/plugins/{query}")).await;
+        assert_eq!(status, 200);
+        let mut got = listed(&body);
+        got.sort();
+        let mut want = want;
+        want.sort();
+        assert_eq!(got, want, "{query}");
+    }
+
+    // The queue lists the two validated versions, not the blocked one; approving one from the
+    // version page publishes it, unapproving withdraws it.
+    let (_, queue) = staff.page("/queue").await;
+    assert!(queue.contains("maps_tool") && queue.contains("other_tool"));
+    assert!(!queue.contains("bad_tool"));
+    let token = csrf_in(&queue).unwrap();
+    let r = staff
+        .post_form(
+            "/plugins/maps_tool/version/1.0.0/approve",
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, body) = visitor.page("/plugins/").await;
+    assert!(body.contains("maps_tool") && !body.contains("other_tool"));
+    let (status, page) = visitor.page("/plugins/maps_tool/version/1.0.0/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"download\""));
+    assert!(!page.contains("/rescan"), "visitors get no buttons");
+    let r = staff
+        .post_form(
+            "/plugins/maps_tool/version/1.0.0/unapprove",
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(visitor.page("/plugins/maps_tool/").await.0, 404);
+    // A blocked version cannot be approved (409, with the reason).
+    let r = staff
+        .post_form(
+            "/plugins/bad_tool/version/1.0.0/approve",
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("blocked by the security scan")
+    );
+
+    // The new-version upload page is for the plugin's owners and editors.
+    let mut bob = WebClient::new(&ts);
+    bob.sign_in("bob").await;
+    let r = bob.get("/plugins/maps_tool/upload").await;
+    assert_eq!(r.status(), 403);
+    let mut alice = WebClient::new(&ts);
+    alice.sign_in("alice").await;
+    let (status, body) = alice.page("/plugins/maps_tool/upload").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("name=\"run_rule\" value=\"B101\""));
+    assert!(
+        !body.contains("publish_immediately"),
+        "alice is not trusted"
+    );
+    let mut trudy = WebClient::new(&ts);
+    trudy.sign_in("trudy").await;
+    assert!(
+        trudy
+            .page("/upload")
+            .await
+            .1
+            .contains("publish_immediately")
+    );
+    ts.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_pages_come_from_the_catalog() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    let mut c = WebClient::new(&ts);
+    let (status, index) = c.page("/docs/").await;
+    assert_eq!(status, 200);
+    for code in ["B101", "AWSKeyDetector", "E501", "PKG_METADATA"] {
+        assert!(
+            index.contains(&format!("/docs/rules/{code}")),
+            "{code} in the index"
+        );
+    }
+    let (status, rule) = c.page("/docs/rules/B101").await;
+    assert_eq!(status, 200);
+    assert!(rule.contains("assert_used") || rule.contains("Assert used"));
+    assert!(
+        rule.contains("<h3>Bad</h3>") && rule.contains("<h3>Good</h3>"),
+        "{rule}"
+    );
+    assert!(rule.contains("<pre class=\"example\"><code>assert layer.isValid()"));
+    assert!(rule.contains("<code># nosec B101</code>"));
+    let (status, config) = c.page("/docs/config").await;
+    assert_eq!(status, 200);
+    for needle in [
+        "# nosec",
+        "# noqa",
+        ".secrets.baseline",
+        "setup.cfg",
+        "Validated (configured)",
+    ] {
+        assert!(config.contains(needle), "{needle}");
+    }
+    ts.stop().await;
+}
