@@ -276,6 +276,45 @@ async fn only_admins_reach_admin_pages() {
         )
         .await;
     assert_eq!(r.status(), 303);
+    // Roles: the admin makes alice trusted and an approver from the users page.
+    let (status, users) = admin.page("/admin/users").await;
+    assert_eq!(status, 200);
+    let alice_id: i64 = users
+        .split("<td>alice</td>")
+        .nth(1)
+        .and_then(|rest| rest.split("action=\"/admin/users/").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|id| id.parse().ok())
+        .expect("a roles form for alice");
+    let r = admin
+        .post_form(
+            &format!("/admin/users/{alice_id}"),
+            &[
+                ("csrf_token", &token),
+                ("trusted", "on"),
+                ("approver", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let me: serde_json::Value = ts
+        .get("/api/session")
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            me["trusted"].clone(),
+            me["staff"].clone(),
+            me["admin"].clone()
+        ),
+        (true.into(), true.into(), false.into()),
+        "{me}"
+    );
     for code in ["B602", "B102"] {
         let rule: serde_json::Value = ts
             .get(&format!("/api/rules/{code}"))
@@ -553,9 +592,11 @@ async fn browsing_searching_and_staff_actions() {
     let mut visitor = WebClient::new(&ts);
     let (_, body) = visitor.page("/plugins/").await;
     assert!(!body.contains("maps_tool") && !body.contains("bad_tool"));
-    assert_eq!(
-        visitor.page("/plugins/maps_tool/version/1.0.0/").await.0,
-        404
+    let (status, body) = visitor.page("/plugins/maps_tool/version/1.0.0/").await;
+    assert_eq!(status, 404);
+    assert!(
+        body.contains("href=\"/sign-in?next=/plugins/maps_tool/version/1.0.0/\""),
+        "a signed-out visitor is offered to sign in: {body}"
     );
 
     // Staff see everything; search by name, tag, author and status.

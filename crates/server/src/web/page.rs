@@ -191,6 +191,8 @@ pub struct WebError {
     pub message: String,
     /// Sign-in needed: redirect there instead of showing a page.
     sign_in_then: Option<String>,
+    /// A page signed-out visitors may not see yet: offer to sign in and come back here.
+    sign_in_hint: Option<String>,
 }
 
 impl WebError {
@@ -199,7 +201,18 @@ impl WebError {
             status,
             message: message.into(),
             sign_in_then: None,
+            sign_in_hint: None,
         }
+    }
+
+    /// For a signed-out visitor, adds a sign-in link back to `here` to a 404: unpublished
+    /// plugins and versions look missing to them (links in emails land here before the
+    /// browser sends its same-site-only session cookie).
+    pub fn hint_sign_in(mut self, signed_in: bool, here: &str) -> WebError {
+        if !signed_in && self.status == StatusCode::NOT_FOUND {
+            self.sign_in_hint = Some(here.to_string());
+        }
+        self
     }
 
     pub fn not_found(message: impl Into<String>) -> WebError {
@@ -215,6 +228,7 @@ impl WebError {
             status: StatusCode::UNAUTHORIZED,
             message: "Sign in to see this page.".into(),
             sign_in_then: Some(then.to_string()),
+            sign_in_hint: None,
         }
     }
 
@@ -254,6 +268,11 @@ impl IntoResponse for WebError {
             section.card.error {
                 h1 { (self.status.as_u16()) " · " (title) }
                 @for line in self.message.lines() { p { (line) } }
+                @if let Some(here) = &self.sign_in_hint {
+                    p { "If it is your plugin, or you review plugins, "
+                        a href={"/sign-in?next=" (encode_query(here))} { "sign in" }
+                        " to see versions that are not published yet." }
+                }
                 p { a href="/plugins/" { "Back to the plugins" } }
             }
         };

@@ -154,8 +154,14 @@ pub async fn plugin_page(
     Path(package): Path<String>,
 ) -> WebResult<Response> {
     let viewer = Viewer::load(&state, &headers).await?;
-    let plugin = api::find_plugin(&state, &package).await?;
-    let versions = api::visible_versions(&state, viewer.who.as_ref(), &plugin).await?;
+    let here = format!("/plugins/{package}/");
+    let hint = |e: crate::routes::ApiError| {
+        super::WebError::from(e).hint_sign_in(viewer.who.is_some(), &here)
+    };
+    let plugin = api::find_plugin(&state, &package).await.map_err(hint)?;
+    let versions = api::visible_versions(&state, viewer.who.as_ref(), &plugin)
+        .await
+        .map_err(hint)?;
     let Some(newest) = latest(&versions) else {
         return Err(super::WebError::not_found(format!(
             "There is no plugin {package}."

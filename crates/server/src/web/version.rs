@@ -14,11 +14,12 @@ use vetted_scan::catalog::catalog;
 use vetted_scan::report::{Check, Finding, Report, SuppressedBy};
 
 use super::page::{
-    Page, WebResult, approval_badge, csrf_field, ok, severity_badge, status_badge, verdict_badge,
-    when,
+    Page, WebError, WebResult, approval_badge, csrf_field, ok, severity_badge, status_badge,
+    verdict_badge, when,
 };
 use super::plugins::{meta, metadata};
 use super::viewer::{Fields, Viewer};
+use crate::auth::Principal;
 use crate::db::{Plugin, ScanRow, Version, status};
 use crate::routes::State;
 use crate::routes::api;
@@ -53,8 +54,14 @@ pub async fn version_page(
     Query(q): Query<TabQuery>,
 ) -> WebResult<Response> {
     let viewer = Viewer::load(&state, &headers).await?;
-    let (plugin, v) =
-        api::visible_version_for(&state, viewer.who.as_ref(), &package, &version).await?;
+    let (plugin, v) = api::visible_version_for(&state, viewer.who.as_ref(), &package, &version)
+        .await
+        .map_err(|e| {
+            WebError::from(e).hint_sign_in(
+                viewer.who.is_some(),
+                &format!("/plugins/{package}/version/{version}/"),
+            )
+        })?;
     let scans = state.db.scans_of(v.id).await?;
     let may_rescan = match &viewer.who {
         Some(p) => api::may_rescan(&state, p, &plugin).await?,
@@ -382,14 +389,16 @@ async fn action_target(
     package: &str,
     version: &str,
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
-) -> WebResult<(Viewer, Plugin, Version)> {
+) -> WebResult<(Principal, Plugin, Version)> {
     let viewer = Viewer::load(state, headers).await?;
-    viewer.require(&format!("/plugins/{package}/version/{version}/"))?;
+    let who = viewer
+        .require(&format!("/plugins/{package}/version/{version}/"))?
+        .clone();
     let fields = Fields::from_form(form)?;
     viewer.check_csrf(fields.csrf())?;
     let plugin = api::find_plugin(state, package).await?;
     let v = api::find_version(state, &plugin, version).await?;
-    Ok((viewer, plugin, v))
+    Ok((who, plugin, v))
 }
 
 pub async fn rescan(
@@ -398,10 +407,8 @@ pub async fn rescan(
     Path((package, version)): Path<(String, String)>,
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
 ) -> WebResult<Response> {
-    let (viewer, plugin, v) = action_target(&state, &headers, &package, &version, form).await?;
-    if let Some(who) = &viewer.who {
-        api::queue_rescan(&state, who, &plugin, &v).await?;
-    }
+    let (who, plugin, v) = action_target(&state, &headers, &package, &version, form).await?;
+    api::queue_rescan(&state, &who, &plugin, &v).await?;
     Ok(Redirect::to(&version_url(&plugin, &v)).into_response())
 }
 
@@ -411,10 +418,8 @@ pub async fn approve(
     Path((package, version)): Path<(String, String)>,
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
 ) -> WebResult<Response> {
-    let (viewer, plugin, v) = action_target(&state, &headers, &package, &version, form).await?;
-    if let Some(who) = &viewer.who {
-        api::approve_version(&state, who, &plugin, &v).await?;
-    }
+    let (who, plugin, v) = action_target(&state, &headers, &package, &version, form).await?;
+    api::approve_version(&state, &who, &plugin, &v).await?;
     Ok(Redirect::to(&version_url(&plugin, &v)).into_response())
 }
 
@@ -424,9 +429,7 @@ pub async fn unapprove(
     Path((package, version)): Path<(String, String)>,
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
 ) -> WebResult<Response> {
-    let (viewer, plugin, v) = action_target(&state, &headers, &package, &version, form).await?;
-    if let Some(who) = &viewer.who {
-        api::unapprove_version(&state, who, &v).await?;
-    }
+    let (who, plugin, v) = action_target(&state, &headers, &package, &version, form).await?;
+    api::unapprove_version(&state, &who, &v).await?;
     Ok(Redirect::to(&version_url(&plugin, &v)).into_response())
 }
