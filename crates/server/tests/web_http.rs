@@ -681,6 +681,41 @@ async fn browsing_searching_and_staff_actions() {
         !body.contains("publish_immediately"),
         "alice is not trusted"
     );
+    // Posting it: boxes left ticked run, the one left out is skipped; a broken ZIP comes back
+    // to the form with the validator's message.
+    let token = csrf_in(&body).unwrap();
+    let post = |zip: Vec<u8>, run: Vec<&'static str>| {
+        let mut form = reqwest::multipart::Form::new().text("csrf_token", token.clone());
+        for code in ["B101", "B603", "B110"] {
+            form = form.text("panel_rule", code);
+        }
+        for code in run {
+            form = form.text("run_rule", code);
+        }
+        form = form.part(
+            "package",
+            reqwest::multipart::Part::bytes(zip).file_name("p.zip"),
+        );
+        alice
+            .http
+            .post(format!("{}/plugins/maps_tool/upload", ts.url))
+            .header("cookie", format!("vetted_session={}", session(&alice)))
+            .multipart(form)
+            .send()
+    };
+    let r = post(b"not a zip".to_vec(), vec![]).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"upload-error\""), "{page}");
+    assert!(page.contains("valid QGIS Python plugin"), "{page}");
+    assert!(page.contains("name=\"package\""), "the form is shown again");
+    let zip = PluginZip::valid("maps_tool", "1.0.1").bytes();
+    let r = post(zip, vec!["B101", "B110"]).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(header(&r, "location"), "/plugins/maps_tool/version/1.0.1/");
+    let v = ts.version("maps_tool", "1.0.1").await;
+    assert_eq!(v["skipped_rules"], serde_json::json!(["B603"]), "{v}");
+
     let mut trudy = WebClient::new(&ts);
     trudy.sign_in("trudy").await;
     assert!(
