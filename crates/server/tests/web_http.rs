@@ -762,3 +762,84 @@ async fn docs_pages_come_from_the_catalog() {
     }
     ts.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_tab_shows_suppressions_config_and_capabilities() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    let zip = PluginZip::valid("suppressed", "1.0.0")
+        .set_metadata("capabilities", "network")
+        .with(
+            "tool.py",
+            "import subprocess\n\n\ndef run(x):\n    assert x  # nosec\n    if x == None:\n        return None\n    return subprocess.call([\"ls\", \"-l\"])\n",
+        )
+        .with("setup.cfg", "[flake8]\nextend-ignore = E711\n");
+    let form = reqwest::multipart::Form::new()
+        .text("skip_security_rules", "B603")
+        .part(
+            "package",
+            reqwest::multipart::Part::bytes(zip.bytes()).file_name("p.zip"),
+        );
+    let r = ts
+        .post("/plugins/add/")
+        .basic_auth("alice", Some(PASSWORD))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let v = ts.wait_scanned("suppressed", "1.0.0").await;
+    assert_eq!(v["validation_status"], "validated_with_config", "{v}");
+
+    let mut alice = WebClient::new(&ts);
+    alice.sign_in("alice").await;
+    let (status, page) = alice.page("/plugins/suppressed/version/1.0.0/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Validated (configured)"));
+    let section = |id: &str| {
+        let start = page
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no #{id}"));
+        let rest = &page[start..];
+        let end = rest
+            .find("</section>")
+            .into_iter()
+            .chain(rest.find("</details>"))
+            .min()
+            .unwrap_or(rest.len());
+        rest[..end].to_string()
+    };
+    let summary = section("summary");
+    assert!(summary.contains(">configured<"), "{summary}");
+    assert!(summary.contains("setup.cfg"), "{summary}");
+    assert!(summary.contains(">B603<"), "{summary}");
+    let suppressed = section("suppressed");
+    // (Findings a bundled config turns off are not in the report's `suppressed` list: the
+    // scanner records the file instead, shown in the summary above.)
+    for (code, how) in [("B101", "# nosec"), ("B603", "skipped at upload")] {
+        let at = suppressed
+            .find(&format!(">{code}<"))
+            .unwrap_or_else(|| panic!("{code} suppressed: {suppressed}"));
+        let finding_end = suppressed[at..]
+            .find("</article>")
+            .map_or(suppressed.len(), |e| at + e);
+        assert!(
+            suppressed[at..finding_end].contains(&format!("suppressed: {how}")),
+            "{code} by {how}: {suppressed}"
+        );
+    }
+    // Suppressed findings are not listed with the active ones.
+    assert!(!section("check-bandit").contains(">B101<"));
+    // The snippet shows the line, numbered and highlighted.
+    assert!(
+        suppressed
+            .contains("<span class=\"line hl\"><span class=\"ln\">5</span>    assert x  # nosec"),
+        "{suppressed}"
+    );
+    let audit = section("audit");
+    assert!(audit.contains("subprocess.call"), "{audit}");
+    assert!(audit.contains("suppressed/tool.py:8"), "{audit}");
+    assert!(audit.contains("ls"), "{audit}");
+    let declared_at = audit.find("Found but not declared").unwrap();
+    assert!(audit[declared_at..].contains(">process<"), "{audit}");
+    ts.stop().await;
+}
