@@ -206,6 +206,9 @@ async fn upload(b: &Client, ts: &TestServer, zip: &PluginZip, untick: &[&str]) -
     // The counter follows the boxes (the page's only script).
     let running: usize = text(b, "#rules-running").await.parse().unwrap();
     assert_eq!(running, total - untick.len());
+    if !untick.is_empty() {
+        screenshot(b, "upload-form", 390).await;
+    }
     b.find(Locator::Css("main form[enctype] > button[type=submit]"))
         .await
         .unwrap()
@@ -292,6 +295,8 @@ async fn browser_upload_scan_approve_block_and_rules() {
         .await
         .unwrap();
     assert!(feed.contains("e2e_clean"), "{feed}");
+    b.goto(&format!("{}/plugins/", ts.url)).await.unwrap();
+    screenshot(&b, "plugin-list", 390).await;
 
     // ---- a plugin with a hard-coded AWS key is blocked, the key masked
     sign_out(&b).await;
@@ -356,6 +361,7 @@ async fn browser_upload_scan_approve_block_and_rules() {
         .await
         .unwrap();
     wait_for(&b, "table#rules", 10).await;
+    screenshot(&b, "admin-rules", 390).await;
     let rule: serde_json::Value = ts
         .get("/api/rules/B602")
         .send()

@@ -60,22 +60,18 @@ async fn form_page(
                         span.count { output id="rules-running" { (panel.len()) } " of " (panel.len()) " skippable rules will run" }
                     }
                     p.muted { "Every rule below runs unless you untick it. Rules not listed always run. Skipped rules are recorded and shown on the version's Security tab." }
-                    div.scroll {
-                        table {
-                            thead { tr { th { "Run" } th { "Code" } th { "Name" } th { "Severity" } th { "Description" } } }
-                            tbody {
-                                @for r in &panel {
-                                    tr {
-                                        td {
-                                            input type="hidden" name=(PANEL_FIELD) value=(r.code);
-                                            input.rule-toggle type="checkbox" name=(RUN_FIELD) value=(r.code) checked id={"run-" (r.code)} aria-label={"Run " (r.code)};
-                                        }
-                                        td { a.code href={"/docs/rules/" (r.code)} { (r.code) } }
-                                        td { (r.name) }
-                                        td { (severity_badge(r.severity)) }
-                                        td.desc { (first_sentence(r.description)) }
+                    ul.rules-list {
+                        @for r in &panel {
+                            li {
+                                input type="hidden" name=(PANEL_FIELD) value=(r.code);
+                                label.rule {
+                                    input.rule-toggle type="checkbox" name=(RUN_FIELD) value=(r.code) checked id={"run-" (r.code)};
+                                    span {
+                                        code.code { (r.code) } " " span.rule-name { (r.name) } " " (severity_badge(r.severity))
+                                        span.desc { (first_sentence(r.description)) }
                                     }
                                 }
+                                a.docs href={"/docs/rules/" (r.code)} { "About " (r.code) }
                             }
                         }
                     }
