@@ -13,6 +13,27 @@ pub struct WebClient {
     pub cookies: Vec<(String, String)>,
 }
 
+/// A form body as browsers send it (this file is shared with crates that build reqwest
+/// without its `form` feature).
+fn url_encoded(fields: &[(&str, &str)]) -> String {
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// The value of the first `name="csrf_token" value="…"` in a page.
 pub fn csrf_in(html: &str) -> Option<String> {
     let at = html.find("name=\"csrf_token\" value=\"")?;
@@ -77,7 +98,11 @@ impl WebClient {
             .http
             .post(format!("{}{path}", self.base))
             .header(COOKIE, self.cookie_header())
-            .form(fields)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(url_encoded(fields))
             .send()
             .await
             .unwrap();
