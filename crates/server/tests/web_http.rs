@@ -843,3 +843,46 @@ async fn security_tab_shows_suppressions_config_and_capabilities() {
     assert!(audit[declared_at..].contains(">process<"), "{audit}");
     ts.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_blocked_version_says_its_report_is_old_while_rescanning() {
+    let ts = TestServer::start_with(Db::Sqlite, |c| {
+        c.test_scan_delay = Some(std::time::Duration::from_millis(1500));
+    })
+    .await;
+    let r = ts
+        .add_plugin(
+            "alice",
+            PluginZip::blocked("replaced", "1.0.0").bytes(),
+            false,
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        ts.wait_scanned("replaced", "1.0.0").await["validation_status"],
+        "blocked"
+    );
+    let r = ts
+        .add_plugin(
+            "alice",
+            PluginZip::valid("replaced", "1.0.0").bytes(),
+            false,
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let mut alice = WebClient::new(&ts);
+    alice.sign_in("alice").await;
+    let (_, page) = alice.page("/plugins/replaced/version/1.0.0/").await;
+    assert!(page.contains("data-status=\"validating\""), "{page}");
+    assert!(page.contains("http-equiv=\"refresh\""));
+    assert!(page.contains("from an earlier upload"), "{page}");
+    assert_eq!(
+        ts.wait_scanned("replaced", "1.0.0").await["validation_status"],
+        "validated"
+    );
+    let (_, page) = alice.page("/plugins/replaced/version/1.0.0/").await;
+    assert!(!page.contains("from an earlier upload"));
+    assert!(!page.contains("http-equiv=\"refresh\""));
+    assert!(page.contains("data-status=\"validated\""));
+    ts.stop().await;
+}

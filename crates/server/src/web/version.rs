@@ -113,7 +113,7 @@ pub async fn version_page(
         @if details {
             (details_tab(&v, &m))
         } @else {
-            (security_tab(&scans))
+            (security_tab(&scans, v.status == status::VALIDATING))
         }
     };
     let title = format!("{} {}", plugin.name, v.version);
@@ -151,7 +151,7 @@ fn details_tab(v: &Version, m: &serde_json::Map<String, serde_json::Value>) -> M
     }
 }
 
-fn security_tab(scans: &[ScanRow]) -> Markup {
+fn security_tab(scans: &[ScanRow], rescanning: bool) -> Markup {
     let Some(latest) = scans.last() else {
         return html! {
             section.card id="security" {
@@ -173,6 +173,9 @@ fn security_tab(scans: &[ScanRow]) -> Markup {
     };
     html! {
         div id="security" {
+            @if rescanning {
+                p.alert.pending { "The report below is from an earlier upload of this version; the new upload's scan is still running." }
+            }
             (summary_card(latest, &report))
             (stats_grid(&report))
             @if !report.errors.is_empty() {
