@@ -37,6 +37,9 @@ pub struct RunArgs {
     /// Public URL of the repository (used in plugins.xml and emails).
     #[arg(long)]
     base_url: Option<String>,
+    /// Mark session cookies `Secure` (implied by an https --base-url); for a TLS proxy in front.
+    #[arg(long)]
+    secure_cookies: bool,
     /// Seconds a worker holds a scan job before another worker may take it over.
     #[arg(long, default_value_t = 300)]
     lease_secs: u64,
@@ -175,6 +178,7 @@ fn config(data: &DataArgs, run: Option<&RunArgs>) -> anyhow::Result<Config> {
         c.smtp_url = run.smtp_url.clone().filter(|u| !u.is_empty());
         c.mail_from = run.mail_from.clone();
         c.base_url = run.base_url.clone();
+        c.secure_cookies = run.secure_cookies;
         c.lease = Duration::from_secs(run.lease_secs.max(1));
         c.max_attempts = run.max_attempts.max(1);
         c.test_scan_delay = run.test_scan_delay_ms.map(Duration::from_millis);

@@ -127,6 +127,12 @@ pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Option<Princip
     Ok(None)
 }
 
+/// Whether cookies carry `Secure`: when the public URL is https (directly or behind a proxy
+/// that terminates TLS), browsers then never send them over plain HTTP.
+pub fn cookies_secure(state: &crate::AppState) -> bool {
+    state.config.secure_cookies || state.base_url.starts_with("https://")
+}
+
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(axum::http::header::COOKIE)

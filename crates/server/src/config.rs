@@ -28,6 +28,9 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Largest accepted upload in bytes (the ZIP itself).
     pub max_upload_bytes: usize,
+    /// Mark cookies `Secure` even when `base_url` is not https (a TLS proxy in front with an
+    /// http base URL); https base URLs always get it.
+    pub secure_cookies: bool,
     /// Test hook: a pause before each scan, so tests can kill a worker holding a lease.
     pub test_scan_delay: Option<Duration>,
     /// Where uploaded files go; `<data>/files` when absent.
@@ -54,6 +57,7 @@ impl Config {
             max_attempts: 3,
             poll_interval: Duration::from_millis(500),
             max_upload_bytes: 25 * 1024 * 1024,
+            secure_cookies: false,
             test_scan_delay: None,
             storage: None,
             orphan_grace: Duration::from_secs(24 * 3600),

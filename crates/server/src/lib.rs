@@ -1,6 +1,7 @@
 //! Vetted's plugin repository: storage, background scans, email, the REST, XML-RPC and JSON
-//! APIs, downloads and plugins.xml. Built on `vetted-scan`, which it calls only from the scan
-//! job. The `vetted` binary wires [`serve`], [`run_worker_process`] and [`create_user`].
+//! APIs, downloads, plugins.xml and the server-rendered web pages. Built on `vetted-scan`, which
+//! it calls only from the scan job. The `vetted` binary wires [`serve`], [`run_worker_process`]
+//! and [`create_user`].
 
 pub mod auth;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod scan_job;
 pub mod storage;
 pub mod upload;
 pub mod workers;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -134,7 +134,7 @@ pub fn receipt(
             "Hello {},\n\nVetted received version {} of {} (SHA-256 {}, {} bytes).\n\
              Its security scan is queued; you will get the result by email.\n\
              Rules skipped at your request: {skipped}\n\n\
-             Status: {base}/api/plugins/{}/versions/{}\n",
+             Status: {base}/plugins/{}/version/{}/\n",
             user.username,
             version.version,
             plugin.package_name,
@@ -203,7 +203,8 @@ pub fn results(
         to: user.email.clone(),
         subject,
         body: format!(
-            "Hello {},\n\n{text}\nScan report: {base}/api/plugins/{p}/versions/{v}/scan\n",
+            "Hello {},\n\n{text}\nSecurity report: {base}/plugins/{p}/version/{v}/\n\
+             As JSON: {base}/api/plugins/{p}/versions/{v}/scan\n",
             user.username
         ),
     }
@@ -223,8 +224,9 @@ pub fn approver_notice(
         subject: format!("[Vetted] Approval needed: {p} {v}"),
         body: format!(
             "Hello {},\n\nVersion {v} of {p} passed the security scan (status {}) and waits for \
-             approval.\n\n{}\nScan report: {base}/api/plugins/{p}/versions/{v}/scan\n\
-             Approve: POST {base}/api/plugins/{p}/versions/{v}/approve\n",
+             approval.\n\n{}\nReview and approve: {base}/plugins/{p}/version/{v}/\n\
+             Scan report as JSON: {base}/api/plugins/{p}/versions/{v}/scan\n\
+             Approve through the API: POST {base}/api/plugins/{p}/versions/{v}/approve\n",
             staff.username,
             version.status,
             capability_summary(report)

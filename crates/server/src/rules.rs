@@ -50,6 +50,9 @@ pub struct RuleView {
     pub severity: &'static str,
     /// Whether an admin changed it from the catalog default.
     pub customized: bool,
+    /// The catalog's description (the rules panel and docs pages show it).
+    #[serde(skip)]
+    pub description: &'static str,
 }
 
 pub fn views(settings: &BTreeMap<String, RuleSetting>) -> Vec<RuleView> {
@@ -66,16 +69,24 @@ pub fn views(settings: &BTreeMap<String, RuleSetting>) -> Vec<RuleView> {
                 skippable: s.map_or(r.skippable, |s| s.skippable),
                 severity: s.map_or(r.severity, |s| s.severity).as_str(),
                 customized: s.is_some(),
+                description: r.description,
             }
         })
         .collect()
 }
 
-/// The codes an uploader may skip right now: enabled and skippable.
-pub fn skippable_codes(settings: &BTreeMap<String, RuleSetting>) -> Vec<String> {
+/// The rules an uploader may skip right now: enabled and skippable.
+pub fn skippable_views(settings: &BTreeMap<String, RuleSetting>) -> Vec<RuleView> {
     views(settings)
         .into_iter()
         .filter(|v| v.enabled && v.skippable)
+        .collect()
+}
+
+/// The codes of [`skippable_views`].
+pub fn skippable_codes(settings: &BTreeMap<String, RuleSetting>) -> Vec<String> {
+    skippable_views(settings)
+        .into_iter()
         .map(|v| v.code.to_string())
         .collect()
 }

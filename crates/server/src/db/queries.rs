@@ -195,6 +195,36 @@ impl Db {
         .await?)
     }
 
+    /// Every user, by name (the admin's user list).
+    pub async fn users(&self) -> anyhow::Result<Vec<User>> {
+        Ok(
+            sqlx::query_as::<Any, User>(sql!(
+                "SELECT ",
+                USER_COLS,
+                " FROM users ORDER BY username"
+            ))
+            .fetch_all(&self.pool)
+            .await?,
+        )
+    }
+
+    pub async fn set_user_roles(
+        &self,
+        user_id: i64,
+        admin: bool,
+        staff: bool,
+        trusted: bool,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE users SET is_admin = $1, is_staff = $2, is_trusted = $3 WHERE id = $4")
+            .bind(admin as i64)
+            .bind(staff as i64)
+            .bind(trusted as i64)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn count_users(&self) -> anyhow::Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(&self.pool)
@@ -267,6 +297,18 @@ impl Db {
             "SELECT id, package_name, name, created_by, downloads, created_at, updated_at
              FROM plugins ORDER BY package_name",
         )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The plugins `user_id` owns (the account page's token form).
+    pub async fn owned_plugins(&self, user_id: i64) -> anyhow::Result<Vec<Plugin>> {
+        Ok(sqlx::query_as::<Any, Plugin>(
+            "SELECT p.id, p.package_name, p.name, p.created_by, p.downloads, p.created_at, p.updated_at
+             FROM plugins p JOIN plugin_members m ON m.plugin_id = p.id
+             WHERE m.user_id = $1 AND m.role = 'owner' ORDER BY p.package_name",
+        )
+        .bind(user_id)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -394,6 +436,18 @@ impl Db {
     pub async fn approve(&self, version_id: i64) -> anyhow::Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE versions SET approved = 1, updated_at = $1 WHERE id = $2")
+            .bind(now())
+            .bind(version_id)
+            .execute(&mut *tx)
+            .await?;
+        bump_generation(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn unapprove(&self, version_id: i64) -> anyhow::Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE versions SET approved = 0, updated_at = $1 WHERE id = $2")
             .bind(now())
             .bind(version_id)
             .execute(&mut *tx)

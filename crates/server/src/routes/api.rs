@@ -11,7 +11,7 @@ use vetted_scan::catalog::catalog;
 
 use super::{ApiError, ApiResult, State, principal, require_principal};
 use crate::auth::{self, Principal};
-use crate::db::{Plugin, Version, now, status};
+use crate::db::{Plugin, User, Version, now, status};
 use crate::jobs::{self, JobPayload};
 use crate::{AppState, mail, rules, scan_job};
 
@@ -35,6 +35,15 @@ pub async fn sign_in(
         ApiError::bad_request(format!("expected JSON {{\"username\", \"password\"}}: {e}"))
     })?;
     let user = auth::check_password(&state.db, &body.username, &body.password).await?;
+    let cookie = start_session(&state, &user).await?;
+    let mut r = Json(json!({ "username": user.username })).into_response();
+    r.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(r)
+}
+
+/// Stores a new session for `user` and returns the `Set-Cookie` value that hands it to the
+/// browser (shared by the JSON sign-in and the web sign-in form).
+pub(crate) async fn start_session(state: &AppState, user: &User) -> ApiResult<HeaderValue> {
     let secret = auth::random_secret();
     state
         .db
@@ -44,22 +53,30 @@ pub async fn sign_in(
             now() + SESSION_DAYS * 86_400,
         )
         .await?;
+    let secure = if auth::cookies_secure(state) {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
-        "{}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        "{}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
         auth::SESSION_COOKIE,
         SESSION_DAYS * 86_400
     );
-    let mut r = Json(json!({ "username": user.username })).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        r.headers_mut().insert(header::SET_COOKIE, v);
+    HeaderValue::from_str(&cookie)
+        .map_err(|e| anyhow::anyhow!("building the session cookie: {e}").into())
+}
+
+/// Ends the session named by the request's cookie, if any.
+pub(crate) async fn end_session(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+    if let Some(secret) = auth::session_cookie(headers) {
+        state.db.delete_session(&auth::hash_secret(&secret)).await?;
     }
-    Ok(r)
+    Ok(())
 }
 
 pub async fn sign_out(state: State, headers: HeaderMap) -> ApiResult<StatusCode> {
-    if let Some(secret) = auth::session_cookie(&headers) {
-        state.db.delete_session(&auth::hash_secret(&secret)).await?;
-    }
+    end_session(&state, &headers).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -103,7 +120,7 @@ fn version_json(state: &AppState, plugin: &Plugin, v: &Version) -> Value {
 }
 
 /// Whether the caller may see versions that are not public (members and staff).
-async fn sees_everything(
+pub(crate) async fn sees_everything(
     state: &AppState,
     who: Option<&Principal>,
     plugin: &Plugin,
@@ -114,7 +131,7 @@ async fn sees_everything(
     })
 }
 
-async fn find_plugin(state: &AppState, name: &str) -> ApiResult<Plugin> {
+pub(crate) async fn find_plugin(state: &AppState, name: &str) -> ApiResult<Plugin> {
     state
         .db
         .plugin_by_name(name)
@@ -122,7 +139,11 @@ async fn find_plugin(state: &AppState, name: &str) -> ApiResult<Plugin> {
         .ok_or_else(|| ApiError::not_found(format!("no plugin {name:?}")))
 }
 
-async fn find_version(state: &AppState, plugin: &Plugin, version: &str) -> ApiResult<Version> {
+pub(crate) async fn find_version(
+    state: &AppState,
+    plugin: &Plugin,
+    version: &str,
+) -> ApiResult<Version> {
     state.db.version(plugin.id, version).await?.ok_or_else(|| {
         ApiError::not_found(format!(
             "no version {version:?} of {:?}",
@@ -162,18 +183,11 @@ pub async fn plugin_detail(
 ) -> ApiResult<Json<Value>> {
     let who = principal(&state, &headers).await?;
     let plugin = find_plugin(&state, &name).await?;
-    let all = sees_everything(&state, who.as_ref(), &plugin).await?;
-    let versions: Vec<Value> = state
-        .db
-        .versions_of(plugin.id)
+    let versions: Vec<Value> = visible_versions(&state, who.as_ref(), &plugin)
         .await?
         .iter()
-        .filter(|v| all || v.public())
         .map(|v| version_json(&state, &plugin, v))
         .collect();
-    if !all && versions.is_empty() {
-        return Err(ApiError::not_found(format!("no plugin {name:?}")));
-    }
     let members = member_list(&state, &plugin).await?;
     Ok(Json(json!({
         "id": plugin.id,
@@ -185,6 +199,30 @@ pub async fn plugin_detail(
     })))
 }
 
+/// The plugin's versions the caller may see, oldest first; a plugin with none is a 404 for
+/// callers who are neither members nor staff, so unpublished plugins stay hidden.
+pub(crate) async fn visible_versions(
+    state: &AppState,
+    who: Option<&Principal>,
+    plugin: &Plugin,
+) -> ApiResult<Vec<Version>> {
+    let all = sees_everything(state, who, plugin).await?;
+    let versions: Vec<Version> = state
+        .db
+        .versions_of(plugin.id)
+        .await?
+        .into_iter()
+        .filter(|v| all || v.public())
+        .collect();
+    if !all && versions.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no plugin {:?}",
+            plugin.package_name
+        )));
+    }
+    Ok(versions)
+}
+
 /// The version, if the caller may see it (404 otherwise, so unpublished versions stay hidden).
 async fn visible_version(
     state: &AppState,
@@ -193,14 +231,25 @@ async fn visible_version(
     version: &str,
 ) -> ApiResult<(Plugin, Version, Option<Principal>)> {
     let who = principal(state, headers).await?;
+    let (plugin, v) = visible_version_for(state, who.as_ref(), name, version).await?;
+    Ok((plugin, v, who))
+}
+
+/// [`visible_version`] for a caller already known (the web pages).
+pub(crate) async fn visible_version_for(
+    state: &AppState,
+    who: Option<&Principal>,
+    name: &str,
+    version: &str,
+) -> ApiResult<(Plugin, Version)> {
     let plugin = find_plugin(state, name).await?;
     let v = find_version(state, &plugin, version).await?;
-    if !v.public() && !sees_everything(state, who.as_ref(), &plugin).await? {
+    if !v.public() && !sees_everything(state, who, &plugin).await? {
         return Err(ApiError::not_found(format!(
             "no published version {version:?} of {name:?}"
         )));
     }
-    Ok((plugin, v, who))
+    Ok((plugin, v))
 }
 
 pub async fn version_detail(
@@ -256,38 +305,73 @@ pub async fn approve(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let who = require_principal(&state, &headers).await?;
+    let plugin = find_plugin(&state, &name).await?;
+    let v = find_version(&state, &plugin, &version).await?;
+    approve_version(&state, &who, &plugin, &v).await?;
+    let v = find_version(&state, &plugin, &version).await?;
+    Ok(Json(version_json(&state, &plugin, &v)))
+}
+
+/// Why a version with this status cannot be approved, or None when it can.
+pub(crate) fn approval_blocker(validation_status: &str) -> Option<&'static str> {
+    if status::is_clean(validation_status) {
+        return None;
+    }
+    Some(match validation_status {
+        status::BLOCKED => "it was blocked by the security scan; only a new upload can replace it",
+        status::VALIDATING => "its security scan has not finished",
+        status::SCAN_ERROR => "its security scan failed",
+        _ => "it is not validated",
+    })
+}
+
+/// Approves a validated version (staff only) and tells the uploader; approving twice is a
+/// no-op.
+pub(crate) async fn approve_version(
+    state: &AppState,
+    who: &Principal,
+    plugin: &Plugin,
+    v: &Version,
+) -> ApiResult<()> {
     if !who.staff() {
         return Err(ApiError::forbidden(
             "only staff approvers may approve versions",
         ));
     }
-    let plugin = find_plugin(&state, &name).await?;
-    let v = find_version(&state, &plugin, &version).await?;
-    if !status::is_clean(&v.status) {
-        let why = match v.status.as_str() {
-            status::BLOCKED => {
-                "it was blocked by the security scan; only a new upload can replace it"
-            }
-            status::VALIDATING => "its security scan has not finished",
-            status::SCAN_ERROR => "its security scan failed",
-            _ => "it is not validated",
-        };
+    if let Some(why) = approval_blocker(&v.status) {
         return Err(ApiError::conflict(format!(
-            "version {version} of {name} cannot be approved: {why}"
+            "version {} of {} cannot be approved: {why}",
+            v.version, plugin.package_name
         )));
     }
     if v.approved == 0 {
         state.db.approve(v.id).await?;
         if let Some(uploader) = state.db.user_by_id(v.uploaded_by).await? {
-            let v = find_version(&state, &plugin, &version).await?;
+            let v = find_version(state, plugin, &v.version).await?;
             state
                 .mailer
-                .send_logged(mail::approval(&uploader, &plugin, &v, &state.base_url))
+                .send_logged(mail::approval(&uploader, plugin, &v, &state.base_url))
                 .await;
         }
     }
-    let v = find_version(&state, &plugin, &version).await?;
-    Ok(Json(version_json(&state, &plugin, &v)))
+    Ok(())
+}
+
+/// Withdraws a version's approval (staff only): it leaves downloads and plugins.xml.
+pub(crate) async fn unapprove_version(
+    state: &AppState,
+    who: &Principal,
+    v: &Version,
+) -> ApiResult<()> {
+    if !who.staff() {
+        return Err(ApiError::forbidden(
+            "only staff approvers may withdraw an approval",
+        ));
+    }
+    if v.approved != 0 {
+        state.db.unapprove(v.id).await?;
+    }
+    Ok(())
 }
 
 /// `POST …/rescan`: owners, editors and admins; queues a manual scan that stores a new report
@@ -299,12 +383,36 @@ pub async fn rescan(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let who = require_principal(&state, &headers).await?;
     let plugin = find_plugin(&state, &name).await?;
-    if !(who.admin() || who.can_edit(&state.db, &plugin).await?) {
+    let v = find_version(&state, &plugin, &version).await?;
+    let job_id = queue_rescan(&state, &who, &plugin, &v).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "job_id": job_id, "status": "queued" })),
+    ))
+}
+
+/// Whether the caller may re-scan the plugin's versions.
+pub(crate) async fn may_rescan(
+    state: &AppState,
+    who: &Principal,
+    plugin: &Plugin,
+) -> ApiResult<bool> {
+    Ok(who.admin() || who.can_edit(&state.db, plugin).await?)
+}
+
+/// Queues a manual scan of `v` and returns the job id.
+pub(crate) async fn queue_rescan(
+    state: &AppState,
+    who: &Principal,
+    plugin: &Plugin,
+    v: &Version,
+) -> ApiResult<i64> {
+    if !may_rescan(state, who, plugin).await? {
         return Err(ApiError::forbidden(format!(
-            "only owners, editors and admins may re-scan {name}"
+            "only owners, editors and admins may re-scan {}",
+            plugin.package_name
         )));
     }
-    let v = find_version(&state, &plugin, &version).await?;
     let mut tx = state.db.begin_write().await?;
     let job_id = jobs::enqueue(
         &mut tx,
@@ -318,10 +426,7 @@ pub async fn rescan(
     .await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     state.wake_workers();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "job_id": job_id, "status": "queued" })),
-    ))
+    Ok(job_id)
 }
 
 #[derive(Deserialize)]
@@ -491,18 +596,51 @@ pub async fn create_token(
             "expected JSON {{\"plugin\": NAME, \"description\", \"expires_in_days\"}}: {e}"
         ))
     })?;
-    let plugin = find_plugin(&state, &body.plugin).await?;
+    let lifetime = match (body.expires_in_seconds, body.expires_in_days) {
+        (Some(s), _) => s,
+        (None, Some(d)) => d.saturating_mul(86_400),
+        (None, None) => DEFAULT_TOKEN_DAYS * 86_400,
+    };
+    let token =
+        create_plugin_token(&state, &who, &body.plugin, &body.description, lifetime).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": token.id,
+            "plugin": token.plugin,
+            "token": token.secret,
+            "description": body.description,
+            "expires_at": token.expires_at,
+        })),
+    ))
+}
+
+/// Plugin tokens last 15 days unless asked otherwise, as on plugins.qgis.org.
+pub(crate) const DEFAULT_TOKEN_DAYS: i64 = 15;
+
+/// A token just created: the secret is shown once and never stored.
+pub(crate) struct NewPluginToken {
+    pub id: i64,
+    pub plugin: String,
+    pub secret: String,
+    pub expires_at: i64,
+}
+
+/// Creates a token for `plugin_name` (owners only), valid for `lifetime` seconds.
+pub(crate) async fn create_plugin_token(
+    state: &AppState,
+    who: &Principal,
+    plugin_name: &str,
+    description: &str,
+    lifetime: i64,
+) -> ApiResult<NewPluginToken> {
+    let plugin = find_plugin(state, plugin_name).await?;
     if !who.is_owner(&state.db, &plugin).await? {
         return Err(ApiError::forbidden(format!(
             "only owners of {} may create its tokens",
             plugin.package_name
         )));
     }
-    let lifetime = match (body.expires_in_seconds, body.expires_in_days) {
-        (Some(s), _) => s,
-        (None, Some(d)) => d.saturating_mul(86_400),
-        (None, None) => 15 * 86_400,
-    };
     if !(1..=366 * 86_400).contains(&lifetime) {
         return Err(ApiError::bad_request(
             "token lifetime must be between 1 second and 366 days",
@@ -516,20 +654,16 @@ pub async fn create_token(
             plugin.id,
             who.user.id,
             &auth::hash_secret(&secret),
-            &body.description,
+            description,
             expires_at,
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "id": id,
-            "plugin": plugin.package_name,
-            "token": secret,
-            "description": body.description,
-            "expires_at": expires_at,
-        })),
-    ))
+    Ok(NewPluginToken {
+        id,
+        plugin: plugin.package_name,
+        secret,
+        expires_at,
+    })
 }
 
 #[derive(Deserialize)]
@@ -578,6 +712,16 @@ pub async fn revoke_token(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     let who = require_person(&state, &headers).await?;
+    revoke_plugin_token(&state, &who, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes token `id` (owners of its plugin only).
+pub(crate) async fn revoke_plugin_token(
+    state: &AppState,
+    who: &Principal,
+    id: i64,
+) -> ApiResult<()> {
     let Some(row) = state.db.token_by_id(id).await? else {
         return Err(ApiError::not_found("no such token"));
     };
@@ -593,7 +737,7 @@ pub async fn revoke_token(
         )));
     }
     state.db.revoke_token(id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 // ---- rules
@@ -617,11 +761,11 @@ pub async fn get_rule(state: State, Path(code): Path<String>) -> ApiResult<Json<
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct RuleUpdate {
-    enabled: Option<bool>,
-    skippable: Option<bool>,
-    severity: Option<String>,
+    pub enabled: Option<bool>,
+    pub skippable: Option<bool>,
+    pub severity: Option<String>,
 }
 
 /// `PUT /api/rules/<code>`: admins change a rule for future scans.
@@ -632,21 +776,33 @@ pub async fn put_rule(
     body: Result<Json<RuleUpdate>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     let who = require_principal(&state, &headers).await?;
-    if !who.admin() {
-        return Err(ApiError::forbidden("only admins may change rules"));
-    }
     let Json(body) = body.map_err(|e| {
         ApiError::bad_request(format!(
             "expected JSON {{\"enabled\", \"skippable\", \"severity\"}}: {e}"
         ))
     })?;
+    update_rule(&state, &who, &code, &body).await?;
+    get_rule(state, Path(code)).await
+}
+
+/// Applies an admin's change to one rule; fields left out keep their current value.
+pub(crate) async fn update_rule(
+    state: &AppState,
+    who: &Principal,
+    code: &str,
+    change: &RuleUpdate,
+) -> ApiResult<()> {
+    if !who.admin() {
+        return Err(ApiError::forbidden("only admins may change rules"));
+    }
     let settings = rules::admin_settings(&state.db).await?;
     let current = rules::views(&settings)
         .into_iter()
         .find(|v| v.code == code)
         .ok_or_else(|| ApiError::not_found(format!("no rule {code:?}")))?;
-    let severity = body
+    let severity = change
         .severity
+        .clone()
         .unwrap_or_else(|| current.severity.to_string());
     if rules::parse_severity(&severity).is_none() {
         return Err(ApiError::bad_request(
@@ -656,14 +812,14 @@ pub async fn put_rule(
     state
         .db
         .put_rule(
-            &code,
-            body.enabled.unwrap_or(current.enabled),
-            body.skippable.unwrap_or(current.skippable),
+            code,
+            change.enabled.unwrap_or(current.enabled),
+            change.skippable.unwrap_or(current.skippable),
             &severity,
             who.user.id,
         )
         .await?;
-    get_rule(state, Path(code)).await
+    Ok(())
 }
 
 /// `GET /api/upload-form`: what the upload form needs — the rules an uploader may skip (the
@@ -671,9 +827,8 @@ pub async fn put_rule(
 pub async fn upload_form(state: State, headers: HeaderMap) -> ApiResult<Json<Value>> {
     let who = require_principal(&state, &headers).await?;
     let settings = rules::admin_settings(&state.db).await?;
-    let skippable: Vec<Value> = rules::views(&settings)
+    let skippable: Vec<Value> = rules::skippable_views(&settings)
         .into_iter()
-        .filter(|v| v.enabled && v.skippable)
         .map(|v| json!({ "code": v.code, "family": v.family, "name": v.name, "severity": v.severity }))
         .collect();
     Ok(Json(json!({

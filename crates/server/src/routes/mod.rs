@@ -1,6 +1,7 @@
 //! HTTP in, JSON/XML/files out: the router and the error type every handler returns. Each
 //! submodule owns one interface: `rest` (token and web-form uploads), `xmlrpc` (`/plugins/RPC2/`),
-//! `api` (JSON API), `download`, `plugins_xml`.
+//! `api` (JSON API), `download`, `plugins_xml`; the HTML pages live in `crate::web` and are
+//! merged in here.
 
 pub mod api;
 pub mod download;
@@ -87,6 +88,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .merge(crate::web::router(state.clone()))
+        .fallback(crate::web::not_found)
+        .layer(axum::middleware::map_response(crate::web::security_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ops::track,

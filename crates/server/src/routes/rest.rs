@@ -13,13 +13,15 @@ use crate::auth::Principal;
 use crate::upload::{self, UploadRequest, is_true};
 
 /// The fields of an upload form.
-struct Form {
-    package: Option<Vec<u8>>,
-    skip: Vec<String>,
-    publish_immediately: bool,
+pub(crate) struct Form {
+    pub package: Option<Vec<u8>>,
+    pub skip: Vec<String>,
+    pub publish_immediately: bool,
+    /// Other text fields, in order (the web form's CSRF token and rules panel).
+    pub extra: Vec<(String, String)>,
 }
 
-async fn read_form(multipart: Result<Multipart, MultipartRejection>) -> ApiResult<Form> {
+pub(crate) async fn read_form(multipart: Result<Multipart, MultipartRejection>) -> ApiResult<Form> {
     let mut multipart = multipart.map_err(|e| {
         ApiError::bad_request(format!(
             "expected a multipart/form-data body with a `package` file field: {e}"
@@ -29,6 +31,7 @@ async fn read_form(multipart: Result<Multipart, MultipartRejection>) -> ApiResul
         package: None,
         skip: Vec::new(),
         publish_immediately: false,
+        extra: Vec::new(),
     };
     loop {
         let field = match multipart.next_field().await {
@@ -63,7 +66,9 @@ async fn read_form(multipart: Result<Multipart, MultipartRejection>) -> ApiResul
                 form.publish_immediately = is_true(&String::from_utf8_lossy(&data))
                     || String::from_utf8_lossy(&data).trim() == "on";
             }
-            _ => {}
+            _ => form
+                .extra
+                .push((name, String::from_utf8_lossy(&data).into_owned())),
         }
     }
     Ok(form)

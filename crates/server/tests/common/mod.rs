@@ -407,3 +407,4 @@ pub fn test_python() -> PathBuf {
     });
     PathBuf::from(p)
 }
+pub mod web;
