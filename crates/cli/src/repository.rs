@@ -75,6 +75,27 @@ pub struct AdminArgs {
 enum AdminCommand {
     /// Create a user (the first admin: --admin).
     CreateUser(CreateUserArgs),
+    /// The verdict policy: show it, preview a switch, or switch.
+    Policy(PolicyArgs),
+}
+
+#[derive(clap::Args)]
+struct PolicyArgs {
+    #[command(subcommand)]
+    action: PolicyAction,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(clap::Subcommand)]
+enum PolicyAction {
+    /// Print the policy new scans use.
+    Show,
+    /// Re-decide every stored version's latest report under POLICY and list the versions whose
+    /// status would change; changes nothing.
+    Preview { policy: String },
+    /// Use POLICY for every scan from now on (stored versions keep their status).
+    Set { policy: String },
 }
 
 #[derive(clap::Args)]
@@ -168,5 +189,48 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<u8> {
             println!("created user {} (id {id}, {role:?})", a.name);
             Ok(0)
         }
+        AdminCommand::Policy(a) => policy(a),
     }
+}
+
+fn parse_policy(name: &str) -> anyhow::Result<vetted_scan::Policy> {
+    name.parse().map_err(|e: String| anyhow::anyhow!(e))
+}
+
+fn policy(args: PolicyArgs) -> anyhow::Result<u8> {
+    let c = config(&args.data, None);
+    runtime()?.block_on(async move {
+        let db = vetted_server::db::Db::connect(&c).await?;
+        match args.action {
+            PolicyAction::Show => {
+                let p = db.policy().await?;
+                println!("{} {}", p.as_str(), p.version());
+            }
+            PolicyAction::Set { policy } => {
+                let p = parse_policy(&policy)?;
+                db.set_policy(p).await?;
+                println!(
+                    "policy set to {} {}; stored versions keep their status until re-scanned",
+                    p.as_str(),
+                    p.version()
+                );
+            }
+            PolicyAction::Preview { policy } => {
+                let p = parse_policy(&policy)?;
+                let current = db.policy().await?;
+                let changes = vetted_server::scan_job::preview_policy(&db, p).await?;
+                println!(
+                    "preview: {} {} (current policy {}); nothing is changed",
+                    p.as_str(),
+                    p.version(),
+                    current.as_str()
+                );
+                for ch in &changes {
+                    println!("{} {}: {} -> {}", ch.plugin, ch.version, ch.from, ch.to);
+                }
+                println!("{} version(s) would change status", changes.len());
+            }
+        }
+        anyhow::Ok(0u8)
+    })
 }

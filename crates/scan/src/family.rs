@@ -108,6 +108,8 @@ pub struct FamilyOutput {
     /// Secrets seen in files, as (input path, value): the pipeline masks them in every finding
     /// and capability of that file, whichever family reports the line. Never serialised.
     pub secrets: Vec<(String, String)>,
+    /// Per-file facts for the policy (only the fact scan fills this).
+    pub files: Vec<crate::policy::facts::FileFacts>,
 }
 
 /// A check family.

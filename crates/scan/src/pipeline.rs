@@ -282,6 +282,8 @@ struct Accumulator<'a> {
     errors: Vec<ScanError>,
     files_scanned: u32,
     ran: Vec<Check>,
+    /// Prefix of the package root in input paths (where `__init__.py` starts the plugin).
+    root_prefix: String,
 }
 
 impl<'a> Accumulator<'a> {
@@ -326,6 +328,7 @@ impl<'a> Accumulator<'a> {
                 threat_rules,
             }));
         }
+        families.push(Box::new(crate::policy::facts::FactScan));
         let outputs = families.iter().map(|_| FamilyOutput::default()).collect();
         Accumulator {
             rules,
@@ -335,6 +338,7 @@ impl<'a> Accumulator<'a> {
             errors,
             files_scanned: 0,
             ran,
+            root_prefix: config.root_prefix.clone(),
         }
     }
 
@@ -471,6 +475,7 @@ impl<'a> Accumulator<'a> {
                 mine.config_used.extend(theirs.config_used);
                 mine.capabilities.extend(theirs.capabilities);
                 mine.secrets.extend(theirs.secrets);
+                mine.files.extend(theirs.files);
             }
         }
     }
@@ -486,6 +491,7 @@ impl<'a> Accumulator<'a> {
         let mut config_files = Vec::new();
         let mut capabilities = Vec::new();
         let mut secrets = Vec::new();
+        let mut files = Vec::new();
         for (family, mut out) in self.families.iter().zip(self.outputs) {
             family.finish(&mut out);
             self.findings.append(&mut out.findings);
@@ -493,7 +499,9 @@ impl<'a> Accumulator<'a> {
             config_files.append(&mut out.config_used);
             capabilities.append(&mut out.capabilities);
             secrets.append(&mut out.secrets);
+            files.append(&mut out.files);
         }
+        let (libraries, broken_files) = file_facts(files, &self.root_prefix, options);
         mask_known_secrets(&secrets, &mut self.findings, &mut capabilities);
         config_files.sort();
         config_files.dedup();
@@ -529,25 +537,6 @@ impl<'a> Accumulator<'a> {
         let declared_capabilities = package
             .as_ref()
             .and_then(|p| crate::capabilities::compare_declared(&p.metadata, &capabilities));
-
-        let invalid = package_mode
-            && findings
-                .iter()
-                .any(|f| f.check == Check::Package && f.severity == Severity::Critical)
-            || findings.iter().any(|f| {
-                f.check == Check::Package
-                    && f.severity == Severity::Critical
-                    && is_archive_rule(&f.rule)
-            });
-        let verdict = if invalid {
-            Verdict::Invalid
-        } else if !self.errors.is_empty()
-            || findings.iter().any(|f| f.severity == Severity::Critical)
-        {
-            Verdict::Blocked
-        } else {
-            Verdict::Validated
-        };
 
         let mut checks = Vec::new();
         for check in Check::ALL {
@@ -585,8 +574,7 @@ impl<'a> Accumulator<'a> {
                 f64::from(checks_passed) / f64::from(checks_total)
             },
         };
-        let _ = options;
-        Report {
+        let mut report = Report {
             schema: SCHEMA.to_string(),
             scanner: ScannerInfo {
                 name: "vetted".into(),
@@ -596,7 +584,8 @@ impl<'a> Accumulator<'a> {
             },
             target,
             package,
-            verdict,
+            // Decided below by the policy.
+            verdict: Verdict::Validated,
             stats,
             checks,
             findings,
@@ -606,9 +595,55 @@ impl<'a> Accumulator<'a> {
             errors: self.errors,
             declared_capabilities,
             capabilities,
-            duration_ms: started.elapsed().as_millis() as u64,
-        }
+            policy: None,
+            libraries,
+            broken_files,
+            duration_ms: 0,
+        };
+        crate::policy::apply(&mut report, options.policy);
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        report
     }
+}
+
+/// Vendored libraries and broken Python files, from the facts every file left.
+fn file_facts(
+    files: Vec<crate::policy::facts::FileFacts>,
+    root_prefix: &str,
+    options: &ScanOptions,
+) -> (
+    Vec<crate::policy::vendor::VendoredLibrary>,
+    Vec<crate::policy::BrokenFile>,
+) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut listing = crate::policy::vendor::Listing::default();
+    let mut imports = BTreeMap::new();
+    let mut python = BTreeSet::new();
+    let mut broken = Vec::new();
+    for f in files {
+        if let Some(m) = f.metadata {
+            listing.metadata.insert(f.path.clone(), m);
+        }
+        if let Some(i) = f.imports {
+            python.insert(f.path.clone());
+            imports.insert(f.path.clone(), i);
+        }
+        if f.broken {
+            broken.push(f.path.clone());
+        }
+        listing.hashes.insert(f.path, f.sha256);
+    }
+    let libraries = crate::policy::vendor::recognise(&listing, options.vendor_index.as_deref());
+    let loaded = crate::policy::imports::loaded_at_start(root_prefix, &imports, &python);
+    broken.sort();
+    let broken = broken
+        .into_iter()
+        .map(|path| crate::policy::BrokenFile {
+            loaded_at_start: loaded.contains(&path),
+            path,
+        })
+        .collect();
+    (libraries, broken)
 }
 
 /// Masks every secret a family saw in a file wherever it appears in that file's findings
@@ -700,8 +735,4 @@ fn scan_with(families: &[Box<dyn Family>], outputs: &mut [FamilyOutput], file: &
     for (family, out) in families.iter().zip(outputs.iter_mut()) {
         family.scan_file(file, out);
     }
-}
-
-fn is_archive_rule(code: &str) -> bool {
-    code.starts_with("ARCHIVE_")
 }

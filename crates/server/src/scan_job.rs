@@ -1,7 +1,8 @@
 //! The scan job: the only place the server runs the security scan. It fetches the stored ZIP,
-//! scans it with the admin's rule settings and the uploader's skips, stores the scan, turns the
-//! verdict into a status (`validated`, `validated_with_config` or `blocked`), approves trusted
-//! "publish immediately" uploads, and sends the result, approver and approval emails.
+//! scans it with the admin's rule settings, verdict policy and the uploader's skips, stores the
+//! scan (with the policy and its version), turns the verdict into a status (`validated`,
+//! `validated_with_config`, `needs_review` or `blocked`), approves trusted "publish
+//! immediately" uploads that need no review, and sends the result, approver and approval emails.
 
 use anyhow::Context;
 use vetted_scan::catalog::catalog;
@@ -59,6 +60,7 @@ pub async fn run(
         settings: rules::admin_settings(db).await?,
         skip,
         new_plugin: first_version,
+        policy: db.policy().await?,
         ..Default::default()
     };
     let report = scan_blocking(&path, options).await?;
@@ -67,15 +69,11 @@ pub async fn run(
     let new_status = if manual {
         None
     } else {
-        Some(match report.verdict {
-            Verdict::Validated if !report.config_files.is_empty() => status::VALIDATED_WITH_CONFIG,
-            Verdict::Validated => status::VALIDATED,
-            // Invalid cannot pass upload validation; if settings changed since, it still blocks.
-            Verdict::Blocked | Verdict::Invalid => status::BLOCKED,
-        })
+        Some(status_for(&report))
     };
     let uploader = db.user_by_id(version.uploaded_by).await?;
-    let approve = new_status.is_some_and(status::is_clean)
+    // A version that needs review waits for a person, whoever uploaded it.
+    let approve = new_status.is_some_and(|st| status::is_clean(st) && st != status::NEEDS_REVIEW)
         && version.auto_approve != 0
         && uploader.as_ref().is_some_and(User::trusted);
 
@@ -100,6 +98,10 @@ pub async fn run(
         manual,
         &serde_json::to_string(&report.skipped_rules)?,
         &serde_json::to_string(&report.config_files)?,
+        report
+            .policy
+            .as_ref()
+            .map_or(("qgis", "1"), |p| (p.name.as_str(), p.version.as_str())),
     )
     .await?;
     if let Some(st) = new_status {
@@ -133,6 +135,59 @@ pub async fn run(
     Ok(())
 }
 
+/// The version status a report's verdict gives.
+pub fn status_for(report: &Report) -> &'static str {
+    match report.verdict {
+        Verdict::Validated if !report.config_files.is_empty() => status::VALIDATED_WITH_CONFIG,
+        Verdict::Validated => status::VALIDATED,
+        Verdict::Review => status::NEEDS_REVIEW,
+        // Invalid cannot pass upload validation; if settings changed since, it still blocks.
+        Verdict::Blocked | Verdict::Invalid => status::BLOCKED,
+    }
+}
+
+/// One version whose status would change under another policy.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PolicyChange {
+    pub plugin: String,
+    pub version: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// Re-decides the latest stored report of every scanned version under `policy` and lists the
+/// versions whose status would change. Changes nothing. Versions still validating, or whose
+/// scan failed, are left out: there is no report to re-decide.
+pub async fn preview_policy(
+    db: &crate::db::Db,
+    policy: vetted_scan::Policy,
+) -> anyhow::Result<Vec<PolicyChange>> {
+    let mut changes = Vec::new();
+    for (plugin, version, scan) in db.latest_reports().await? {
+        let Some(scan) = scan else { continue };
+        if matches!(version.status.as_str(), status::VALIDATING | status::SCAN_ERROR) {
+            continue;
+        }
+        let mut report: Report = serde_json::from_str(&scan.report).with_context(|| {
+            format!(
+                "reading the stored report of {} {}",
+                plugin.package_name, version.version
+            )
+        })?;
+        vetted_scan::policy::apply(&mut report, policy);
+        let to = status_for(&report);
+        if to != version.status {
+            changes.push(PolicyChange {
+                plugin: plugin.package_name.clone(),
+                version: version.version.clone(),
+                from: version.status.clone(),
+                to: to.to_string(),
+            });
+        }
+    }
+    Ok(changes)
+}
+
 async fn notify(
     state: &AppState,
     plugin: &Plugin,
@@ -143,14 +198,20 @@ async fn notify(
 ) {
     let base = &state.base_url;
     if let Some(u) = uploader {
+        // What blocked: the findings the policy blocked on (reports stored before policies
+        // existed: the critical ones).
         let critical: Vec<&vetted_scan::Finding> = report
             .findings
             .iter()
-            .filter(|f| f.severity == Severity::Critical)
+            .filter(|f| match f.outcome {
+                Some(o) => o == vetted_scan::Outcome::Block,
+                None => f.severity == Severity::Critical,
+            })
             .collect();
+        let review = mail::review_items(report);
         state
             .mailer
-            .send_logged(mail::results(u, plugin, version, st, &critical, base))
+            .send_logged(mail::results(u, plugin, version, st, &critical, &review, base))
             .await;
     }
     if !status::is_clean(st) {
@@ -222,6 +283,7 @@ pub async fn fail_closed(
                 &plugin,
                 &version,
                 status::SCAN_ERROR,
+                &[],
                 &[],
                 &state.base_url,
             ))
