@@ -501,7 +501,25 @@ impl<'a> Accumulator<'a> {
             secrets.append(&mut out.secrets);
             files.append(&mut out.files);
         }
-        let (libraries, broken_files) = file_facts(files, &self.root_prefix, options);
+        // Flake8's E999/E902 name files Python itself would not compile, even where the
+        // recovering parser found no error.
+        let not_compiling: Vec<String> = self
+            .findings
+            .iter()
+            .filter(|f| f.check == Check::Flake8 && matches!(f.rule.as_str(), "E999" | "E902"))
+            .map(|f| f.path.clone())
+            .collect();
+        let (libraries, broken_files, loaded) =
+            file_facts(files, not_compiling, &self.root_prefix, options);
+        for f in &mut self.findings {
+            if f.check == Check::Bandit
+                && crate::policy::is_test_path(&f.path)
+                && !loaded.contains(&f.path)
+            {
+                f.context
+                    .insert("test_code".to_string(), "not_loaded".to_string());
+            }
+        }
         mask_known_secrets(&secrets, &mut self.findings, &mut capabilities);
         config_files.sort();
         config_files.dedup();
@@ -607,19 +625,22 @@ impl<'a> Accumulator<'a> {
 }
 
 /// Vendored libraries and broken Python files, from the facts every file left.
+/// Also returns the Python files the plugin loads when it starts.
 fn file_facts(
     files: Vec<crate::policy::facts::FileFacts>,
+    not_compiling: Vec<String>,
     root_prefix: &str,
     options: &ScanOptions,
 ) -> (
     Vec<crate::policy::vendor::VendoredLibrary>,
     Vec<crate::policy::BrokenFile>,
+    std::collections::BTreeSet<String>,
 ) {
     use std::collections::{BTreeMap, BTreeSet};
     let mut listing = crate::policy::vendor::Listing::default();
     let mut imports = BTreeMap::new();
     let mut python = BTreeSet::new();
-    let mut broken = Vec::new();
+    let mut broken = not_compiling;
     for f in files {
         if let Some(m) = f.metadata {
             listing.metadata.insert(f.path.clone(), m);
@@ -636,6 +657,7 @@ fn file_facts(
     let libraries = crate::policy::vendor::recognise(&listing, options.vendor_index.as_deref());
     let loaded = crate::policy::imports::loaded_at_start(root_prefix, &imports, &python);
     broken.sort();
+    broken.dedup();
     let broken = broken
         .into_iter()
         .map(|path| crate::policy::BrokenFile {
@@ -643,7 +665,7 @@ fn file_facts(
             path,
         })
         .collect();
-    (libraries, broken)
+    (libraries, broken, loaded)
 }
 
 /// Masks every secret a family saw in a file wherever it appears in that file's findings

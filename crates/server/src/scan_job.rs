@@ -165,7 +165,10 @@ pub async fn preview_policy(
     let mut changes = Vec::new();
     for (plugin, version, scan) in db.latest_reports().await? {
         let Some(scan) = scan else { continue };
-        if matches!(version.status.as_str(), status::VALIDATING | status::SCAN_ERROR) {
+        if matches!(
+            version.status.as_str(),
+            status::VALIDATING | status::SCAN_ERROR
+        ) {
             continue;
         }
         let mut report: Report = serde_json::from_str(&scan.report).with_context(|| {
@@ -211,7 +214,9 @@ async fn notify(
         let review = mail::review_items(report);
         state
             .mailer
-            .send_logged(mail::results(u, plugin, version, st, &critical, &review, base))
+            .send_logged(mail::results(
+                u, plugin, version, st, &critical, &review, base,
+            ))
             .await;
     }
     if !status::is_clean(st) {

@@ -274,7 +274,9 @@ impl<'a> Walker<'a> {
                 && let Some(arg) = command_argument(call)
             {
                 let kind = crate::policy::flow::classify(arg, scope, self.module_body);
-                issue.facts.push(("argument_kind", kind.as_str().to_string()));
+                issue
+                    .facts
+                    .push(("argument_kind", kind.as_str().to_string()));
                 issue.facts.push(("sink", sink.as_str().to_string()));
             }
             self.push_issue(issue, Node::Expr(expr), Node::Expr(expr));
@@ -309,7 +311,9 @@ impl<'a> Walker<'a> {
         if let Some(query) = self.query_expression() {
             let scope = self.fn_stack.last().copied();
             let kind = crate::policy::flow::classify(query, scope, self.module_body);
-            issue.facts.push(("argument_kind", kind.as_str().to_string()));
+            issue
+                .facts
+                .push(("argument_kind", kind.as_str().to_string()));
             issue.facts.push(("sink", "query".to_string()));
         }
     }
@@ -598,7 +602,10 @@ fn command_argument(call: &ast::ExprCall) -> Option<&Expr> {
             .iter()
             .find(|k| {
                 k.arg.as_ref().is_some_and(|a| {
-                    matches!(a.id.as_str(), "args" | "cmd" | "command" | "source" | "expression")
+                    matches!(
+                        a.id.as_str(),
+                        "args" | "cmd" | "command" | "source" | "expression"
+                    )
                 })
             })
             .map(|k| &k.value)

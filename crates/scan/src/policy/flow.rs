@@ -31,8 +31,10 @@ impl ArgumentKind {
 /// What a flagged call does with its argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sink {
-    /// A shell parses the string (`shell=True`, `os.system`, paramiko's remote command).
+    /// A local shell parses the string (`shell=True`, `os.system`).
     Shell,
+    /// A shell on another machine runs it (paramiko's `exec_command`): not this computer.
+    Remote,
     /// The string is run as Python (`exec`, `eval`).
     Code,
     /// A program is started without a shell.
@@ -45,6 +47,7 @@ impl Sink {
     pub fn as_str(self) -> &'static str {
         match self {
             Sink::Shell => "shell",
+            Sink::Remote => "remote",
             Sink::Code => "code",
             Sink::Process => "process",
             Sink::Query => "query",
@@ -54,7 +57,8 @@ impl Sink {
     /// The sink of a Bandit rule whose argument the policy weighs.
     pub fn of_rule(rule: &str) -> Option<Sink> {
         Some(match rule {
-            "B601" | "B602" | "B604" | "B605" | "B609" => Sink::Shell,
+            "B602" | "B604" | "B605" | "B609" => Sink::Shell,
+            "B601" => Sink::Remote,
             "B102" | "B307" => Sink::Code,
             "B603" | "B606" | "B607" => Sink::Process,
             "B608" => Sink::Query,
@@ -163,6 +167,8 @@ impl Classifier<'_> {
                     Computed
                 }
             }
+            // Where the module itself lives: part of the package, not outside input.
+            Expr::Name(n) if n.id.as_str() == "__file__" => Literal,
             Expr::Name(n) => self.name(n.id.as_str(), depth),
             Expr::Call(c) => self.call(c, depth),
             _ => Computed,
@@ -182,10 +188,25 @@ impl Classifier<'_> {
             Expr::Attribute(a) => a.attr.id.as_str(),
             _ => return Computed,
         };
+        if FILE_READS.contains(&name)
+            && let Expr::Attribute(a) = c.func.as_ref()
+            && let Some(path) = self.opened_path(&a.value)
+        {
+            // The package's own file, named by a relative literal path, holds the author's
+            // code or data as much as a literal does; anything else may come from outside.
+            return match path {
+                Some(p) if self.expr(p, depth) == Literal && !is_absolute(p) => Literal,
+                _ => Input,
+            };
+        }
         if INPUT_CALLS.contains(&name) {
             return Input;
         }
+        let on_module = matches!(c.func.as_ref(), Expr::Attribute(a) if is_path_module(&a.value));
         match c.func.as_ref() {
+            // `os.path.join(…)`, `shlex.quote(…)`: a module's function, as literal as its
+            // arguments.
+            Expr::Attribute(_) if on_module => combine(args(), |x| self.expr(x, depth)),
             // `"git {}".format(x)`, `" ".join(parts)`, `"a".replace(…)`: the receiver and the
             // arguments.
             Expr::Attribute(a)
@@ -200,7 +221,15 @@ impl Classifier<'_> {
             // `os.path.join(…)`, `str(…)`, `shlex.quote(…)`: as literal as their arguments.
             _ if matches!(
                 name,
-                "join" | "str" | "abspath" | "normpath" | "quote" | "list" | "tuple"
+                "join"
+                    | "str"
+                    | "abspath"
+                    | "normpath"
+                    | "dirname"
+                    | "realpath"
+                    | "quote"
+                    | "list"
+                    | "tuple"
             ) =>
             {
                 combine(args(), |x| self.expr(x, depth))
@@ -215,6 +244,21 @@ impl Classifier<'_> {
                 }
                 Computed
             }
+        }
+    }
+
+    /// For `open(P)` or a name bound by `with open(P) as name`: `Some(Some(P))`; `Some(None)`
+    /// for a file opened some other way; `None` when `e` is not a file.
+    fn opened_path<'e>(&'e self, e: &'e Expr) -> Option<Option<&'e Expr>> {
+        match e {
+            Expr::Call(c) if matches!(c.func.as_ref(), Expr::Name(n) if n.id.as_str() == "open") => {
+                Some(c.arguments.args.first())
+            }
+            Expr::Name(n) => {
+                let body = self.scope.map_or(self.module_body, |f| f.body.as_slice());
+                with_open(body, n.id.as_str()).map(Some)
+            }
+            _ => None,
         }
     }
 
@@ -245,6 +289,67 @@ impl Classifier<'_> {
     }
 }
 
+/// `os`, `os.path`, `path`, `shlex`, `posixpath`, `ntpath`, `pathlib`.
+fn is_path_module(e: &Expr) -> bool {
+    let name = match e {
+        Expr::Name(n) => n.id.as_str(),
+        Expr::Attribute(a) => a.attr.id.as_str(),
+        _ => return false,
+    };
+    matches!(
+        name,
+        "os" | "path" | "shlex" | "posixpath" | "ntpath" | "pathlib"
+    )
+}
+
+/// Calls that read a file's contents.
+const FILE_READS: &[&str] = &["read", "readline", "readlines"];
+
+fn is_absolute(e: &Expr) -> bool {
+    match e {
+        Expr::StringLiteral(s) => {
+            let v = s.value.to_str();
+            v.starts_with('/') || v.starts_with('\\') || v.get(1..3) == Some(":\\")
+        }
+        Expr::Call(c) => c.arguments.args.first().is_some_and(is_absolute),
+        _ => false,
+    }
+}
+
+/// The path of `with open(P) as name:` in `body` (searched through compound statements).
+fn with_open<'a>(body: &'a [Stmt], name: &str) -> Option<&'a Expr> {
+    for stmt in body {
+        let found = match stmt {
+            Stmt::With(w) => w
+                .items
+                .iter()
+                .find_map(|item| match (&item.context_expr, item.optional_vars.as_deref()) {
+                    (Expr::Call(c), Some(Expr::Name(n)))
+                        if n.id.as_str() == name
+                            && matches!(c.func.as_ref(), Expr::Name(f) if f.id.as_str() == "open") =>
+                    {
+                        c.arguments.args.first()
+                    }
+                    _ => None,
+                })
+                .or_else(|| with_open(&w.body, name)),
+            Stmt::If(i) => with_open(&i.body, name).or_else(|| {
+                i.elif_else_clauses
+                    .iter()
+                    .find_map(|c| with_open(&c.body, name))
+            }),
+            Stmt::For(f) => with_open(&f.body, name),
+            Stmt::While(w) => with_open(&w.body, name),
+            Stmt::Try(t) => with_open(&t.body, name),
+            _ => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
 fn is_input_object(e: &Expr) -> bool {
     match e {
         Expr::Name(n) => INPUT_OBJECTS.contains(&n.id.as_str()),
@@ -260,7 +365,9 @@ fn is_parameter(f: &ast::StmtFunctionDef, name: &str) -> bool {
         .chain(&p.args)
         .chain(&p.kwonlyargs)
         .any(|a| a.parameter.name.id.as_str() == name)
-        || p.vararg.as_ref().is_some_and(|a| a.name.id.as_str() == name)
+        || p.vararg
+            .as_ref()
+            .is_some_and(|a| a.name.id.as_str() == name)
         || p.kwarg.as_ref().is_some_and(|a| a.name.id.as_str() == name)
 }
 
@@ -307,8 +414,7 @@ fn assignments<'a>(body: &'a [Stmt], name: &str, out: &mut Vec<Option<&'a Expr>>
                 }
             }
             Stmt::With(w) => {
-                if w
-                    .items
+                if w.items
                     .iter()
                     .any(|item| item.optional_vars.as_deref().is_some_and(binds))
                 {
@@ -326,9 +432,7 @@ fn assignments<'a>(body: &'a [Stmt], name: &str, out: &mut Vec<Option<&'a Expr>>
                 assignments(&t.finalbody, name, out);
             }
             Stmt::Import(i) if i.names.iter().any(|a| bound_name(a) == name) => out.push(None),
-            Stmt::ImportFrom(i) if i.names.iter().any(|a| bound_name(a) == name) => {
-                out.push(None)
-            }
+            Stmt::ImportFrom(i) if i.names.iter().any(|a| bound_name(a) == name) => out.push(None),
             Stmt::FunctionDef(f) if f.name.id.as_str() == name => out.push(None),
             Stmt::ClassDef(c) if c.name.id.as_str() == name => out.push(None),
             _ => {}
@@ -352,10 +456,13 @@ mod tests {
     fn kind_of(src: &str) -> ArgumentKind {
         let m = crate::python::load(src.as_bytes()).expect("parses");
         let body = &m.parsed.syntax().body;
-        let (scope, stmts) = match body.last() {
+        let (scope, mut stmts) = match body.last() {
             Some(Stmt::FunctionDef(f)) => (Some(f), f.body.as_slice()),
             _ => (None, body.as_slice()),
         };
+        while let Some(Stmt::With(w)) = stmts.last() {
+            stmts = w.body.as_slice();
+        }
         let Some(Stmt::Expr(e)) = stmts.last() else {
             panic!("last statement is not a call")
         };
@@ -369,7 +476,9 @@ mod tests {
     fn literals_through_names_and_joins_stay_literal() {
         assert_eq!(kind_of("os.system('git status')"), ArgumentKind::Literal);
         assert_eq!(
-            kind_of("def f():\n    cmd = ['git', 'log']\n    cmd += ['-1']\n    run(' '.join(cmd))"),
+            kind_of(
+                "def f():\n    cmd = ['git', 'log']\n    cmd += ['-1']\n    run(' '.join(cmd))"
+            ),
             ArgumentKind::Literal
         );
         assert_eq!(
@@ -393,6 +502,20 @@ mod tests {
             ArgumentKind::Input
         );
         assert_eq!(kind_of("run(sys.argv[1])"), ArgumentKind::Input);
+        assert_eq!(
+            kind_of("with open('pkg/_version.py') as fp:\n    exec(fp.read())"),
+            ArgumentKind::Literal,
+            "the package's own file"
+        );
+        assert_eq!(
+            kind_of("def f(p):\n    exec(open(p).read())"),
+            ArgumentKind::Input
+        );
+        assert_eq!(
+            kind_of("exec(open('/tmp/payload.py').read())"),
+            ArgumentKind::Input,
+            "an absolute path is outside the package"
+        );
         assert_eq!(
             kind_of("def f(self):\n    run(self.command)"),
             ArgumentKind::Computed,

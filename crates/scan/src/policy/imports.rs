@@ -32,7 +32,10 @@ impl<'a> Visitor<'a> for Collector {
             }
             Stmt::ImportFrom(i) => {
                 let dots = ".".repeat(i.level as usize);
-                let base = i.module.as_ref().map_or(String::new(), |m| m.id.to_string());
+                let base = i
+                    .module
+                    .as_ref()
+                    .map_or(String::new(), |m| m.id.to_string());
                 let module = format!("{dots}{base}");
                 for a in &i.names {
                     if a.name.id.as_str() == "*" {

@@ -109,7 +109,9 @@ pub mod rule {
     pub const INPUT_TO_SHELL: &str = "vetted/input-to-shell";
     pub const BUILT_COMMAND: &str = "vetted/built-command";
     pub const NOT_CRITICAL: &str = "vetted/not-critical";
-    pub const LOW_RATING: &str = "vetted/low-rating";
+    pub const RATED_BELOW_HIGH: &str = "vetted/rated-below-high";
+    pub const TEST_CODE: &str = "vetted/test-code";
+    pub const PROGRAM_FILE: &str = "vetted/program-file";
     pub const CRITICAL: &str = "vetted/critical";
     pub const AUTHOR_CLAIM: &str = "vetted/author-claim";
     pub const BROKEN_FILE: &str = "vetted/broken-file";
@@ -123,7 +125,7 @@ fn is_secret_rule(f: &Finding) -> bool {
 }
 
 /// Paths of tests and their fixtures (a folder `test`, `tests`, `fixtures`, `testdata`, or a
-/// file `test_*.py`, `*_test.py`, `conftest.py`).
+/// file `test_*`, `test-*`, `*_test.py`, `conftest.py`).
 pub fn is_test_path(path: &str) -> bool {
     let parts: Vec<&str> = path.split('/').collect();
     let (file, dirs) = parts.split_last().map_or(("", &[][..]), |(f, d)| (*f, d));
@@ -132,7 +134,8 @@ pub fn is_test_path(path: &str) -> bool {
             d.to_ascii_lowercase().as_str(),
             "test" | "tests" | "testing" | "fixtures" | "testdata" | "test_data" | "test-data"
         )
-    }) || (file.starts_with("test_") && file.ends_with(".py"))
+    }) || file.starts_with("test_")
+        || file.starts_with("test-")
         || file.ends_with("_test.py")
         || file == "conftest.py"
 }
@@ -165,25 +168,40 @@ pub fn apply(report: &mut Report, policy: Policy) {
         }
         Policy::Vetted => {
             let libraries = report.libraries.clone();
+            let starts_programs = report
+                .capabilities
+                .iter()
+                .any(|c| c.kind == crate::capabilities::CapabilityKind::Process);
+            let seen = Seen {
+                libraries: &libraries,
+                starts_programs,
+            };
             for f in &mut report.findings {
-                let (o, b) = vetted(f, &libraries);
+                let (o, b) = vetted(f, &seen);
                 set(f, o, b);
             }
             for f in &mut report.suppressed {
-                let (o, b) = vetted(f, &libraries);
+                let (o, b) = vetted(f, &seen);
                 // The author's word is honoured as the tools honour it, but it does not make a
                 // blocking finding disappear: a person checks the claim.
-                if o == Outcome::Block {
-                    set(f, Outcome::Review, rule::AUTHOR_CLAIM);
-                } else {
-                    set(f, o, b);
+                match o {
+                    Outcome::Block => set(f, Outcome::Review, rule::AUTHOR_CLAIM),
+                    // Honoured as the tool honours it, and still listed as a claim.
+                    Outcome::Review => set(f, Outcome::Pass, rule::AUTHOR_CLAIM),
+                    Outcome::Pass => set(f, o, b),
                 }
             }
             for b in &report.broken_files {
                 let (outcome, why) = if b.loaded_at_start {
-                    (Outcome::Review, "does not compile and is imported when the plugin starts")
+                    (
+                        Outcome::Review,
+                        "does not compile and is imported when the plugin starts",
+                    )
                 } else {
-                    (Outcome::Pass, "does not compile; the plugin does not import it at start")
+                    (
+                        Outcome::Pass,
+                        "does not compile; the plugin does not import it at start",
+                    )
                 };
                 notes.push(PolicyNote {
                     outcome,
@@ -261,8 +279,16 @@ fn is_invalid(report: &Report) -> bool {
     })
 }
 
+/// What the `vetted` policy knows about the package beyond the finding itself.
+struct Seen<'a> {
+    libraries: &'a [vendor::VendoredLibrary],
+    /// The code can start programs (a `process` capability).
+    starts_programs: bool,
+}
+
 /// The `vetted` policy's decision for one finding, as if it were not suppressed.
-fn vetted(f: &Finding, libraries: &[vendor::VendoredLibrary]) -> (Outcome, &'static str) {
+fn vetted(f: &Finding, seen: &Seen) -> (Outcome, &'static str) {
+    let libraries = seen.libraries;
     if f.check == Check::Qgis {
         return (Outcome::Block, rule::THREAT);
     }
@@ -281,7 +307,7 @@ fn vetted(f: &Finding, libraries: &[vendor::VendoredLibrary]) -> (Outcome, &'sta
     {
         return (Outcome::Pass, rule::VENDORED);
     }
-    let (outcome, because) = evidence(f);
+    let (outcome, because) = evidence(f, seen);
     // A changed file in a library is the author's code hidden among someone else's: nothing
     // found in it passes unseen.
     if changed && outcome == Outcome::Pass {
@@ -290,7 +316,7 @@ fn vetted(f: &Finding, libraries: &[vendor::VendoredLibrary]) -> (Outcome, &'sta
     (outcome, because)
 }
 
-fn evidence(f: &Finding) -> (Outcome, &'static str) {
+fn evidence(f: &Finding, seen: &Seen) -> (Outcome, &'static str) {
     use Outcome::*;
     if f.check == Check::Flake8 {
         return (Pass, rule::QUALITY);
@@ -300,9 +326,9 @@ fn evidence(f: &Finding) -> (Outcome, &'static str) {
             return (Pass, rule::TEST_FIXTURE);
         }
         match f.fact("value_kind") {
-            Some(
-                values::EMPTY | values::PLACEHOLDER | values::SETTINGS_KEY | values::UI_LABEL,
-            ) => return (Pass, rule::NOT_A_PASSWORD),
+            Some(values::EMPTY | values::PLACEHOLDER | values::SETTINGS_KEY | values::UI_LABEL) => {
+                return (Pass, rule::NOT_A_PASSWORD);
+            }
             Some(values::PUBLISHED_EXAMPLE | values::EXAMPLE_HOST) => {
                 return (Pass, rule::EXAMPLE_CREDENTIAL);
             }
@@ -314,26 +340,43 @@ fn evidence(f: &Finding) -> (Outcome, &'static str) {
             _ => {}
         }
     }
+    if f.fact("test_code") == Some("not_loaded") {
+        return (Pass, rule::TEST_CODE);
+    }
     if let Some(kind) = f.fact("argument_kind") {
-        let sink = f.fact("sink").unwrap_or("");
-        return match kind {
-            "literal" => (Pass, rule::LITERAL_COMMAND),
-            "input" if matches!(sink, "shell" | "code") => (Block, rule::INPUT_TO_SHELL),
-            "parameter" if sink == "shell" => (Block, rule::INPUT_TO_SHELL),
-            "input" | "parameter" => (Review, rule::BUILT_COMMAND),
-            _ if f.severity == Severity::Critical => (Review, rule::BUILT_COMMAND),
+        let critical = f.severity == Severity::Critical;
+        return match (kind, f.fact("sink").unwrap_or("")) {
+            ("literal", _) => (Pass, rule::LITERAL_COMMAND),
+            ("input" | "parameter", "shell") | ("input", "code") => (Block, rule::INPUT_TO_SHELL),
+            ("input" | "parameter", "code" | "remote" | "query") | ("input", "process") => {
+                (Review, rule::BUILT_COMMAND)
+            }
+            (_, "shell" | "code" | "remote") if critical => (Review, rule::BUILT_COMMAND),
             _ => (Pass, rule::NOT_CRITICAL),
         };
     }
     if f.severity != Severity::Critical {
         return (Pass, rule::NOT_CRITICAL);
     }
-    if let Some(tool) = &f.tool
-        && (tool.severity == "LOW" || tool.confidence == "LOW")
-    {
-        return (Review, rule::LOW_RATING);
+    if f.check == Check::Files {
+        // A script or program for the operating system is inert unless the code can start
+        // programs; then a person checks what it does.
+        return if seen.starts_programs {
+            (Review, rule::PROGRAM_FILE)
+        } else {
+            (Pass, rule::PROGRAM_FILE)
+        };
     }
-    (Block, rule::CRITICAL)
+    match &f.tool {
+        Some(tool) if !tool.severity.is_empty() => {
+            if tool.severity == "HIGH" && tool.confidence == "HIGH" {
+                (Block, rule::CRITICAL)
+            } else {
+                (Review, rule::RATED_BELOW_HIGH)
+            }
+        }
+        _ => (Block, rule::CRITICAL),
+    }
 }
 
 #[cfg(test)]

@@ -139,9 +139,17 @@ fn is_settings_key(v: &str) -> bool {
                 && s.chars().filter(|c| c.is_ascii_digit()).count() * 2 < s.len()
         });
     let lower = v.to_ascii_lowercase();
-    let names_a_secret = ["pass", "pwd", "token", "secret", "key", "auth", "credential"]
-        .iter()
-        .any(|w| lower.contains(w));
+    let names_a_secret = [
+        "pass",
+        "pwd",
+        "token",
+        "secret",
+        "key",
+        "auth",
+        "credential",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
     let snake = v.contains('_') || v.contains('-');
     let camel = v.chars().skip(1).any(|c| c.is_ascii_uppercase())
         && v.chars().any(|c| c.is_ascii_lowercase());
@@ -350,11 +358,17 @@ mod tests {
             VALUE
         );
         let line = "url = 'https://user:s3cr3tz@example.com/api'";
-        assert_eq!(secret_kind("BasicAuthDetector", "s3cr3tz", line), EXAMPLE_HOST);
+        assert_eq!(
+            secret_kind("BasicAuthDetector", "s3cr3tz", line),
+            EXAMPLE_HOST
+        );
         let line = "url = 'https://user:s3cr3tz@db.acme-gis.fr/api'";
         assert_eq!(secret_kind("BasicAuthDetector", "s3cr3tz", line), VALUE);
         let line = "url = 'https://user:password@db.acme-gis.fr/api'";
-        assert_eq!(secret_kind("BasicAuthDetector", "password", line), PLACEHOLDER);
+        assert_eq!(
+            secret_kind("BasicAuthDetector", "password", line),
+            PLACEHOLDER
+        );
     }
 
     #[test]
@@ -366,7 +380,8 @@ mod tests {
         let key = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----");
         let lines: Vec<&str> = key.lines().collect();
         assert!(private_key_parses(&lines, 0));
-        let fake = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA...\n-----END RSA PRIVATE KEY-----";
+        let fake =
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA...\n-----END RSA PRIVATE KEY-----";
         let lines: Vec<&str> = fake.lines().collect();
         assert!(!private_key_parses(&lines, 0));
         let header_only = ["BEGIN_KEY = '-----BEGIN PRIVATE KEY-----'"];
@@ -383,7 +398,8 @@ mod tests {
         const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut out = String::new();
         for chunk in bytes.chunks(3) {
-            let n = chunk.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+            let n =
+                chunk.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
             for i in 0..=chunk.len() {
                 out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
             }

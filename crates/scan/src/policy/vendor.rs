@@ -164,16 +164,20 @@ pub fn recognise(listing: &Listing, index: Option<&VendorIndex>) -> Vec<Vendored
                 .unwrap_or_default();
             let (name, version) = name_version(&meta, dir, ".dist-info");
             let published = record_hashes(&text, dir.rsplit('/').next().unwrap_or(dir));
-            if let Some(lib) = compare(listing, &prefix, name, version, "dist-info", &published)
-            {
+            if let Some(lib) = compare(listing, &prefix, name, version, "dist-info", &published) {
                 found.push(lib);
             }
         } else if dir.ends_with(".egg-info") && file == "PKG-INFO" {
             let (name, version) = name_version(&text, dir, ".egg-info");
             if let Some(published) = index.and_then(|i| i.find(&name, &version)) {
-                if let Some(lib) =
-                    compare(listing, &prefix, name, version, "egg-info", &published.files)
-                {
+                if let Some(lib) = compare(
+                    listing,
+                    &prefix,
+                    name,
+                    version,
+                    "egg-info",
+                    &published.files,
+                ) {
                     found.push(lib);
                 }
                 continue;
@@ -190,7 +194,11 @@ pub fn recognise(listing: &Listing, index: Option<&VendorIndex>) -> Vec<Vendored
                 .flat_map(|l| {
                     let module = format!("{l}.py");
                     let has_module = listing.hashes.contains_key(&format!("{prefix}{module}"));
-                    if has_module { vec![module] } else { vec![l.to_string()] }
+                    if has_module {
+                        vec![module]
+                    } else {
+                        vec![l.to_string()]
+                    }
                 })
                 .collect();
             if packages.is_empty() {
@@ -583,8 +591,8 @@ mod tests {
         let digest = Sha256::digest(bytes);
         let mut b64 = String::new();
         for chunk in digest.chunks(3) {
-            let n = chunk.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b))
-                << (8 * (3 - chunk.len()));
+            let n =
+                chunk.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
             for i in 0..=chunk.len() {
                 b64.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
             }
@@ -598,7 +606,10 @@ mod tests {
         let record = record_line("lib/__init__.py", code) + "lib-1.0.dist-info/RECORD,,\n";
         let files: Vec<(&str, &[u8])> = vec![
             ("p/ext/lib/__init__.py", code),
-            ("p/ext/lib-1.0.dist-info/METADATA", b"Name: lib\nVersion: 1.0\n"),
+            (
+                "p/ext/lib-1.0.dist-info/METADATA",
+                b"Name: lib\nVersion: 1.0\n",
+            ),
             ("p/ext/lib-1.0.dist-info/RECORD", record.as_bytes()),
         ];
         let libs = recognise(&listing(&files), None);

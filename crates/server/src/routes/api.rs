@@ -272,7 +272,9 @@ pub async fn approve(
         Approval::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| {
-            ApiError::bad_request(format!("expected JSON {{\"reason\": TEXT}} or no body: {e}"))
+            ApiError::bad_request(format!(
+                "expected JSON {{\"reason\": TEXT}} or no body: {e}"
+            ))
         })?
     };
     let reason = approval
@@ -307,10 +309,7 @@ pub async fn approve(
     }
     if v.approved == 0 {
         state.db.approve(v.id).await?;
-        state
-            .db
-            .record_approval(v.id, who.user.id, reason)
-            .await?;
+        state.db.record_approval(v.id, who.user.id, reason).await?;
         if let Some(uploader) = state.db.user_by_id(v.uploaded_by).await? {
             let v = find_version(&state, &plugin, &version).await?;
             state
