@@ -513,11 +513,11 @@ impl<'a> Accumulator<'a> {
             file_facts(files, not_compiling, &self.root_prefix, options);
         for f in &mut self.findings {
             if f.check == Check::Bandit
-                && crate::policy::is_test_path(&f.path)
+                && crate::policy::is_extra_path(&f.path)
                 && !loaded.contains(&f.path)
             {
                 f.context
-                    .insert("test_code".to_string(), "not_loaded".to_string());
+                    .insert("extra_code".to_string(), "not_loaded".to_string());
             }
         }
         mask_known_secrets(&secrets, &mut self.findings, &mut capabilities);

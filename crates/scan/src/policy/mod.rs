@@ -110,13 +110,34 @@ pub mod rule {
     pub const BUILT_COMMAND: &str = "vetted/built-command";
     pub const NOT_CRITICAL: &str = "vetted/not-critical";
     pub const RATED_BELOW_HIGH: &str = "vetted/rated-below-high";
-    pub const TEST_CODE: &str = "vetted/test-code";
+    pub const EXTRA_CODE: &str = "vetted/not-plugin-code";
     pub const PROGRAM_FILE: &str = "vetted/program-file";
     pub const CRITICAL: &str = "vetted/critical";
     pub const AUTHOR_CLAIM: &str = "vetted/author-claim";
     pub const BROKEN_FILE: &str = "vetted/broken-file";
     pub const SCAN_ERROR: &str = "vetted/scan-error";
     pub const LIBRARY: &str = "vetted/library";
+}
+
+/// Paths of material that ships with a package but is not the plugin's program: tests and
+/// their fixtures, demos, examples, samples, documentation and benchmarks.
+pub fn is_extra_path(path: &str) -> bool {
+    is_test_path(path)
+        || path.split('/').rev().skip(1).any(|d| {
+            matches!(
+                d.to_ascii_lowercase().as_str(),
+                "demo"
+                    | "demos"
+                    | "example"
+                    | "examples"
+                    | "sample"
+                    | "samples"
+                    | "doc"
+                    | "docs"
+                    | "benchmark"
+                    | "benchmarks"
+            )
+        })
 }
 
 /// Rules whose findings are about secrets, where values and test fixtures matter.
@@ -168,10 +189,9 @@ pub fn apply(report: &mut Report, policy: Policy) {
         }
         Policy::Vetted => {
             let libraries = report.libraries.clone();
-            let starts_programs = report
-                .capabilities
-                .iter()
-                .any(|c| c.kind == crate::capabilities::CapabilityKind::Process);
+            let starts_programs = report.capabilities.iter().any(|c| {
+                c.kind == crate::capabilities::CapabilityKind::Process && !is_extra_path(&c.path)
+            });
             let seen = Seen {
                 libraries: &libraries,
                 starts_programs,
@@ -340,18 +360,18 @@ fn evidence(f: &Finding, seen: &Seen) -> (Outcome, &'static str) {
             _ => {}
         }
     }
-    if f.fact("test_code") == Some("not_loaded") {
-        return (Pass, rule::TEST_CODE);
+    if f.fact("extra_code") == Some("not_loaded") {
+        return (Pass, rule::EXTRA_CODE);
     }
     if let Some(kind) = f.fact("argument_kind") {
         let critical = f.severity == Severity::Critical;
         return match (kind, f.fact("sink").unwrap_or("")) {
             ("literal", _) => (Pass, rule::LITERAL_COMMAND),
             ("input" | "parameter", "shell") | ("input", "code") => (Block, rule::INPUT_TO_SHELL),
-            ("input" | "parameter", "code" | "remote" | "query") | ("input", "process") => {
+            ("input" | "parameter", "code" | "query") | ("input", "process" | "remote") => {
                 (Review, rule::BUILT_COMMAND)
             }
-            (_, "shell" | "code" | "remote") if critical => (Review, rule::BUILT_COMMAND),
+            (_, "shell" | "code") if critical => (Review, rule::BUILT_COMMAND),
             _ => (Pass, rule::NOT_CRITICAL),
         };
     }
@@ -396,5 +416,9 @@ mod tests {
         assert!(is_test_path("p/test_auth.py"));
         assert!(!is_test_path("p/contest.py"));
         assert!(!is_test_path("p/latest/auth.py"));
+        assert!(is_extra_path("p/docs/conf.py"));
+        assert!(is_extra_path("p/demos/demo_simple.py"));
+        assert!(!is_extra_path("p/docs.py"));
+        assert!(!is_extra_path("p/sampler/run.py"));
     }
 }

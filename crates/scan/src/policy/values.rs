@@ -232,10 +232,7 @@ pub fn private_key_parses(lines: &[&str], start: usize) -> bool {
     let mut ended = false;
     for line in lines.iter().skip(start + 1).take(200) {
         // Keys pasted into Python strings keep quotes, `\n` escapes and commas.
-        let cleaned = line
-            .trim()
-            .trim_matches(|c| matches!(c, '"' | '\'' | ',' | '+' | '(' | ')'))
-            .replace("\\n", "");
+        let cleaned = quoted_part(line.trim()).replace("\\n", "");
         if cleaned.contains("-----END") {
             let before = cleaned.split("-----END").next().unwrap_or("");
             body.push_str(before);
@@ -270,6 +267,17 @@ pub fn private_key_parses(lines: &[&str], start: usize) -> bool {
         return der.starts_with(b"openssh-key-v1\0") && der.len() > 64;
     }
     der_sequence_fits(&der)
+}
+
+/// The text between the first and last quote of a line pasted into source code (`"MIIE…" +`),
+/// or the whole line when it has no quotes.
+fn quoted_part(line: &str) -> &str {
+    let first = line.find(['"', '\'']);
+    let last = line.rfind(['"', '\'']);
+    match (first, last) {
+        (Some(a), Some(b)) if b > a => &line[a + 1..b],
+        _ => line,
+    }
 }
 
 /// A DER SEQUENCE whose declared length is the rest of the data, and long enough to hold a key.
@@ -380,6 +388,10 @@ mod tests {
         let key = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----");
         let lines: Vec<&str> = key.lines().collect();
         assert!(private_key_parses(&lines, 0));
+        // Pasted into Python source, line by line.
+        let pasted: String = key.lines().map(|l| format!("    \"{l}\\n\"\n")).collect();
+        let lines: Vec<&str> = pasted.lines().collect();
+        assert!(private_key_parses(&lines, 0), "{pasted}");
         let fake =
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA...\n-----END RSA PRIVATE KEY-----";
         let lines: Vec<&str> = fake.lines().collect();
