@@ -513,7 +513,11 @@ impl<'a> Accumulator<'a> {
             file_facts(files, not_compiling, &self.root_prefix, options);
         for f in &mut self.findings {
             if f.check == Check::Bandit
-                && crate::policy::is_extra_path(&f.path)
+                && crate::policy::is_extra_path(
+                    f.path
+                        .strip_prefix(self.root_prefix.as_str())
+                        .unwrap_or(&f.path),
+                )
                 && !loaded.contains(&f.path)
             {
                 f.context

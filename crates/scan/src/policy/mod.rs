@@ -189,12 +189,15 @@ pub fn apply(report: &mut Report, policy: Policy) {
         }
         Policy::Vetted => {
             let libraries = report.libraries.clone();
+            let prefix = package_prefix(report);
             let starts_programs = report.capabilities.iter().any(|c| {
-                c.kind == crate::capabilities::CapabilityKind::Process && !is_extra_path(&c.path)
+                c.kind == crate::capabilities::CapabilityKind::Process
+                    && !is_extra_path(relative(&prefix, &c.path))
             });
             let seen = Seen {
                 libraries: &libraries,
                 starts_programs,
+                prefix: &prefix,
             };
             for f in &mut report.findings {
                 let (o, b) = vetted(f, &seen);
@@ -280,6 +283,18 @@ pub fn apply(report: &mut Report, policy: Policy) {
     });
 }
 
+/// `name/` for a plugin ZIP, empty otherwise (folders are scanned with relative paths).
+fn package_prefix(report: &Report) -> String {
+    match (&report.package, report.target.kind) {
+        (Some(p), crate::report::TargetKind::Zip) if !p.name.is_empty() => format!("{}/", p.name),
+        _ => String::new(),
+    }
+}
+
+fn relative<'p>(prefix: &str, path: &'p str) -> &'p str {
+    path.strip_prefix(prefix).unwrap_or(path)
+}
+
 fn set(f: &mut Finding, outcome: Outcome, because: &str) {
     f.outcome = Some(outcome);
     f.because = Some(because.to_string());
@@ -302,6 +317,9 @@ fn is_invalid(report: &Report) -> bool {
 /// What the `vetted` policy knows about the package beyond the finding itself.
 struct Seen<'a> {
     libraries: &'a [vendor::VendoredLibrary],
+    /// The package folder inside a ZIP (`name/`): path rules look below it, so a plugin
+    /// named `tests` or `sample` is not test material itself.
+    prefix: &'a str,
     /// The code can start programs (a `process` capability).
     starts_programs: bool,
 }
@@ -342,7 +360,7 @@ fn evidence(f: &Finding, seen: &Seen) -> (Outcome, &'static str) {
         return (Pass, rule::QUALITY);
     }
     if is_secret_rule(f) {
-        if is_test_path(&f.path) {
+        if is_test_path(relative(seen.prefix, &f.path)) {
             return (Pass, rule::TEST_FIXTURE);
         }
         match f.fact("value_kind") {
