@@ -363,7 +363,7 @@ impl Db {
         Ok(sqlx::query_as::<Any, Version>(sql!(
             "SELECT ",
             VERSION_COLS,
-            " FROM versions WHERE approved = 1 AND status IN ('validated', 'validated_with_config') ORDER BY id"
+            " FROM versions WHERE approved = 1 AND status IN ('validated', 'validated_with_config', 'needs_review') ORDER BY id"
         ))
         .fetch_all(&self.pool)
         .await?)
