@@ -96,6 +96,9 @@ enum PolicyAction {
     Preview { policy: String },
     /// Use POLICY for every scan from now on (stored versions keep their status).
     Set { policy: String },
+    /// Recognise vendored libraries with this offline index (`vetted vendor index`) in every
+    /// scan; without PATH, stop using one.
+    VendorIndex { path: Option<std::path::PathBuf> },
 }
 
 #[derive(clap::Args)]
@@ -215,6 +218,21 @@ fn policy(args: PolicyArgs) -> anyhow::Result<u8> {
                     p.version()
                 );
             }
+            PolicyAction::VendorIndex { path } => match path {
+                Some(path) => {
+                    let path = std::fs::canonicalize(&path)
+                        .with_context(|| format!("finding {}", path.display()))?;
+                    // Refuse an index the scans could not read.
+                    crate::vendor::load_index(&path)?;
+                    let shown = path.display().to_string();
+                    db.set_setting("vendor_index", Some(&shown)).await?;
+                    println!("scans recognise vendored libraries with {shown}");
+                }
+                None => {
+                    db.set_setting("vendor_index", None).await?;
+                    println!("scans use no vendor index");
+                }
+            },
             PolicyAction::Preview { policy } => {
                 let p = parse_policy(&policy)?;
                 let current = db.policy().await?;

@@ -61,6 +61,7 @@ pub async fn run(
         skip,
         new_plugin: first_version,
         policy: db.policy().await?,
+        vendor_index: vendor_index(db).await?,
         ..Default::default()
     };
     let report = scan_blocking(&path, options).await?;
@@ -133,6 +134,24 @@ pub async fn run(
     };
     notify(state, &plugin, &version, uploader.as_ref(), st, &report).await;
     Ok(())
+}
+
+/// The offline index of published library files the admin configured
+/// (`vetted admin policy vendor-index PATH`), read for each scan so a new index needs no
+/// restart. A configured index that cannot be read fails the job (and, retried, the version
+/// fails closed) rather than silently deciding without it.
+async fn vendor_index(
+    db: &crate::db::Db,
+) -> anyhow::Result<Option<std::sync::Arc<vetted_scan::policy::vendor::VendorIndex>>> {
+    let Some(path) = db.setting("vendor_index").await? else {
+        return Ok(None);
+    };
+    let text = tokio::fs::read_to_string(&path)
+        .await
+        .with_context(|| format!("reading the vendor index {path}"))?;
+    let index = vetted_scan::policy::vendor::VendorIndex::from_json(&text)
+        .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    Ok(Some(std::sync::Arc::new(index)))
 }
 
 /// The version status a report's verdict gives.

@@ -458,14 +458,39 @@ impl Db {
         .await?)
     }
 
+    /// A repository setting from the `settings` table.
+    pub async fn setting(&self, name: &str) -> anyhow::Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Sets (or, with `None`, removes) a repository setting.
+    pub async fn set_setting(&self, name: &str, value: Option<&str>) -> anyhow::Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM settings WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(v) = value {
+            sqlx::query("INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3)")
+                .bind(name)
+                .bind(v)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The verdict policy the admin chose (`vetted` when the setting is missing: the default
     /// of a new repository).
     pub async fn policy(&self) -> anyhow::Result<vetted_scan::Policy> {
-        let value: Option<String> =
-            sqlx::query_scalar("SELECT value FROM settings WHERE name = 'policy'")
-                .fetch_optional(&self.pool)
-                .await?;
-        match value {
+        match self.setting("policy").await? {
             None => Ok(vetted_scan::Policy::Vetted),
             Some(v) => v
                 .parse()
@@ -474,17 +499,7 @@ impl Db {
     }
 
     pub async fn set_policy(&self, policy: vetted_scan::Policy) -> anyhow::Result<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM settings WHERE name = 'policy'")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO settings (name, value, updated_at) VALUES ('policy', $1, $2)")
-            .bind(policy.as_str())
-            .bind(now())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.set_setting("policy", Some(policy.as_str())).await
     }
 
     /// Who approved a version and why (required for versions that needed review).
