@@ -338,7 +338,7 @@ fn vetted(f: &Finding, seen: &Seen) -> (Outcome, &'static str) {
         };
     }
     let library = libraries.iter().find(|l| l.holds(&f.path));
-    let changed = library.is_some_and(|l| l.changed_files.iter().any(|c| *c == f.path));
+    let changed = library.is_some_and(|l| l.changed_files.contains(&f.path));
     if let Some(lib) = library
         && lib.verified
         && !changed
