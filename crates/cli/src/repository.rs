@@ -83,22 +83,46 @@ enum AdminCommand {
 struct PolicyArgs {
     #[command(subcommand)]
     action: PolicyAction,
-    #[command(flatten)]
-    data: DataArgs,
 }
 
 #[derive(clap::Subcommand)]
 enum PolicyAction {
     /// Print the policy new scans use.
-    Show,
+    Show {
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Re-decide every stored version's latest report under POLICY and list the versions whose
     /// status would change; changes nothing.
-    Preview { policy: String },
+    Preview {
+        policy: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Use POLICY for every scan from now on (stored versions keep their status).
-    Set { policy: String },
+    Set {
+        policy: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Recognise vendored libraries with this offline index (`vetted vendor index`) in every
     /// scan; without PATH, stop using one.
-    VendorIndex { path: Option<std::path::PathBuf> },
+    VendorIndex {
+        path: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+impl PolicyAction {
+    fn data(&self) -> &DataArgs {
+        match self {
+            PolicyAction::Show { data }
+            | PolicyAction::Preview { data, .. }
+            | PolicyAction::Set { data, .. }
+            | PolicyAction::VendorIndex { data, .. } => data,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -201,15 +225,15 @@ fn parse_policy(name: &str) -> anyhow::Result<vetted_scan::Policy> {
 }
 
 fn policy(args: PolicyArgs) -> anyhow::Result<u8> {
-    let c = config(&args.data, None);
+    let c = config(args.action.data(), None);
     runtime()?.block_on(async move {
         let db = vetted_server::db::Db::connect(&c).await?;
         match args.action {
-            PolicyAction::Show => {
+            PolicyAction::Show { .. } => {
                 let p = db.policy().await?;
                 println!("{} {}", p.as_str(), p.version());
             }
-            PolicyAction::Set { policy } => {
+            PolicyAction::Set { policy, .. } => {
                 let p = parse_policy(&policy)?;
                 db.set_policy(p).await?;
                 println!(
@@ -218,7 +242,7 @@ fn policy(args: PolicyArgs) -> anyhow::Result<u8> {
                     p.version()
                 );
             }
-            PolicyAction::VendorIndex { path } => match path {
+            PolicyAction::VendorIndex { path, .. } => match path {
                 Some(path) => {
                     let path = std::fs::canonicalize(&path)
                         .with_context(|| format!("finding {}", path.display()))?;
@@ -233,7 +257,7 @@ fn policy(args: PolicyArgs) -> anyhow::Result<u8> {
                     println!("scans use no vendor index");
                 }
             },
-            PolicyAction::Preview { policy } => {
+            PolicyAction::Preview { policy, .. } => {
                 let p = parse_policy(&policy)?;
                 let current = db.policy().await?;
                 let changes = vetted_server::scan_job::preview_policy(&db, p).await?;
