@@ -4,6 +4,7 @@ mod config;
 mod rule_doc;
 mod stdin;
 mod text_report;
+mod vendor;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -52,6 +53,8 @@ enum Command {
     Admin(AdminArgs),
     /// Explain one rule: what, why, a bad and a good example, how to suppress and what it costs.
     Rule(RuleArgs),
+    /// Third-party libraries: build the offline index that recognises vendored copies.
+    Vendor(vendor::VendorArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -73,6 +76,14 @@ enum ProfileArg {
     Qgis,
     /// What bandit, detect-secrets and flake8 run with no options.
     ToolDefaults,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PolicyArg {
+    /// plugins.qgis.org's decision: any enabled critical finding blocks.
+    Qgis,
+    /// Decide from the evidence: block, review or pass per finding (docs/policy.md).
+    Vetted,
 }
 
 #[derive(clap::Args)]
@@ -114,6 +125,14 @@ struct ScanArgs {
     /// Ignore vetted.toml and [tool.vetted] in pyproject.toml.
     #[arg(long)]
     no_config: bool,
+    /// Verdict policy. The default stays qgis, so a local run gives plugins.qgis.org's verdict;
+    /// a repository chooses its own (a new repository uses vetted).
+    #[arg(long, value_enum, default_value = "qgis")]
+    policy: PolicyArg,
+    /// Offline index of published library files (`vetted vendor index`) to recognise vendored
+    /// copies that carry no packaging metadata.
+    #[arg(long, value_name = "FILE")]
+    vendor_index: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -148,6 +167,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => repository::worker(args),
         Command::Admin(args) => repository::admin(args),
         Command::Rule(args) => rule(args),
+        Command::Vendor(args) => vendor::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -216,6 +236,14 @@ fn scan(mut args: ScanArgs) -> anyhow::Result<u8> {
         ignore: args.ignore,
         skip: args.skip,
         new_plugin: args.new_plugin,
+        policy: match args.policy {
+            PolicyArg::Qgis => vetted_scan::Policy::Qgis,
+            PolicyArg::Vetted => vetted_scan::Policy::Vetted,
+        },
+        vendor_index: match &args.vendor_index {
+            Some(path) => Some(std::sync::Arc::new(vendor::load_index(path)?)),
+            None => None,
+        },
         ..Default::default()
     };
     let started = std::time::Instant::now();
@@ -386,14 +414,19 @@ fn scan_all(
         .collect()
 }
 
-/// `12 inputs: 9 validated, 2 blocked, 1 invalid, 0 not readable; 31 findings in 0.84 s`.
+/// `12 inputs: 9 validated, 2 blocked, 1 invalid, 0 not readable; 31 findings in 0.84 s`
+/// (and `n need review` when a policy sent some there).
 fn summary_line(reports: &[Report], failures: usize, elapsed: std::time::Duration) -> String {
     let count = |v: Verdict| reports.iter().filter(|r| r.verdict == v).count();
     let findings: usize = reports.iter().map(|r| r.findings.len()).sum();
+    let review = match count(Verdict::Review) {
+        0 => String::new(),
+        n => format!(" ({n} need review)"),
+    };
     format!(
-        "{} inputs: {} validated, {} blocked, {} invalid, {} not readable; {} findings in {:.2} s",
+        "{} inputs: {} validated{review}, {} blocked, {} invalid, {} not readable; {} findings in {:.2} s",
         reports.len() + failures,
-        count(Verdict::Validated),
+        count(Verdict::Validated) + count(Verdict::Review),
         count(Verdict::Blocked),
         count(Verdict::Invalid),
         failures,

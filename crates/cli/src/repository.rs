@@ -95,6 +95,8 @@ enum AdminCommand {
     Workers(WorkersArgs),
     /// Remove stored files that no version names (left by crashes or replaced uploads).
     Sweep(SweepArgs),
+    /// The verdict policy: show it, preview a switch, or switch.
+    Policy(PolicyArgs),
 }
 
 #[derive(clap::Args)]
@@ -145,6 +147,52 @@ struct RescanArgs {
 
 fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[derive(clap::Args)]
+struct PolicyArgs {
+    #[command(subcommand)]
+    action: PolicyAction,
+}
+
+#[derive(clap::Subcommand)]
+enum PolicyAction {
+    /// Print the policy new scans use.
+    Show {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Re-decide every stored version's latest report under POLICY and list the versions whose
+    /// status would change; changes nothing.
+    Preview {
+        policy: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Use POLICY for every scan from now on (stored versions keep their status).
+    Set {
+        policy: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Recognise vendored libraries with this offline index (`vetted vendor index`) in every
+    /// scan; without PATH, stop using one.
+    VendorIndex {
+        path: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+impl PolicyAction {
+    fn data(&self) -> &DataArgs {
+        match self {
+            PolicyAction::Show { data }
+            | PolicyAction::Preview { data, .. }
+            | PolicyAction::Set { data, .. }
+            | PolicyAction::VendorIndex { data, .. } => data,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -246,6 +294,7 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<u8> {
         }
         AdminCommand::Rescan(a) => rescan(a),
         AdminCommand::Workers(a) => list_workers(a),
+        AdminCommand::Policy(a) => policy(a),
         AdminCommand::Sweep(a) => sweep(a),
     }
 }
@@ -444,7 +493,7 @@ fn print_changes(changes: &[vetted_server::rescan::Change], verb: &str) {
     println!("Versions whose status {verb}:");
     for c in changes {
         let mut line = format!("  {} {}: {} -> {}", c.plugin, c.version, c.from, c.to);
-        if c.approved && c.to == "blocked" {
+        if c.approved && (c.to == "blocked" || c.to == "needs_review") {
             line.push_str(" (was approved: the approval is withdrawn)");
         }
         if !c.critical.is_empty() {
@@ -462,4 +511,61 @@ fn print_failures(failures: &[vetted_server::rescan::Failure]) {
     for f in failures {
         println!("  {} {}: {}", f.plugin, f.version, f.error);
     }
+}
+
+fn parse_policy(name: &str) -> anyhow::Result<vetted_scan::Policy> {
+    name.parse().map_err(|e: String| anyhow::anyhow!(e))
+}
+
+fn policy(args: PolicyArgs) -> anyhow::Result<u8> {
+    let c = config(args.action.data(), None)?;
+    runtime()?.block_on(async move {
+        let db = vetted_server::db::Db::connect(&c).await?;
+        match args.action {
+            PolicyAction::Show { .. } => {
+                let p = db.policy().await?;
+                println!("{} {}", p.as_str(), p.version());
+            }
+            PolicyAction::Set { policy, .. } => {
+                let p = parse_policy(&policy)?;
+                db.set_policy(p).await?;
+                println!(
+                    "policy set to {} {}; stored versions keep their status until re-scanned",
+                    p.as_str(),
+                    p.version()
+                );
+            }
+            PolicyAction::VendorIndex { path, .. } => match path {
+                Some(path) => {
+                    let path = std::fs::canonicalize(&path)
+                        .with_context(|| format!("finding {}", path.display()))?;
+                    // Refuse an index the scans could not read.
+                    crate::vendor::load_index(&path)?;
+                    let shown = path.display().to_string();
+                    db.set_setting("vendor_index", Some(&shown)).await?;
+                    println!("scans recognise vendored libraries with {shown}");
+                }
+                None => {
+                    db.set_setting("vendor_index", None).await?;
+                    println!("scans use no vendor index");
+                }
+            },
+            PolicyAction::Preview { policy, .. } => {
+                let p = parse_policy(&policy)?;
+                let current = db.policy().await?;
+                let changes = vetted_server::scan_job::preview_policy(&db, p).await?;
+                println!(
+                    "preview: {} {} (current policy {}); nothing is changed",
+                    p.as_str(),
+                    p.version(),
+                    current.as_str()
+                );
+                for ch in &changes {
+                    println!("{} {}: {} -> {}", ch.plugin, ch.version, ch.from, ch.to);
+                }
+                println!("{} version(s) would change status", changes.len());
+            }
+        }
+        anyhow::Ok(0u8)
+    })
 }

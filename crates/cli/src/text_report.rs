@@ -59,6 +59,7 @@ pub fn render(report: &Report, config: &LocalConfig, options: TextOptions) -> St
 pub fn quiet_line(report: &Report) -> Option<String> {
     let verdict = match report.verdict {
         Verdict::Validated => return None,
+        Verdict::Review => "NEEDS REVIEW",
         Verdict::Blocked => "BLOCKED",
         Verdict::Invalid => "INVALID PACKAGE",
     };
@@ -97,14 +98,14 @@ pub fn statistics(report: &Report) -> String {
     out
 }
 
-/// Critical codes with their counts, most frequent first.
+/// Codes of the findings that block (the policy's `block` outcome; critical ones in a report
+/// without outcomes) with their counts, most frequent first.
 fn blocking_codes(report: &Report) -> Vec<(&str, usize)> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for f in report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Critical)
-    {
+    for f in report.findings.iter().filter(|f| match f.outcome {
+        Some(o) => o == vetted_scan::Outcome::Block,
+        None => f.severity == Severity::Critical,
+    }) {
         *counts.entry(f.rule.as_str()).or_default() += 1;
     }
     let mut codes: Vec<_> = counts.into_iter().collect();
@@ -116,6 +117,11 @@ fn blocking_codes(report: &Report) -> Vec<(&str, usize)> {
 pub fn next_steps(report: &Report) -> Vec<String> {
     if report.verdict == Verdict::Validated {
         return Vec::new();
+    }
+    if report.verdict == Verdict::Review {
+        return vec![
+            "Nothing blocks this version; a staff approver checks the items marked `review` before it is published. Fixing them, or saying why they are safe, speeds that up.".to_string(),
+        ];
     }
     let mut steps = Vec::new();
     let critical: Vec<&Finding> = report

@@ -264,3 +264,97 @@ fn many_inputs_keep_their_order_and_end_with_a_summary() {
     assert_eq!(reports.as_array().map(Vec::len), Some(1));
     assert_eq!(reports[0]["verdict"], "validated");
 }
+
+/// `--policy`: the default stays plugins.qgis.org's decision; `vetted` passes a literal command
+/// run through a shell and says why, in text and JSON.
+#[test]
+fn policy_flag_chooses_the_decision_and_explains_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("about.py");
+    std::fs::write(
+        &file,
+        "import subprocess\n\n\ndef version():\n    return subprocess.check_output('git describe', shell=True)\n",
+    )
+    .unwrap();
+    let default = vetted().arg("scan").arg(&file).output().unwrap();
+    assert_eq!(
+        default.status.code(),
+        Some(1),
+        "qgis blocks B602 by default"
+    );
+    let text = vetted()
+        .args(["scan", "--policy", "vetted"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&text.stdout);
+    assert!(out.contains("vetted/literal-command"), "{out}");
+    assert!(out.contains("Policy: vetted 1"), "{out}");
+    let json = vetted()
+        .args(["scan", "--policy", "vetted", "--format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let b602 = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "B602")
+        .unwrap();
+    assert_eq!(b602["outcome"], "pass");
+    assert_eq!(b602["because"], "vetted/literal-command");
+    assert_eq!(report["policy"]["name"], "vetted");
+    let bad = vetted()
+        .args(["scan", "--policy", "lenient"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(3), "a usage error, not a verdict");
+}
+
+/// `vetted vendor index` reads a wheel; a file that is not one is a clear error.
+#[test]
+fn vendor_index_reads_wheels_and_refuses_other_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = dir.path().join("toolz-1.2-py3-none-any.whl");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&wheel).unwrap());
+    for (name, data) in [
+        ("toolz/__init__.py", "def f():\n    return 1\n"),
+        (
+            "toolz-1.2.dist-info/METADATA",
+            "Name: toolz\nVersion: 1.2\n",
+        ),
+    ] {
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut zip, data.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    let index = dir.path().join("index.json");
+    let ok = vetted()
+        .args(["vendor", "index"])
+        .arg(&wheel)
+        .arg("-o")
+        .arg(&index)
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&index).unwrap()).unwrap();
+    assert_eq!(doc["packages"][0]["name"], "toolz");
+    assert!(doc["packages"][0]["files"]["toolz/__init__.py"].is_string());
+    let bad = vetted()
+        .args(["vendor", "index"])
+        .arg(&index)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a ZIP archive"));
+}

@@ -110,6 +110,8 @@ pub struct FamilyOutput {
     pub secrets: Vec<(String, String)>,
     /// How each QGIS project file handles credentials (only the secrets family fills this).
     pub projects: Vec<crate::secrets::qgis_project::ProjectCredentials>,
+    /// Per-file facts for the policy (only the fact scan fills this).
+    pub files: Vec<crate::policy::facts::FileFacts>,
 }
 
 /// A check family.

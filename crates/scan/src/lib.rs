@@ -13,6 +13,7 @@ pub mod flake8;
 pub mod options;
 pub mod package;
 mod pipeline;
+pub mod policy;
 pub mod python;
 pub mod qgis;
 pub mod report;
@@ -20,4 +21,5 @@ pub mod secrets;
 
 pub use options::{ActiveRules, Profile, ScanOptions};
 pub use pipeline::{TargetError, scan_path};
-pub use report::{Finding, Report, Severity, Verdict};
+pub use policy::Policy;
+pub use report::{Finding, Outcome, Report, Severity, Verdict};

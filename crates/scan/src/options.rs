@@ -46,6 +46,11 @@ pub struct ScanOptions {
     pub limits: ArchiveLimits,
     /// Threads that analyse the files of one input; 0 means one per available core.
     pub threads: usize,
+    /// The verdict policy (`qgis` unless asked otherwise).
+    pub policy: crate::policy::Policy,
+    /// Published files of third-party packages (`vetted vendor index`), to recognise vendored
+    /// copies that carry no packaging metadata.
+    pub vendor_index: Option<std::sync::Arc<crate::policy::vendor::VendorIndex>>,
 }
 
 /// The rules a scan runs, with their effective severity.

@@ -282,6 +282,8 @@ struct Accumulator<'a> {
     errors: Vec<ScanError>,
     files_scanned: u32,
     ran: Vec<Check>,
+    /// Prefix of the package root in input paths (where `__init__.py` starts the plugin).
+    root_prefix: String,
 }
 
 impl<'a> Accumulator<'a> {
@@ -326,6 +328,7 @@ impl<'a> Accumulator<'a> {
                 threat_rules,
             }));
         }
+        families.push(Box::new(crate::policy::facts::FactScan));
         let outputs = families.iter().map(|_| FamilyOutput::default()).collect();
         Accumulator {
             rules,
@@ -335,6 +338,7 @@ impl<'a> Accumulator<'a> {
             errors,
             files_scanned: 0,
             ran,
+            root_prefix: config.root_prefix.clone(),
         }
     }
 
@@ -472,6 +476,7 @@ impl<'a> Accumulator<'a> {
                 mine.capabilities.extend(theirs.capabilities);
                 mine.secrets.extend(theirs.secrets);
                 mine.projects.extend(theirs.projects);
+                mine.files.extend(theirs.files);
             }
         }
     }
@@ -488,6 +493,7 @@ impl<'a> Accumulator<'a> {
         let mut capabilities = Vec::new();
         let mut secrets = Vec::new();
         let mut qgis_projects = Vec::new();
+        let mut files = Vec::new();
         for (family, mut out) in self.families.iter().zip(self.outputs) {
             family.finish(&mut out);
             self.findings.append(&mut out.findings);
@@ -496,6 +502,30 @@ impl<'a> Accumulator<'a> {
             capabilities.append(&mut out.capabilities);
             secrets.append(&mut out.secrets);
             qgis_projects.append(&mut out.projects);
+            files.append(&mut out.files);
+        }
+        // Flake8's E999/E902 name files Python itself would not compile, even where the
+        // recovering parser found no error.
+        let not_compiling: Vec<String> = self
+            .findings
+            .iter()
+            .filter(|f| f.check == Check::Flake8 && matches!(f.rule.as_str(), "E999" | "E902"))
+            .map(|f| f.path.clone())
+            .collect();
+        let (libraries, broken_files, loaded) =
+            file_facts(files, not_compiling, &self.root_prefix, options);
+        for f in &mut self.findings {
+            if f.check == Check::Bandit
+                && crate::policy::is_extra_path(
+                    f.path
+                        .strip_prefix(self.root_prefix.as_str())
+                        .unwrap_or(&f.path),
+                )
+                && !loaded.contains(&f.path)
+            {
+                f.context
+                    .insert("extra_code".to_string(), "not_loaded".to_string());
+            }
         }
         qgis_projects
             .sort_by(|a: &crate::secrets::qgis_project::ProjectCredentials, b| a.path.cmp(&b.path));
@@ -535,25 +565,6 @@ impl<'a> Accumulator<'a> {
             .as_ref()
             .and_then(|p| crate::capabilities::compare_declared(&p.metadata, &capabilities));
 
-        let invalid = package_mode
-            && findings
-                .iter()
-                .any(|f| f.check == Check::Package && f.severity == Severity::Critical)
-            || findings.iter().any(|f| {
-                f.check == Check::Package
-                    && f.severity == Severity::Critical
-                    && is_archive_rule(&f.rule)
-            });
-        let verdict = if invalid {
-            Verdict::Invalid
-        } else if !self.errors.is_empty()
-            || findings.iter().any(|f| f.severity == Severity::Critical)
-        {
-            Verdict::Blocked
-        } else {
-            Verdict::Validated
-        };
-
         let mut checks = Vec::new();
         for check in Check::ALL {
             let ran = self.ran.contains(&check) && (check != Check::Package || package_mode);
@@ -590,8 +601,7 @@ impl<'a> Accumulator<'a> {
                 f64::from(checks_passed) / f64::from(checks_total)
             },
         };
-        let _ = options;
-        Report {
+        let mut report = Report {
             schema: SCHEMA.to_string(),
             scanner: ScannerInfo {
                 name: "vetted".into(),
@@ -601,7 +611,8 @@ impl<'a> Accumulator<'a> {
             },
             target,
             package,
-            verdict,
+            // Decided below by the policy.
+            verdict: Verdict::Validated,
             stats,
             checks,
             findings,
@@ -612,9 +623,59 @@ impl<'a> Accumulator<'a> {
             declared_capabilities,
             capabilities,
             qgis_projects,
-            duration_ms: started.elapsed().as_millis() as u64,
-        }
+            policy: None,
+            libraries,
+            broken_files,
+            duration_ms: 0,
+        };
+        crate::policy::apply(&mut report, options.policy);
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        report
     }
+}
+
+/// Vendored libraries and broken Python files, from the facts every file left.
+/// Also returns the Python files the plugin loads when it starts.
+fn file_facts(
+    files: Vec<crate::policy::facts::FileFacts>,
+    not_compiling: Vec<String>,
+    root_prefix: &str,
+    options: &ScanOptions,
+) -> (
+    Vec<crate::policy::vendor::VendoredLibrary>,
+    Vec<crate::policy::BrokenFile>,
+    std::collections::BTreeSet<String>,
+) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut listing = crate::policy::vendor::Listing::default();
+    let mut imports = BTreeMap::new();
+    let mut python = BTreeSet::new();
+    let mut broken = not_compiling;
+    for f in files {
+        if let Some(m) = f.metadata {
+            listing.metadata.insert(f.path.clone(), m);
+        }
+        if let Some(i) = f.imports {
+            python.insert(f.path.clone());
+            imports.insert(f.path.clone(), i);
+        }
+        if f.broken {
+            broken.push(f.path.clone());
+        }
+        listing.hashes.insert(f.path, f.sha256);
+    }
+    let libraries = crate::policy::vendor::recognise(&listing, options.vendor_index.as_deref());
+    let loaded = crate::policy::imports::loaded_at_start(root_prefix, &imports, &python);
+    broken.sort();
+    broken.dedup();
+    let broken = broken
+        .into_iter()
+        .map(|path| crate::policy::BrokenFile {
+            loaded_at_start: loaded.contains(&path),
+            path,
+        })
+        .collect();
+    (libraries, broken, loaded)
 }
 
 /// Masks every secret a family saw in a file wherever it appears in that file's findings
@@ -706,8 +767,4 @@ fn scan_with(families: &[Box<dyn Family>], outputs: &mut [FamilyOutput], file: &
     for (family, out) in families.iter().zip(outputs.iter_mut()) {
         family.scan_file(file, out);
     }
-}
-
-fn is_archive_rule(code: &str) -> bool {
-    code.starts_with("ARCHIVE_")
 }

@@ -154,6 +154,7 @@ pub fn results(
     version: &Version,
     status: &str,
     critical: &[&vetted_scan::Finding],
+    review: &[String],
     base: &str,
 ) -> Mail {
     let p = &plugin.package_name;
@@ -177,8 +178,19 @@ pub fn results(
                     }
                 }
             }
+            if !review.is_empty() {
+                text.push_str("\nAlso for review:\n");
+                text.push_str(&review_list(review));
+            }
             (format!("[Vetted] Blocked: {p} {v}"), text)
         }
+        crate::db::status::NEEDS_REVIEW => (
+            format!("[Vetted] Validated, needs review: {p} {v}"),
+            format!(
+                "Version {v} of {p} passed the security scan, but the verdict policy found items                  a staff approver must review before it is published (it is never approved                  automatically):\n{}",
+                review_list(review)
+            ),
+        ),
         crate::db::status::SCAN_ERROR => (
             format!("[Vetted] Scan error: {p} {v}"),
             format!(
@@ -210,6 +222,46 @@ pub fn results(
     }
 }
 
+/// The items the verdict policy sent to review, one line each: findings (and suppressed
+/// findings, the author's claims) with the rule that decided, and notes on the whole version.
+pub fn review_items(report: &vetted_scan::Report) -> Vec<String> {
+    let mut out = Vec::new();
+    let review = Some(vetted_scan::Outcome::Review);
+    for f in report.findings.iter().filter(|f| f.outcome == review) {
+        let place = if f.line > 0 {
+            format!("{}:{}", f.path, f.line)
+        } else {
+            f.path.clone()
+        };
+        out.push(format!(
+            "{} {place}: {} ({})",
+            f.rule,
+            f.message,
+            f.because.as_deref().unwrap_or("")
+        ));
+    }
+    for f in report.suppressed.iter().filter(|f| f.outcome == review) {
+        out.push(format!(
+            "{} {}:{}: {} (suppressed by the author; {})",
+            f.rule,
+            f.path,
+            f.line,
+            f.message,
+            f.because.as_deref().unwrap_or("")
+        ));
+    }
+    if let Some(policy) = &report.policy {
+        for n in policy.notes.iter().filter(|n| Some(n.outcome) == review) {
+            out.push(format!("{}: {} ({})", n.path, n.message, n.because));
+        }
+    }
+    out
+}
+
+fn review_list(items: &[String]) -> String {
+    items.iter().map(|i| format!("- {i}\n")).collect()
+}
+
 pub fn approver_notice(
     staff: &User,
     plugin: &Plugin,
@@ -224,12 +276,24 @@ pub fn approver_notice(
         subject: format!("[Vetted] Approval needed: {p} {v}"),
         body: format!(
             "Hello {},\n\nVersion {v} of {p} passed the security scan (status {}) and waits for \
-             approval.\n\n{}\nReview and approve: {base}/plugins/{p}/version/{v}/\n\
+             approval.\n\n{}{}\nReview and approve: {base}/plugins/{p}/version/{v}/\n\
              Scan report as JSON: {base}/api/plugins/{p}/versions/{v}/scan\n\
-             Approve through the API: POST {base}/api/plugins/{p}/versions/{v}/approve\n",
+             Approve through the API: POST {base}/api/plugins/{p}/versions/{v}/approve{}\n",
             staff.username,
             version.status,
-            capability_summary(report)
+            match review_items(report) {
+                items if items.is_empty() => String::new(),
+                items => format!(
+                    "Review first (approving records your reason):\n{}\n",
+                    review_list(&items)
+                ),
+            },
+            capability_summary(report),
+            if version.status == crate::db::status::NEEDS_REVIEW {
+                " with {\"reason\": \"…\"}"
+            } else {
+                ""
+            }
         ),
     }
 }

@@ -1,7 +1,8 @@
 //! The scan job: the only place the server runs the security scan. It fetches the stored ZIP,
-//! scans it with the admin's rule settings and the uploader's skips, stores the scan, turns the
-//! verdict into a status (`validated`, `validated_with_config` or `blocked`), approves trusted
-//! "publish immediately" uploads, and sends the result, approver and approval emails.
+//! scans it with the admin's rule settings, verdict policy and the uploader's skips, stores the
+//! scan (with the policy and its version), turns the verdict into a status (`validated`,
+//! `validated_with_config`, `needs_review` or `blocked`), approves trusted "publish
+//! immediately" uploads that need no review, and sends the result, approver and approval emails.
 
 use anyhow::Context;
 use vetted_scan::catalog::catalog;
@@ -57,10 +58,13 @@ pub async fn run(
     };
     let uploader = db.user_by_id(version.uploaded_by).await?;
     let approve = if catalogue {
-        // An approval survives a catalogue re-scan only while the version stays clean.
-        version.approved != 0 && new_status.is_some_and(status::is_clean)
+        // An approval survives a catalogue re-scan only while the version stays clean and
+        // needs no new review.
+        version.approved != 0
+            && new_status.is_some_and(|st| status::is_clean(st) && st != status::NEEDS_REVIEW)
     } else {
-        new_status.is_some_and(status::is_clean)
+        // A version that needs review waits for a person, whoever uploaded it.
+        new_status.is_some_and(|st| status::is_clean(st) && st != status::NEEDS_REVIEW)
             && version.auto_approve != 0
             && uploader.as_ref().is_some_and(User::trusted)
     };
@@ -86,6 +90,10 @@ pub async fn run(
         manual,
         &serde_json::to_string(&report.skipped_rules)?,
         &serde_json::to_string(&report.config_files)?,
+        report
+            .policy
+            .as_ref()
+            .map_or(("qgis", "1"), |p| (p.name.as_str(), p.version.as_str())),
     )
     .await?;
     if let Some(st) = new_status {
@@ -129,8 +137,8 @@ pub async fn run(
     Ok(())
 }
 
-/// The scan options of a stored version: the admin's current rule settings, the uploader's
-/// skips, and whether it is the plugin's first version.
+/// The scan options of a stored version: the admin's current rule settings and policy, the
+/// uploader's skips, and whether it is the plugin's first version.
 pub async fn options_for(
     db: &crate::db::Db,
     plugin: &Plugin,
@@ -146,6 +154,8 @@ pub async fn options_for(
         settings: rules::admin_settings(db).await?,
         skip,
         new_plugin: first_version,
+        policy: db.policy().await?,
+        vendor_index: vendor_index(db).await?,
         ..Default::default()
     })
 }
@@ -172,14 +182,78 @@ pub async fn scan_stored(
     scan_blocking(&path, options).await
 }
 
-/// The status a scan's verdict gives a version.
+/// The offline index of published library files the admin configured
+/// (`vetted admin policy vendor-index PATH`), read for each scan so a new index needs no
+/// restart. A configured index that cannot be read fails the job (and, retried, the version
+/// fails closed) rather than silently deciding without it.
+async fn vendor_index(
+    db: &crate::db::Db,
+) -> anyhow::Result<Option<std::sync::Arc<vetted_scan::policy::vendor::VendorIndex>>> {
+    let Some(path) = db.setting("vendor_index").await? else {
+        return Ok(None);
+    };
+    let text = tokio::fs::read_to_string(&path)
+        .await
+        .with_context(|| format!("reading the vendor index {path}"))?;
+    let index = vetted_scan::policy::vendor::VendorIndex::from_json(&text)
+        .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    Ok(Some(std::sync::Arc::new(index)))
+}
+
+/// The version status a report's verdict gives.
 pub fn status_for(report: &Report) -> &'static str {
     match report.verdict {
         Verdict::Validated if !report.config_files.is_empty() => status::VALIDATED_WITH_CONFIG,
         Verdict::Validated => status::VALIDATED,
+        Verdict::Review => status::NEEDS_REVIEW,
         // Invalid cannot pass upload validation; if settings changed since, it still blocks.
         Verdict::Blocked | Verdict::Invalid => status::BLOCKED,
     }
+}
+
+/// One version whose status would change under another policy.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PolicyChange {
+    pub plugin: String,
+    pub version: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// Re-decides the latest stored report of every scanned version under `policy` and lists the
+/// versions whose status would change. Changes nothing. Versions still validating, or whose
+/// scan failed, are left out: there is no report to re-decide.
+pub async fn preview_policy(
+    db: &crate::db::Db,
+    policy: vetted_scan::Policy,
+) -> anyhow::Result<Vec<PolicyChange>> {
+    let mut changes = Vec::new();
+    for (plugin, version, scan) in db.latest_reports().await? {
+        let Some(scan) = scan else { continue };
+        if matches!(
+            version.status.as_str(),
+            status::VALIDATING | status::SCAN_ERROR
+        ) {
+            continue;
+        }
+        let mut report: Report = serde_json::from_str(&scan.report).with_context(|| {
+            format!(
+                "reading the stored report of {} {}",
+                plugin.package_name, version.version
+            )
+        })?;
+        vetted_scan::policy::apply(&mut report, policy);
+        let to = status_for(&report);
+        if to != version.status {
+            changes.push(PolicyChange {
+                plugin: plugin.package_name.clone(),
+                version: version.version.clone(),
+                from: version.status.clone(),
+                to: to.to_string(),
+            });
+        }
+    }
+    Ok(changes)
 }
 
 async fn notify(
@@ -193,14 +267,22 @@ async fn notify(
 ) {
     let base = &state.base_url;
     if let Some(u) = uploader {
+        // What blocked: the findings the policy blocked on (reports stored before policies
+        // existed: the critical ones).
         let critical: Vec<&vetted_scan::Finding> = report
             .findings
             .iter()
-            .filter(|f| f.severity == Severity::Critical)
+            .filter(|f| match f.outcome {
+                Some(o) => o == vetted_scan::Outcome::Block,
+                None => f.severity == Severity::Critical,
+            })
             .collect();
+        let review = mail::review_items(report);
         state
             .mailer
-            .send_logged(mail::results(u, plugin, version, st, &critical, base))
+            .send_logged(mail::results(
+                u, plugin, version, st, &critical, &review, base,
+            ))
             .await;
     }
     if !status::is_clean(st) {
@@ -280,6 +362,7 @@ pub async fn fail_closed(
                 &plugin,
                 &version,
                 status::SCAN_ERROR,
+                &[],
                 &[],
                 &state.base_url,
             ))

@@ -63,6 +63,13 @@ async fn scans(ts: &TestServer, plugin: &str, version: &str) -> usize {
 
 async fn catalogue_rescan(db: Db) {
     let ts = TestServer::start(db).await;
+    // Admin severities decide alone under plugins.qgis.org's policy (under `vetted`, Bandit's
+    // own LOW rating of B101 sends it to review instead; see the needs-review case below).
+    ts.state()
+        .db
+        .set_policy(vetted_scan::Policy::Qgis)
+        .await
+        .unwrap();
     let asserts = || {
         PluginZip::valid("asserts", "1.0.0")
             .with("check.py", "def f(x):\n    assert x\n    return x\n")
@@ -205,6 +212,30 @@ async fn catalogue_rescan(db: Db) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // Under the `vetted` policy the same critical B101 goes to review (Bandit rates it LOW):
+    // the catalogue re-scan moves the approved version to `needs_review` and withdraws the
+    // approval until an approver gives a reason.
+    let r = ts
+        .post("/api/plugins/asserts/versions/1.0.0/approve")
+        .basic_auth("staff", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    set_severity(&ts, "B101", "critical").await;
+    ts.state()
+        .db
+        .set_policy(vetted_scan::Policy::Vetted)
+        .await
+        .unwrap();
+    let plan = rescan::plan(ts.state(), &only, 1, || {}).await.unwrap();
+    assert_eq!(plan.changes.len(), 1, "{:?}", plan.changes);
+    assert_eq!(plan.changes[0].to, "needs_review");
+    run_batch(&ts, &only).await;
+    let v = ts.version("asserts", "1.0.0").await;
+    assert_eq!(v["validation_status"], "needs_review");
+    assert_eq!(v["approved"], false);
 
     // An unknown plugin is an error, not an empty re-scan.
     let bad = Selection {

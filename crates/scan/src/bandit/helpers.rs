@@ -39,6 +39,8 @@ pub struct Issue {
     pub col: Option<u32>,
     /// Line range override (B613).
     pub line_range: Option<Vec<u32>>,
+    /// Facts for the verdict policy (`argument_kind`, `sink`); never in Bandit's own output.
+    pub facts: Vec<(&'static str, String)>,
 }
 
 impl Issue {
@@ -60,6 +62,7 @@ impl Issue {
             line: None,
             col: None,
             line_range: None,
+            facts: Vec::new(),
         }
     }
 

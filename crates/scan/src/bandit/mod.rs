@@ -173,6 +173,15 @@ impl Family for BanditFamily {
             {
                 out.secrets.push((file.path.to_string(), value.to_string()));
             }
+            if matches!(f.rule.as_str(), "B105" | "B106" | "B107")
+                && let Some(value) = f
+                    .message
+                    .strip_prefix("Possible hardcoded password: '")
+                    .and_then(|rest| rest.strip_suffix('\''))
+            {
+                let kind = crate::policy::values::password_kind(value);
+                f = f.with_fact("value_kind", kind);
+            }
             if f.suppressed_by.is_none() {
                 let skipped_by_config = !self.config.runs(&f.rule)
                     || (f.rule == "B101"
@@ -266,6 +275,9 @@ pub fn scan_source(
         });
         if suppressed {
             f.suppressed_by = Some(SuppressedBy::Nosec);
+        }
+        for (key, value) in r.issue.facts {
+            f = f.with_fact(key, value);
         }
         out.push(f);
     }

@@ -268,8 +268,53 @@ impl<'a> Walker<'a> {
             module_body: self.module_body,
         };
         let issues = tests::run_call_tests(&ctx);
-        for issue in issues {
+        let scope = self.fn_stack.last().copied();
+        for mut issue in issues {
+            if let Some(sink) = crate::policy::flow::Sink::of_rule(issue.id)
+                && let Some(arg) = command_argument(call)
+            {
+                let kind = crate::policy::flow::classify(arg, scope, self.module_body);
+                issue
+                    .facts
+                    .push(("argument_kind", kind.as_str().to_string()));
+                issue.facts.push(("sink", sink.as_str().to_string()));
+            }
             self.push_issue(issue, Node::Expr(expr), Node::Expr(expr));
+        }
+    }
+
+    /// The whole expression a B608 string is part of (the concatenation, the `.format` call or
+    /// the f-string), for the policy's data-flow facts.
+    fn query_expression(&self) -> Option<&'a Expr> {
+        let mut found: Option<&'a Expr> = None;
+        for node in self.parents.iter().rev() {
+            match node {
+                Node::Expr(e @ (Expr::BinOp(_) | Expr::FString(_) | Expr::Attribute(_))) => {
+                    found = Some(e)
+                }
+                Node::Expr(e @ Expr::Call(c))
+                    if found.is_some_and(|f| std::ptr::eq(f, c.func.as_ref())) =>
+                {
+                    found = Some(e)
+                }
+                Node::Other(_) => continue,
+                _ => break,
+            }
+        }
+        found
+    }
+
+    fn add_query_facts(&self, issue: &mut Issue) {
+        if issue.id != "B608" {
+            return;
+        }
+        if let Some(query) = self.query_expression() {
+            let scope = self.fn_stack.last().copied();
+            let kind = crate::policy::flow::classify(query, scope, self.module_body);
+            issue
+                .facts
+                .push(("argument_kind", kind.as_str().to_string()));
+            issue.facts.push(("sink", "query".to_string()));
         }
     }
 
@@ -298,7 +343,8 @@ impl<'a> Walker<'a> {
             sql_budget: &self.sql_budget,
         };
         let issues = tests::run_str_tests(&ctx);
-        for issue in issues {
+        for mut issue in issues {
+            self.add_query_facts(&mut issue);
             self.push_issue(issue, at, parent);
         }
     }
@@ -373,7 +419,8 @@ impl<'a> Walker<'a> {
             sql_budget: &self.sql_budget,
         };
         let issues = tests::run_str_tests(&ctx);
-        for issue in issues {
+        for mut issue in issues {
+            self.add_query_facts(&mut issue);
             self.push_issue(issue, Node::Expr(fstring), parent);
         }
     }
@@ -544,4 +591,23 @@ impl<'a> Visitor<'a> for Walker<'a> {
         visitor::walk_match_case(self, m);
         self.parents.pop();
     }
+}
+
+/// The argument of a flagged call that holds the command or code: the first positional
+/// argument, else an `args=`/`cmd=`/`command=` keyword.
+fn command_argument(call: &ast::ExprCall) -> Option<&Expr> {
+    call.arguments.args.first().or_else(|| {
+        call.arguments
+            .keywords
+            .iter()
+            .find(|k| {
+                k.arg.as_ref().is_some_and(|a| {
+                    matches!(
+                        a.id.as_str(),
+                        "args" | "cmd" | "command" | "source" | "expression"
+                    )
+                })
+            })
+            .map(|k| &k.value)
+    })
 }

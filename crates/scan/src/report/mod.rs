@@ -81,6 +81,8 @@ impl Check {
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Validated,
+    /// Validated, but a human must look before it is published (only the `vetted` policy).
+    Review,
     Blocked,
     Invalid,
 }
@@ -89,8 +91,31 @@ impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Validated => "validated",
+            Verdict::Review => "review",
             Verdict::Blocked => "blocked",
             Verdict::Invalid => "invalid",
+        }
+    }
+}
+
+/// What the policy does with one finding (and, at its worst, with the version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Shown, not acted on.
+    Pass,
+    /// The version needs a human before it is published.
+    Review,
+    /// The version is blocked.
+    Block,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Review => "review",
+            Outcome::Block => "block",
         }
     }
 }
@@ -156,6 +181,16 @@ pub struct Finding {
     /// Set for detect-secrets findings: SHA-1 of the secret, as in `.secrets.baseline`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hashed_secret: Option<String>,
+    /// What the policy decided for this finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// The id of the policy rule that decided it (`qgis/critical`, `vetted/literal-command`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub because: Option<String>,
+    /// Facts a family saw at scan time for the policy to weigh (`argument_kind: literal`,
+    /// `value_kind: empty`); never secrets. Tool-shaped renderers leave them out.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub context: std::collections::BTreeMap<String, String>,
 }
 
 impl Finding {
@@ -179,7 +214,21 @@ impl Finding {
             tool: None,
             suppressed_by: None,
             hashed_secret: None,
+            outcome: None,
+            because: None,
+            context: Default::default(),
         }
+    }
+
+    /// Records a fact for the policy.
+    pub fn with_fact(mut self, key: &str, value: impl Into<String>) -> Finding {
+        self.context.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// A fact recorded at scan time, if any.
+    pub fn fact(&self, key: &str) -> Option<&str> {
+        self.context.get(key).map(String::as_str)
     }
 
     pub fn with_snippet(mut self, snippet: impl Into<String>) -> Finding {
@@ -283,6 +332,17 @@ pub struct Report {
     /// references (good practice) and stored passwords.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub qgis_projects: Vec<crate::secrets::qgis_project::ProjectCredentials>,
+    /// The policy that decided the verdict, its version, and the decisions about the version
+    /// as a whole. Absent in reports stored before policies existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::policy::PolicyDecision>,
+    /// Third-party libraries found inside the package, with the files that differ from the
+    /// published copy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libraries: Vec<crate::policy::vendor::VendoredLibrary>,
+    /// Python files that do not compile, and whether the plugin imports them when it starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub broken_files: Vec<crate::policy::BrokenFile>,
     /// Wall time of the scan in milliseconds.
     pub duration_ms: u64,
 }
@@ -290,7 +350,7 @@ pub struct Report {
 impl Report {
     pub fn exit_code(&self) -> i32 {
         match self.verdict {
-            Verdict::Validated => 0,
+            Verdict::Validated | Verdict::Review => 0,
             Verdict::Blocked => 1,
             Verdict::Invalid => 2,
         }

@@ -59,6 +59,15 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
         r["properties"]["toolSeverity"] = json!(tool.severity);
         r["properties"]["toolConfidence"] = json!(tool.confidence);
     }
+    if let Some(outcome) = f.outcome {
+        r["properties"]["outcome"] = json!(outcome.as_str());
+    }
+    if let Some(because) = &f.because {
+        r["properties"]["because"] = json!(because);
+    }
+    if !f.context.is_empty() {
+        r["properties"]["context"] = json!(f.context);
+    }
     if let Some(by) = f.suppressed_by {
         let (kind, why) = match by {
             SuppressedBy::Nosec => ("inSource", "# nosec"),
@@ -136,6 +145,9 @@ pub fn render(report: &Report) -> Value {
                 "verdict": report.verdict.as_str(),
                 "ruleset": report.scanner.ruleset,
                 "profile": report.scanner.profile,
+                "policy": report.policy,
+                "libraries": report.libraries,
+                "brokenFiles": report.broken_files,
                 // The capability manifest, as in the JSON report (not results: it is not a
                 // problem to fix, and code scanning would show it as one).
                 "capabilities": report.capabilities,

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Finding, Report, Severity, Verdict};
+use super::{Finding, Outcome, Report, Severity, Verdict};
 
 /// ANSI styling, on only when the caller knows it writes to a terminal.
 #[derive(Clone, Copy)]
@@ -71,6 +71,7 @@ pub fn render(report: &Report, style: Style) -> String {
             report.suppressed.len()
         );
     }
+    write_policy(&mut out, report, style);
     write_capabilities(&mut out, report, style);
     write_projects(&mut out, report, style);
     for e in &report.errors {
@@ -90,6 +91,7 @@ pub fn render(report: &Report, style: Style) -> String {
     let s = &report.stats;
     let verdict = match report.verdict {
         Verdict::Validated => style.paint("1;32", "VALIDATED"),
+        Verdict::Review => style.paint("1;33", "VALIDATED, NEEDS REVIEW"),
         Verdict::Blocked => style.paint("1;31", "BLOCKED"),
         Verdict::Invalid => style.paint("1;31", "INVALID PACKAGE"),
     };
@@ -167,6 +169,65 @@ fn write_projects(out: &mut String, report: &Report, style: Style) {
     }
 }
 
+/// The policy's decisions about the version as a whole, and the author's claims
+/// (suppressions) a reviewer should check.
+fn write_policy(out: &mut String, report: &Report, style: Style) {
+    let Some(policy) = &report.policy else {
+        return;
+    };
+    let _ = writeln!(out, "Policy: {} {}", policy.name, policy.version);
+    for n in &policy.notes {
+        let where_ = if n.path.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", n.path)
+        };
+        let _ = writeln!(
+            out,
+            "  {}{where_}: {} ({})",
+            outcome(style, n.outcome),
+            n.message,
+            n.because
+        );
+    }
+    let claims: Vec<&Finding> = report
+        .suppressed
+        .iter()
+        .filter(|f| f.outcome.is_some_and(|o| o != Outcome::Pass))
+        .collect();
+    if !claims.is_empty() {
+        let _ = writeln!(out, "Author's claims to check (suppressed findings):");
+        for f in claims {
+            let by = f.suppressed_by.map_or("", |s| match s {
+                super::SuppressedBy::Nosec => "# nosec",
+                super::SuppressedBy::Noqa => "# noqa",
+                super::SuppressedBy::Pragma => "# pragma: allowlist secret",
+                super::SuppressedBy::Baseline => ".secrets.baseline",
+                super::SuppressedBy::Config => "bundled config",
+                super::SuppressedBy::Skipped => "skipped at upload",
+            });
+            let _ = writeln!(
+                out,
+                "  {} {}:{} {} {} [{by}]",
+                outcome(style, f.outcome.unwrap_or(Outcome::Pass)),
+                f.path,
+                f.line,
+                f.rule,
+                f.message
+            );
+        }
+    }
+}
+
+fn outcome(style: Style, o: Outcome) -> String {
+    let code = match o {
+        Outcome::Block => "1;31",
+        Outcome::Review => "1;33",
+        Outcome::Pass => "2",
+    };
+    style.paint(code, &format!("{:<6}", o.as_str()))
+}
+
 fn write_finding(out: &mut String, f: &Finding, style: Style) {
     let pos = if f.line > 0 {
         format!("{}:{}", f.line, f.column.max(1))
@@ -181,6 +242,15 @@ fn write_finding(out: &mut String, f: &Finding, style: Style) {
         style.paint("1", &f.rule),
         f.message
     );
+    if let (Some(o), Some(because)) = (f.outcome, &f.because) {
+        let _ = writeln!(
+            out,
+            "  {:>7}  {} {}",
+            "",
+            outcome(style, o),
+            style.paint("2", &format!("({because})"))
+        );
+    }
     if !f.snippet.is_empty() && f.line > 0 {
         for (i, line) in f.snippet.lines().take(3).enumerate() {
             let n = f.line as usize + i;

@@ -353,6 +353,14 @@ impl SecretsFamily {
                 });
                 f.hashed_secret = Some(hash);
                 f.suppressed_by = suppressed_by;
+                f = f.with_fact(
+                    "value_kind",
+                    crate::policy::values::secret_kind(info.code, secret, line),
+                );
+                if info.code == "PrivateKeyDetector" {
+                    let parses = crate::policy::values::private_key_parses(lines, idx);
+                    f = f.with_fact("key_parses", if parses { "yes" } else { "no" });
+                }
                 out.findings.push(f);
             }
         }

@@ -12,12 +12,15 @@ pub mod status {
     pub const VALIDATED: &str = "validated";
     pub const VALIDATED_WITH_CONFIG: &str = "validated_with_config";
     pub const BLOCKED: &str = "blocked";
+    /// Validated, but the verdict policy found items a person must review first: never
+    /// approved automatically, and approving it takes a reason.
+    pub const NEEDS_REVIEW: &str = "needs_review";
     /// The scan could not finish after every attempt: fail closed.
     pub const SCAN_ERROR: &str = "scan_error";
 
     /// Statuses whose file may be published (once approved).
     pub fn is_clean(s: &str) -> bool {
-        s == VALIDATED || s == VALIDATED_WITH_CONFIG
+        s == VALIDATED || s == VALIDATED_WITH_CONFIG || s == NEEDS_REVIEW
     }
 }
 
@@ -402,7 +405,7 @@ impl Db {
         Ok(sqlx::query_as::<Any, Version>(sql!(
             "SELECT ",
             VERSION_COLS,
-            " FROM versions WHERE approved = 1 AND status IN ('validated', 'validated_with_config') ORDER BY id"
+            " FROM versions WHERE approved = 1 AND status IN ('validated', 'validated_with_config', 'needs_review') ORDER BY id"
         ))
         .fetch_all(&self.pool)
         .await?)
@@ -487,11 +490,12 @@ impl Db {
         manual: bool,
         skipped_rules: &str,
         config_files: &str,
+        policy: (&str, &str),
     ) -> anyhow::Result<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO scans (version_id, verdict, report, scanner_version, ruleset_version, manual,
-                                skipped_rules, config_files, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                                skipped_rules, config_files, created_at, policy, policy_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(version_id)
         .bind(verdict)
@@ -502,8 +506,94 @@ impl Db {
         .bind(skipped_rules)
         .bind(config_files)
         .bind(now())
+        .bind(policy.0)
+        .bind(policy.1)
         .fetch_one(&mut **tx)
         .await?)
+    }
+
+    /// A repository setting from the `settings` table.
+    pub async fn setting(&self, name: &str) -> anyhow::Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Sets (or, with `None`, removes) a repository setting.
+    pub async fn set_setting(&self, name: &str, value: Option<&str>) -> anyhow::Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM settings WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(v) = value {
+            sqlx::query("INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3)")
+                .bind(name)
+                .bind(v)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The verdict policy the admin chose (`vetted` when the setting is missing: the default
+    /// of a new repository).
+    pub async fn policy(&self) -> anyhow::Result<vetted_scan::Policy> {
+        match self.setting("policy").await? {
+            None => Ok(vetted_scan::Policy::Vetted),
+            Some(v) => v
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("the stored policy setting: {e}")),
+        }
+    }
+
+    pub async fn set_policy(&self, policy: vetted_scan::Policy) -> anyhow::Result<()> {
+        self.set_setting("policy", Some(policy.as_str())).await
+    }
+
+    /// Who approved a version and why (required for versions that needed review).
+    pub async fn record_approval(
+        &self,
+        version_id: i64,
+        user_id: i64,
+        reason: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE versions SET approved_by = $1, approval_reason = $2 WHERE id = $3")
+            .bind(user_id)
+            .bind(reason)
+            .bind(version_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn approval_reason(&self, version_id: i64) -> anyhow::Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT approval_reason FROM versions WHERE id = $1")
+                .bind(version_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
+    }
+
+    /// Every version with the report of its latest scan, for re-deciding under a policy.
+    pub async fn latest_reports(&self) -> anyhow::Result<Vec<(Plugin, Version, Option<ScanRow>)>> {
+        let mut out = Vec::new();
+        for plugin in self.plugins().await? {
+            for version in self.versions_of(plugin.id).await? {
+                let scan = self.scans_of(version.id).await?.pop();
+                out.push((plugin.clone(), version, scan));
+            }
+        }
+        Ok(out)
     }
 
     pub async fn scans_of(&self, version_id: i64) -> anyhow::Result<Vec<ScanRow>> {

@@ -116,6 +116,7 @@ fn version_json(state: &AppState, plugin: &Plugin, v: &Version) -> Value {
         "updated_at": v.updated_at,
         "download_url": format!("{base}/plugins/{p}/version/{}/download/", v.version),
         "scan_url": format!("{base}/api/plugins/{p}/versions/{}/scan", v.version),
+        "needs_review": v.status == status::NEEDS_REVIEW,
     })
 }
 
@@ -288,26 +289,51 @@ pub async fn version_scan(
     let latest = scans
         .last()
         .map(|s| serde_json::from_str::<Value>(&s.report).unwrap_or(Value::Null));
+    let approval_reason = state.db.approval_reason(v.id).await?;
     Ok(Json(json!({
         "plugin": plugin.package_name,
         "version": v.version,
         "validation_status": v.status,
+        "approval_reason": approval_reason,
         "report": latest,
         "scans": history,
         "server": scan_job::scanner_info(),
     })))
 }
 
-/// `POST …/approve`: staff only; only validated versions.
+#[derive(Deserialize, Default)]
+pub struct Approval {
+    /// Why the approver accepts what the verdict policy sent to review.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST …/approve`: staff only; only validated versions. A version that needs review takes a
+/// JSON body `{"reason": "…"}`, stored with the approval.
 pub async fn approve(
     state: State,
     Path((name, version)): Path<(String, String)>,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
     let who = require_principal(&state, &headers).await?;
+    let approval: Approval = if body.iter().all(u8::is_ascii_whitespace) {
+        Approval::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "expected JSON {{\"reason\": TEXT}} or no body: {e}"
+            ))
+        })?
+    };
+    let reason = approval
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
     let plugin = find_plugin(&state, &name).await?;
     let v = find_version(&state, &plugin, &version).await?;
-    approve_version(&state, &who, &plugin, &v).await?;
+    approve_version(&state, &who, &plugin, &v, reason).await?;
     let v = find_version(&state, &plugin, &version).await?;
     Ok(Json(version_json(&state, &plugin, &v)))
 }
@@ -326,13 +352,15 @@ pub(crate) fn approval_blocker(validation_status: &str) -> Option<&'static str> 
 }
 
 /// Approves a validated version (staff only) and tells the uploader; approving twice is a
-/// no-op.
+/// no-op. A version the verdict policy sent to review needs the approver's reason.
 pub(crate) async fn approve_version(
     state: &AppState,
     who: &Principal,
     plugin: &Plugin,
     v: &Version,
+    reason: Option<&str>,
 ) -> ApiResult<()> {
+    let (name, version) = (&plugin.package_name, &v.version);
     if !who.staff() {
         return Err(ApiError::forbidden(
             "only staff approvers may approve versions",
@@ -344,8 +372,14 @@ pub(crate) async fn approve_version(
             v.version, plugin.package_name
         )));
     }
+    if v.status == status::NEEDS_REVIEW && v.approved == 0 && reason.is_none() {
+        return Err(ApiError::bad_request(format!(
+            "version {version} of {name} needs review: approve it with {{\"reason\": \"…\"}} saying why its review items are acceptable"
+        )));
+    }
     if v.approved == 0 {
         state.db.approve(v.id).await?;
+        state.db.record_approval(v.id, who.user.id, reason).await?;
         if let Some(uploader) = state.db.user_by_id(v.uploaded_by).await? {
             let v = find_version(state, plugin, &v.version).await?;
             state

@@ -96,6 +96,12 @@ pub async fn version_page(
                         @let blocker = api::approval_blocker(&v.status);
                         form.inline method="post" action={(here) "approve"} {
                             (csrf_field(&viewer))
+                            @if v.status == crate::db::status::NEEDS_REVIEW {
+                                input type="text" name="reason" required
+                                    placeholder="Why the review items are acceptable"
+                                    aria-label="Reason for approving";
+                                " "
+                            }
                             button type="submit" disabled[blocker.is_some()] title=[blocker] { "Approve" }
                         }
                         @if let Some(why) = blocker { span.muted.reason { "Cannot approve: " (why) "." } }
@@ -392,7 +398,7 @@ async fn action_target(
     package: &str,
     version: &str,
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
-) -> WebResult<(Principal, Plugin, Version)> {
+) -> WebResult<(Principal, Plugin, Version, Fields)> {
     let viewer = Viewer::load(state, headers).await?;
     let who = viewer
         .require(&format!("/plugins/{package}/version/{version}/"))?
@@ -401,7 +407,7 @@ async fn action_target(
     viewer.check_csrf(fields.csrf())?;
     let plugin = api::find_plugin(state, package).await?;
     let v = api::find_version(state, &plugin, version).await?;
-    Ok((who, plugin, v))
+    Ok((who, plugin, v, fields))
 }
 
 pub async fn rescan(
@@ -410,7 +416,7 @@ pub async fn rescan(
     Path((package, version)): Path<(String, String)>,
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
 ) -> WebResult<Response> {
-    let (who, plugin, v) = action_target(&state, &headers, &package, &version, form).await?;
+    let (who, plugin, v, _) = action_target(&state, &headers, &package, &version, form).await?;
     api::queue_rescan(&state, &who, &plugin, &v).await?;
     Ok(Redirect::to(&version_url(&plugin, &v)).into_response())
 }
@@ -421,8 +427,13 @@ pub async fn approve(
     Path((package, version)): Path<(String, String)>,
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
 ) -> WebResult<Response> {
-    let (who, plugin, v) = action_target(&state, &headers, &package, &version, form).await?;
-    api::approve_version(&state, &who, &plugin, &v).await?;
+    let (who, plugin, v, fields) =
+        action_target(&state, &headers, &package, &version, form).await?;
+    let reason = fields
+        .get("reason")
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    api::approve_version(&state, &who, &plugin, &v, reason).await?;
     Ok(Redirect::to(&version_url(&plugin, &v)).into_response())
 }
 
@@ -432,7 +443,7 @@ pub async fn unapprove(
     Path((package, version)): Path<(String, String)>,
     form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
 ) -> WebResult<Response> {
-    let (who, plugin, v) = action_target(&state, &headers, &package, &version, form).await?;
+    let (who, plugin, v, _) = action_target(&state, &headers, &package, &version, form).await?;
     api::unapprove_version(&state, &who, &v).await?;
     Ok(Redirect::to(&version_url(&plugin, &v)).into_response())
 }

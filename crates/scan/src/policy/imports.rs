@@ -1,0 +1,202 @@
+//! Which Python files the plugin loads when QGIS starts it: the import chain from the package's
+//! `__init__.py` (imports anywhere in a file count: `classFactory` imports the plugin class
+//! inside a function). A file that does not compile matters only if it is on that chain.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Stmt};
+
+/// Modules a file imports, as written: `a.b` for absolute imports, `.a`/`..a.b` for relative
+/// ones; `from m import x` also lists `m.x` (x may be a submodule).
+pub fn collect(module: &ast::ModModule) -> Vec<String> {
+    let mut c = Collector(Vec::new());
+    for stmt in &module.body {
+        c.visit_stmt(stmt);
+    }
+    let mut out = c.0;
+    out.sort();
+    out.dedup();
+    out
+}
+
+struct Collector(Vec<String>);
+
+impl<'a> Visitor<'a> for Collector {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Import(i) => {
+                for a in &i.names {
+                    self.0.push(a.name.id.to_string());
+                }
+            }
+            Stmt::ImportFrom(i) => {
+                let dots = ".".repeat(i.level as usize);
+                let base = i
+                    .module
+                    .as_ref()
+                    .map_or(String::new(), |m| m.id.to_string());
+                let module = format!("{dots}{base}");
+                for a in &i.names {
+                    if a.name.id.as_str() == "*" {
+                        continue;
+                    }
+                    let sep = if base.is_empty() { "" } else { "." };
+                    self.0.push(format!("{module}{sep}{}", a.name.id));
+                }
+                self.0.push(module);
+            }
+            _ => {}
+        }
+        visitor::walk_stmt(self, stmt);
+    }
+}
+
+/// The Python files reached from `{root_prefix}__init__.py` through `imports` (path → modules
+/// it imports). `files` are every Python path of the input.
+pub fn loaded_at_start(
+    root_prefix: &str,
+    imports: &BTreeMap<String, Vec<String>>,
+    files: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let start = format!("{root_prefix}__init__.py");
+    if !files.contains(&start) {
+        return seen;
+    }
+    let mut queue = VecDeque::from([start.clone()]);
+    seen.insert(start);
+    while let Some(path) = queue.pop_front() {
+        let Some(mods) = imports.get(&path) else {
+            continue;
+        };
+        for m in mods {
+            for target in resolve(root_prefix, &path, m, files) {
+                if seen.insert(target.clone()) {
+                    queue.push_back(target);
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// The files `module` may name when imported from `from_path`: relative to the importing
+/// package, to the plugin's parent (`plugin.sub`), to the plugin folder (a `sys.path` entry),
+/// or to the importing folder (Python 2's implicit relative import). Each package on the way
+/// runs its `__init__.py` too.
+fn resolve(
+    root_prefix: &str,
+    from_path: &str,
+    module: &str,
+    files: &BTreeSet<String>,
+) -> Vec<String> {
+    let dir = from_path.rsplit_once('/').map_or("", |(d, _)| d);
+    let dir = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let mut bases: Vec<String> = Vec::new();
+    let name: &str;
+    let level = module.chars().take_while(|c| *c == '.').count();
+    if level > 0 {
+        let mut base = dir.clone();
+        for _ in 1..level {
+            base = parent(&base);
+        }
+        bases.push(base);
+        name = &module[level..];
+    } else {
+        bases.push(parent(root_prefix));
+        bases.push(root_prefix.to_string());
+        bases.push(dir.clone());
+        name = module;
+    }
+    let mut out = Vec::new();
+    for base in bases {
+        let mut path = base.clone();
+        for (i, part) in name.split('.').filter(|p| !p.is_empty()).enumerate() {
+            if i > 0 || !path.is_empty() && !path.ends_with('/') {
+                path.push('/');
+            }
+            path.push_str(part);
+            let package = format!("{path}/__init__.py");
+            if files.contains(&package) {
+                out.push(package);
+            }
+        }
+        let as_module = format!("{path}.py");
+        if files.contains(&as_module) {
+            out.push(as_module);
+        }
+        if name.is_empty() {
+            let package = format!("{base}__init__.py");
+            if files.contains(&package) {
+                out.push(package);
+            }
+        }
+    }
+    out
+}
+
+/// `a/b/` → `a/`; `a/` → ``.
+fn parent(dir: &str) -> String {
+    let trimmed = dir.trim_end_matches('/');
+    match trimmed.rsplit_once('/') {
+        Some((p, _)) => format!("{p}/"),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn imports_of(src: &str) -> Vec<String> {
+        let m = crate::python::load(src.as_bytes()).expect("loads");
+        collect(m.parsed.syntax())
+    }
+
+    #[test]
+    fn imports_are_collected_everywhere_in_a_file() {
+        let got = imports_of(
+            "import os\nfrom . import tools\ndef classFactory(iface):\n    from .plugin import Main\n    return Main(iface)\n",
+        );
+        assert_eq!(got, vec![".", ".plugin", ".plugin.Main", ".tools", "os"]);
+    }
+
+    #[test]
+    fn the_chain_follows_relative_absolute_and_implicit_imports() {
+        let files: BTreeSet<String> = [
+            "p/__init__.py",
+            "p/plugin.py",
+            "p/sub/__init__.py",
+            "p/sub/work.py",
+            "p/legacy.py",
+            "p/samples/broken.py",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        let mut imports = BTreeMap::new();
+        imports.insert("p/__init__.py".to_string(), vec![".plugin".to_string()]);
+        imports.insert(
+            "p/plugin.py".to_string(),
+            vec!["p.sub.work".to_string(), "legacy".to_string()],
+        );
+        let loaded = loaded_at_start("p/", &imports, &files);
+        let expect: BTreeSet<String> = [
+            "p/__init__.py",
+            "p/plugin.py",
+            "p/sub/__init__.py",
+            "p/sub/work.py",
+            "p/legacy.py",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(loaded, expect);
+        assert!(!loaded.contains("p/samples/broken.py"));
+    }
+}
