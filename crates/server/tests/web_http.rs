@@ -886,3 +886,87 @@ async fn a_replaced_blocked_version_says_its_report_is_old_while_rescanning() {
     assert!(page.contains("data-status=\"validated\""));
     ts.stop().await;
 }
+
+/// Under the `vetted` policy the Security tab names the policy, puts what it acts on first with
+/// each finding's outcome and deciding rule, lists suppressions of such findings as the
+/// author's claims, and the approve form asks for the approver's reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_tab_explains_the_policy_and_approval_needs_a_reason() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    let zip = PluginZip::valid("careful", "1.0.0")
+        .with("settings.py", "password = \"Xk9#mQ2v!p\"\n")
+        .with(
+            "runner.py",
+            "import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)  # nosec\n",
+        );
+    assert_eq!(
+        ts.add_plugin("alice", zip.bytes(), false).await.status(),
+        201
+    );
+    assert_eq!(
+        ts.wait_scanned("careful", "1.0.0").await["validation_status"],
+        "needs_review"
+    );
+    let mut c = WebClient::new(&ts);
+    c.sign_in("staff").await;
+    let (status, page) = c.page("/plugins/careful/version/1.0.0/").await;
+    assert_eq!(status, 200);
+    let review = page
+        .split("id=\"review\"")
+        .nth(1)
+        .expect("a Review first card")
+        .split("</section>")
+        .next()
+        .unwrap();
+    assert!(review.contains("vetted"), "{review}");
+    assert!(
+        review.contains("B105"),
+        "the password goes to review: {review}"
+    );
+    assert!(review.contains("Decided by policy rule"), "{review}");
+    assert!(review.contains(">review<"), "{review}");
+    assert!(review.contains("Author's claims"), "{review}");
+    assert!(
+        review.contains("B602"),
+        "the nosec'd shell call is a claim: {review}"
+    );
+    assert!(!page.contains("Xk9#mQ2v!p"), "the password is masked");
+    assert!(
+        page.contains("name=\"reason\""),
+        "the approve form asks why"
+    );
+
+    // Without a reason the approval is refused with the reason why; with one it goes through.
+    let token = c.csrf("/plugins/careful/version/1.0.0/").await;
+    let r = c
+        .post_form(
+            "/plugins/careful/version/1.0.0/approve",
+            &[("csrf_token", token.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("needs review"));
+    assert_eq!(ts.version("careful", "1.0.0").await["approved"], false);
+    let r = c
+        .post_form(
+            "/plugins/careful/version/1.0.0/approve",
+            &[
+                ("csrf_token", token.as_str()),
+                (
+                    "reason",
+                    "the password is a sample value for the settings dialog",
+                ),
+            ],
+        )
+        .await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(ts.version("careful", "1.0.0").await["approved"], true);
+
+    let (status, policy) = c.page("/docs/policy").await;
+    assert_eq!(status, 200);
+    assert!(
+        policy.contains("<table>") && policy.contains("qgis/critical"),
+        "{policy}"
+    );
+    ts.stop().await;
+}

@@ -23,6 +23,7 @@ pub async fn index(state: State, headers: HeaderMap) -> WebResult<Response> {
             h1 { "Documentation" }
             p { "Every upload is scanned with the rules below before anyone can download it. A critical finding blocks the version; warnings and info are shown to the author and the approvers." }
             p { a href="/docs/config" { "Config files and suppressions" } ": how authors accept a finding after review, and what it costs." }
+            p { a href="/docs/policy" { "Verdict policies" } ": how findings become block, review or pass, rule by rule." }
             p.muted { "Ruleset " code { (catalog().version()) } }
         }
         @for check in Check::ALL {
@@ -163,10 +164,26 @@ pub async fn config_page(state: State, headers: HeaderMap) -> WebResult<Response
             h2 { "Skipping rules at upload" }
             p { "The upload form lists every rule an admin allows uploaders to skip, each ticked to run. Unticking one skips it for that upload; the skipped rules are stored with the version, listed in its summary, and their findings appear as suppressed (skipped at upload). Rules that are not skippable always run." }
             h2 { "What a suppression costs" }
-            p { "A suppressed finding never blocks a version, so a suppression is a promise that the code was reviewed. Approvers read the suppressed findings before approving; a suppression that hides a real problem is a reason to refuse the version." }
+            p { "Under the " code { "qgis" } " policy a suppressed finding never blocks a version, so a suppression is a promise that the code was reviewed. Under the " code { "vetted" } " policy a suppression of a finding that would block sends the version to review instead: the approver sees it first, as the author's claim. A suppression that hides a real problem is a reason to refuse the version." }
         }
     };
     Ok(ok(
         Page::new("Config files and suppressions").render(Some(&viewer), content)
+    ))
+}
+
+/// The verdict policies, from docs/policy.md (the same text the repository ships).
+pub async fn policy_page(state: State, headers: HeaderMap) -> WebResult<Response> {
+    let viewer = Viewer::load(&state, &headers).await?;
+    let parser = pulldown_cmark::Parser::new_ext(
+        include_str!("../../../../docs/policy.md"),
+        pulldown_cmark::Options::ENABLE_TABLES,
+    );
+    let mut body = String::new();
+    pulldown_cmark::html::push_html(&mut body, parser);
+    // Our own document, compiled in: not user input.
+    let content = html! { section.card.rule-doc { (maud::PreEscaped(body)) } };
+    Ok(ok(
+        Page::new("Verdict policies").render(Some(&viewer), content)
     ))
 }

@@ -80,6 +80,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/admin/users/{id}", post(admin::update_user))
         .route("/docs/", get(docs::index))
         .route("/docs/config", get(docs::config_page))
+        .route("/docs/policy", get(docs::policy_page))
         .route("/docs/rules/{code}", get(docs::rule_page))
 }
 

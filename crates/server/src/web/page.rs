@@ -119,6 +119,7 @@ pub fn verdict_badge(verdict: &str) -> Markup {
     let class = match verdict {
         "validated" => "ok",
         "blocked" | "invalid" => "bad",
+        "review" => "warn",
         _ => "other",
     };
     html! { span class={"badge " (class)} { (verdict) } }

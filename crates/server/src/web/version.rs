@@ -190,8 +190,10 @@ fn security_tab(scans: &[ScanRow], rescanning: bool) -> Markup {
                     ul { @for e in &report.errors { li { (e.check.name()) ": " @if !e.path.is_empty() { code { (e.path) } " " } (e.message) } } }
                 }
             }
+            (review_card(&report))
             @for check in CHECK_ORDER { (check_card(check, &report)) }
             (suppressed_card(&report))
+            (libraries_card(&report))
             (audit_card(&report))
             (history_card(scans))
         }
@@ -211,6 +213,12 @@ fn summary_card(scan: &ScanRow, r: &Report) -> Markup {
                     @if scan.manual != 0 { " · manual re-scan" } }
                 dt { "Scanner" } dd { (r.scanner.name) " " (r.scanner.version) }
                 dt { "Ruleset" } dd { code { (r.scanner.ruleset) } }
+                dt { "Policy" }
+                dd {
+                    @if let Some(p) = &r.policy {
+                        (p.name) " " (p.version) " " (outcome_badge(p.outcome))
+                    } @else { "plugins.qgis.org's (any critical finding blocks; report made before policies)" }
+                }
                 @if configured {
                     dt { "Bundled configuration" }
                     dd { @for f in &r.config_files { code { (f) } " " } }
@@ -278,8 +286,10 @@ fn finding(f: &Finding) -> Markup {
                 span.rule-name { (rule_name(&f.rule)) }
                 " " span.where { code { @if f.path.is_empty() { "(package)" } @else { (f.path) } @if f.line > 0 { ":" (f.line) } } }
                 @if let Some(by) = f.suppressed_by { " " span.badge.other { "suppressed: " (suppressed_label(by)) } }
+                @if let Some(o) = f.outcome { " " (outcome_badge(o)) }
             }
             p.message { (f.message) }
+            @if let Some(because) = &f.because { p.because.muted { "Decided by policy rule " a.code href="/docs/policy" { (because) } } }
             @if !f.snippet.trim().is_empty() { (snippet(&f.snippet, f.line)) }
         }
     }
@@ -298,6 +308,99 @@ fn snippet(text: &str, first_line: u32) -> Markup {
                     (line.trim_end_matches('\r'))
                 }
                 "\n"
+            }
+        }
+    }
+}
+
+fn outcome_badge(o: vetted_scan::report::Outcome) -> Markup {
+    let class = match o {
+        vetted_scan::report::Outcome::Block => "bad",
+        vetted_scan::report::Outcome::Review => "warn",
+        vetted_scan::report::Outcome::Pass => "other",
+    };
+    html! { span class={"badge " (class)} { (o.as_str()) } }
+}
+
+/// What the approver looks at first: the policy's decisions about the version as a whole, the
+/// findings it blocks on or sends to review, and the author's suppressions of such findings
+/// (their claims, to be checked).
+fn review_card(r: &Report) -> Markup {
+    use vetted_scan::report::Outcome;
+    let Some(policy) = &r.policy else {
+        return html! {};
+    };
+    let acted: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.outcome.is_some_and(|o| o != Outcome::Pass))
+        .collect();
+    let claims: Vec<&Finding> = r
+        .suppressed
+        .iter()
+        .filter(|f| f.outcome.is_some_and(|o| o != Outcome::Pass))
+        .collect();
+    if policy.notes.is_empty() && acted.is_empty() && claims.is_empty() {
+        return html! {};
+    }
+    html! {
+        section.card id="review" {
+            h2 { "Review first" }
+            p.muted { "The " (policy.name) " policy (" (policy.version) ") acts on these; everything else passes." }
+            @if !policy.notes.is_empty() {
+                ul {
+                    @for n in &policy.notes {
+                        li { (outcome_badge(n.outcome)) " " @if !n.path.is_empty() { code { (n.path) } " " } (n.message) " " span.muted { "(" (n.because) ")" } }
+                    }
+                }
+            }
+            @for f in &acted { (finding(f)) }
+            @if !claims.is_empty() {
+                h3 { "Author's claims (suppressed findings the policy would act on)" }
+                @for f in &claims { (finding(f)) }
+            }
+        }
+    }
+}
+
+/// Bundled third-party libraries, broken Python files and QGIS projects' credential handling.
+fn libraries_card(r: &Report) -> Markup {
+    if r.libraries.is_empty() && r.broken_files.is_empty() && r.qgis_projects.is_empty() {
+        return html! {};
+    }
+    html! {
+        section.card id="libraries" {
+            h2 { "Libraries, broken files and projects" }
+            @if !r.libraries.is_empty() {
+                table {
+                    thead { tr { th { "Library" } th { "Folder" } th { "Recognised by" } th { "Changed files" } } }
+                    tbody {
+                        @for l in &r.libraries {
+                            tr {
+                                td { (l.name) " " (l.version) }
+                                td { code { (l.path) } }
+                                td { (l.source) @if !l.verified { " (not verifiable)" } }
+                                td {
+                                    @if l.changed_files.is_empty() { "none (" (l.unchanged) " unchanged)" }
+                                    @for c in &l.changed_files { code { (c) } " " }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !r.broken_files.is_empty() {
+                h3 { "Python files that do not compile" }
+                ul { @for b in &r.broken_files { li { code { (b.path) } @if b.loaded_at_start { " — imported when the plugin starts" } } } }
+            }
+            @if !r.qgis_projects.is_empty() {
+                h3 { "QGIS projects" }
+                ul {
+                    @for p in &r.qgis_projects {
+                        li { code { (p.path) } ": " (p.authcfg) " authentication configuration reference(s) (authcfg), "
+                            @if p.stored_passwords > 0 { span.badge.bad { (p.stored_passwords) " stored password(s)" } } @else { "no stored password" } }
+                    }
+                }
             }
         }
     }
