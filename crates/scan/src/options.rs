@@ -46,6 +46,9 @@ pub struct ScanOptions {
     pub limits: ArchiveLimits,
     /// Threads that analyse the files of one input; 0 means one per available core.
     pub threads: usize,
+    /// Wall-clock time one scan may take; `None` is unlimited. Past it the scan fails closed:
+    /// files not yet analysed are not, and the report carries an error (verdict `blocked`).
+    pub time_budget: Option<std::time::Duration>,
 }
 
 /// The rules a scan runs, with their effective severity.
