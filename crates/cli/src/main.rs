@@ -82,7 +82,9 @@ fn parse_time_budget(value: &str) -> Result<std::time::Duration, String> {
         .parse()
         .map_err(|_| format!("{value:?} is not a number of seconds"))?;
     if !secs.is_finite() || secs <= 0.0 || secs > 1e9 {
-        return Err(format!("{value:?}: the budget must be a positive number of seconds"));
+        return Err(format!(
+            "{value:?}: the budget must be a positive number of seconds"
+        ));
     }
     Ok(std::time::Duration::from_secs_f64(secs))
 }

@@ -36,8 +36,9 @@ fn seeds_are_committed_and_current() {
                 std::fs::create_dir_all(&folder).unwrap();
                 std::fs::write(&path, &bytes).unwrap();
             }
-            let committed = std::fs::read(&path)
-                .unwrap_or_else(|e| panic!("{}: {e} (VETTED_BLESS_SEEDS=1 writes it)", path.display()));
+            let committed = std::fs::read(&path).unwrap_or_else(|e| {
+                panic!("{}: {e} (VETTED_BLESS_SEEDS=1 writes it)", path.display())
+            });
             assert!(
                 committed == bytes,
                 "{} differs from harness::seeds (VETTED_BLESS_SEEDS=1 rewrites it)",
@@ -68,5 +69,8 @@ fn every_committed_input_replays_without_a_crash() {
         }
     }
     // Every target has seeds: an empty replay would prove nothing.
-    assert!(replayed >= harness::TARGETS.len() * 2, "only {replayed} inputs replayed");
+    assert!(
+        replayed >= harness::TARGETS.len() * 2,
+        "only {replayed} inputs replayed"
+    );
 }

@@ -122,7 +122,10 @@ fn nesting_that_would_overflow_the_parser_stack_is_unscannable() {
 
 #[test]
 fn invalid_utf8_is_an_error_not_a_pass() {
-    let r = scan("latin.py", b"import os\nname = '\xe9t\xe9'\nos.system(name)\n");
+    let r = scan(
+        "latin.py",
+        b"import os\nname = '\xe9t\xe9'\nos.system(name)\n",
+    );
     assert_blocked_naming(&r, "latin.py", "error Bandit");
     // A declared but unknown codec is refused the same way.
     let r = scan("codec.py", b"# -*- coding: klingon -*-\nx = '\xff'\n");
@@ -189,7 +192,9 @@ fn a_scan_past_its_budget_is_blocked_with_an_error() {
     let (r, took) = scan_with("slow.py", &slow, &options);
     assert_eq!(r.verdict, Verdict::Blocked, "{:#?}", r.errors);
     assert!(
-        r.errors.iter().any(|e| e.message.contains("time budget of 0.2 s")),
+        r.errors
+            .iter()
+            .any(|e| e.message.contains("time budget of 0.2 s")),
         "{:#?}",
         r.errors
     );
@@ -216,8 +221,10 @@ fn files_after_the_budget_are_not_analysed_and_the_scan_fails_closed() {
     let r = scan_path(&path, &options).unwrap();
     assert_eq!(r.verdict, Verdict::Blocked);
     assert!(
-        r.errors.iter().any(|e| e.message.contains("not analysed")
-            || e.message.contains("still being analysed")),
+        r.errors
+            .iter()
+            .any(|e| e.message.contains("not analysed")
+                || e.message.contains("still being analysed")),
         "{:#?}",
         r.errors
     );

@@ -14,8 +14,8 @@ pub mod rules;
 pub mod scan_job;
 pub mod storage;
 pub mod upload;
-pub mod workers;
 pub mod web;
+pub mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -170,9 +170,7 @@ pub async fn scan_stored(
         .await
         .with_context(|| format!("writing {}", path.display()))?;
     let options = ScanOptions {
-        time_budget: options
-            .time_budget
-            .or(Some(state.config.scan_time_budget)),
+        time_budget: options.time_budget.or(Some(state.config.scan_time_budget)),
         ..options
     };
     scan_blocking(&path, options).await
