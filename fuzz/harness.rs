@@ -101,11 +101,11 @@ pub fn metadata(data: &[u8]) {
     ];
     let mut findings = Vec::new();
     let _ = check_metadata(&root, data, &paths, &mut findings);
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(ini) = parse_ini(text) {
-            for section in ini.sections.keys() {
-                let _ = ini.items(section);
-            }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(ini) = parse_ini(text)
+    {
+        for section in ini.sections.keys() {
+            let _ = ini.items(section);
         }
     }
 }
@@ -126,7 +126,10 @@ fn families(rules: &ActiveRules, config: &BundledConfig) -> Vec<Box<dyn Family>>
         .filter_map(|build| build(&setup).ok())
         .collect();
     out.push(Box::new(vetted_scan::capabilities::CapabilityScan {
-        threat_rules: vetted_scan::qgis::RULES.iter().map(|(r, _)| r.code).collect(),
+        threat_rules: vetted_scan::qgis::RULES
+            .iter()
+            .map(|(r, _)| r.code)
+            .collect(),
     }));
     out
 }
@@ -219,7 +222,12 @@ pub fn config(data: &[u8]) {
             let rules = ActiveRules::new(&options);
             let families = families(&rules, &config);
             scan_one(&families, "sample/main.py", "main.py", CONFIG_PROBE);
-            scan_one(&families, "sample/tests/test_x.py", "tests/test_x.py", CONFIG_PROBE);
+            scan_one(
+                &families,
+                "sample/tests/test_x.py",
+                "tests/test_x.py",
+                CONFIG_PROBE,
+            );
         }
     });
 }
@@ -333,7 +341,10 @@ fn plugin_zip(nested: bool) -> Vec<u8> {
     ];
     if nested {
         files.push(("sample/libs/inner.zip", plugin_zip(false)));
-        files.push(("sample/setup.cfg", b"[flake8]\nmax-line-length=100\n".to_vec()));
+        files.push((
+            "sample/setup.cfg",
+            b"[flake8]\nmax-line-length=100\n".to_vec(),
+        ));
     }
     for (name, data) in files {
         zip.start_file(name, deflated).expect("zip writer");
