@@ -86,6 +86,20 @@ enum PolicyArg {
     Vetted,
 }
 
+/// `--time-budget`: a positive number of seconds.
+fn parse_time_budget(value: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number of seconds"))?;
+    if !secs.is_finite() || secs <= 0.0 || secs > 1e9 {
+        return Err(format!(
+            "{value:?}: the budget must be a positive number of seconds"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 #[derive(clap::Args)]
 struct ScanArgs {
     /// Plugin ZIP, plugin folder, folder or file; `-` reads one file's source from stdin.
@@ -112,6 +126,10 @@ struct ScanArgs {
     /// Apply the rules for a plugin's first version (package name must be a Python identifier).
     #[arg(long)]
     new_plugin: bool,
+    /// Stop each scan after this many seconds (fractions allowed); a scan that runs out of time
+    /// is blocked with an error, never passed. Unlimited when not given.
+    #[arg(long, value_name = "SECS", value_parser = parse_time_budget)]
+    time_budget: Option<std::time::Duration>,
     /// Print nothing when the plugin passes and only the verdict line otherwise.
     #[arg(long, short)]
     quiet: bool,
@@ -244,6 +262,7 @@ fn scan(mut args: ScanArgs) -> anyhow::Result<u8> {
             Some(path) => Some(std::sync::Arc::new(vendor::load_index(path)?)),
             None => None,
         },
+        time_budget: args.time_budget,
         ..Default::default()
     };
     let started = std::time::Instant::now();

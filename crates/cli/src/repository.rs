@@ -49,6 +49,10 @@ pub struct RunArgs {
     /// Scan jobs this process runs at once.
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
+    /// Seconds one scan job may take before it fails closed (blocked with an error); keep it
+    /// below --lease-secs.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    scan_time_budget: u64,
     /// Stored files that no version names are removed once this many seconds old.
     #[arg(long, default_value_t = 24 * 3600)]
     orphan_grace_secs: u64,
@@ -231,6 +235,7 @@ fn config(data: &DataArgs, run: Option<&RunArgs>) -> anyhow::Result<Config> {
         c.max_attempts = run.max_attempts.max(1);
         c.test_scan_delay = run.test_scan_delay_ms.map(Duration::from_millis);
         c.worker_concurrency = run.concurrency.max(1);
+        c.scan_time_budget = Duration::from_secs(run.scan_time_budget.max(1));
         c.orphan_grace = Duration::from_secs(run.orphan_grace_secs);
     }
     Ok(c)

@@ -358,3 +358,56 @@ fn vendor_index_reads_wheels_and_refuses_other_files() {
     assert_eq!(bad.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a ZIP archive"));
 }
+
+#[test]
+fn a_scan_past_its_time_budget_is_blocked() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = zip_folder(&fixture_plugin(), dir.path(), &[]);
+    // Enough to pass when the budget is generous…
+    let out = vetted()
+        .args(["scan", "--time-budget", "600"])
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // …and blocked, with the reason, when it is spent before the first file.
+    let out = vetted()
+        .args(["scan", "--format", "json", "--time-budget", "0.000001"])
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "blocked");
+    assert!(
+        report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["message"].as_str().unwrap().contains("time budget")),
+        "{report:#}"
+    );
+    for bad in ["0", "-1", "soon", "inf"] {
+        let out = vetted()
+            .args(["scan", &format!("--time-budget={bad}")])
+            .arg(&zip)
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(0), "--time-budget {bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("time-budget"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

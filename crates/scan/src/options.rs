@@ -51,6 +51,9 @@ pub struct ScanOptions {
     /// Published files of third-party packages (`vetted vendor index`), to recognise vendored
     /// copies that carry no packaging metadata.
     pub vendor_index: Option<std::sync::Arc<crate::policy::vendor::VendorIndex>>,
+    /// Wall-clock time one scan may take; `None` is unlimited. Past it the scan fails closed:
+    /// files not yet analysed are not, and the report carries an error (verdict `blocked`).
+    pub time_budget: Option<std::time::Duration>,
 }
 
 /// The rules a scan runs, with their effective severity.

@@ -5,7 +5,9 @@
 use std::fs;
 use std::io::Read;
 use std::path::Path;
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -32,28 +34,119 @@ const SCAN_STACK_SIZE: usize = 512 * 1024 * 1024;
 /// More analysis threads than this per input gain nothing: reading the input is sequential.
 const MAX_THREADS: usize = 8;
 
+/// The scan's time budget as every stage sees it: files are analysed only while it lasts.
+#[derive(Clone, Default)]
+struct Budget {
+    deadline: Option<Instant>,
+    /// Set by `scan_path` when it stops waiting, so the abandoned scan ends after its current
+    /// file instead of analysing the rest.
+    cancelled: Arc<AtomicBool>,
+    limit: Option<Duration>,
+}
+
+impl Budget {
+    fn new(limit: Option<Duration>) -> Budget {
+        Budget {
+            deadline: limit.map(|l| Instant::now() + l),
+            cancelled: Arc::new(AtomicBool::new(false)),
+            limit,
+        }
+    }
+
+    fn exceeded(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed) || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// The error that makes a scan past its budget fail closed.
+    fn error(&self, detail: &str) -> ScanError {
+        let secs = self.limit.map_or(0.0, |l| l.as_secs_f64());
+        ScanError {
+            check: Check::Package,
+            path: String::new(),
+            message: format!(
+                "the scan exceeded its time budget of {secs} s{detail}; it is not a pass: scan again with a larger budget or inspect the package by hand"
+            ),
+        }
+    }
+}
+
 /// Scans a ZIP, a folder or a single file and returns the report.
 pub fn scan_path(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
+    let started = Instant::now();
     let meta = fs::metadata(path)
         .map_err(|e| TargetError(format!("cannot access {}: {e}", path.display())))?;
-    let path = path.to_path_buf();
-    let options = options.clone();
+    let budget = Budget::new(options.time_budget);
+    let owned_path = path.to_path_buf();
+    let options_owned = options.clone();
     let is_dir = meta.is_dir();
-    std::thread::Builder::new()
+    let thread_budget = budget.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::Builder::new()
         .name("vetted-scan".into())
         .stack_size(SCAN_STACK_SIZE)
         .spawn(move || {
-            if is_dir {
-                scan_dir(&path, &options)
+            let result = if is_dir {
+                scan_dir(&owned_path, &options_owned, &thread_budget)
             } else {
-                scan_file_target(&path, &options)
-            }
+                scan_file_target(&owned_path, &options_owned, &thread_budget)
+            };
+            // The receiver is gone when `scan_path` stopped waiting: nothing to do then.
+            let _ = tx.send(result);
         })
-        .map_err(|e| TargetError(format!("cannot start the scan thread: {e}")))?
-        .join()
-        .map_err(|_| {
-            TargetError("the scan stopped on an internal error (a bug: please report it)".into())
-        })?
+        .map_err(|e| TargetError(format!("cannot start the scan thread: {e}")))?;
+    let internal =
+        || TargetError("the scan stopped on an internal error (a bug: please report it)".into());
+    let Some(limit) = options.time_budget else {
+        handle.join().map_err(|_| internal())?;
+        return rx.recv().map_err(|_| internal())?;
+    };
+    match rx.recv_timeout(limit) {
+        Ok(result) => {
+            let _ = handle.join();
+            result
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(internal()),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            // One file is taking the whole budget: stop waiting and fail closed. The scan thread
+            // stops after that file (it is bounded by the nesting guard and the size limits)
+            // and is detached.
+            budget.cancelled.store(true, Ordering::Relaxed);
+            Ok(timed_out(path, is_dir, options, &budget, started))
+        }
+    }
+}
+
+/// The report of a scan that ran out of time while analysing a file.
+fn timed_out(
+    path: &Path,
+    is_dir: bool,
+    options: &ScanOptions,
+    budget: &Budget,
+    started: Instant,
+) -> Report {
+    let kind = if is_dir {
+        TargetKind::Directory
+    } else if looks_like_zip(path) {
+        TargetKind::Zip
+    } else {
+        TargetKind::File
+    };
+    let sha256 = if is_dir {
+        String::new()
+    } else {
+        sha256_file(path).unwrap_or_default()
+    };
+    let target = Target {
+        path: path.display().to_string(),
+        kind,
+        sha256,
+    };
+    let rules = ActiveRules::new(options);
+    let config = BundledConfig::default();
+    let mut acc = Accumulator::new(&rules, &config, budget.clone());
+    acc.errors
+        .push(budget.error(" while one file was still being analysed"));
+    acc.into_report(target, None, options, started, false)
 }
 
 fn sha256_file(path: &Path) -> Result<String, TargetError> {
@@ -84,7 +177,11 @@ fn looks_like_zip(path: &Path) -> bool {
             .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
 }
 
-fn scan_file_target(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
+fn scan_file_target(
+    path: &Path,
+    options: &ScanOptions,
+    budget: &Budget,
+) -> Result<Report, TargetError> {
     let started = Instant::now();
     let sha = sha256_file(path)?;
     let display = path.display().to_string();
@@ -104,9 +201,10 @@ fn scan_file_target(path: &Path, options: &ScanOptions) -> Result<Report, Target
                 target,
                 Mode::Package { folder_name: None },
                 options,
+                budget,
                 started,
             ),
-            Err(e) => unreadable(target, e, &display, options, started),
+            Err(e) => unreadable(target, e, &display, options, budget, started),
         });
     }
     // A lone file: scanned with every family, no package rules.
@@ -130,16 +228,16 @@ fn scan_file_target(path: &Path, options: &ScanOptions) -> Result<Report, Target
                 options.limits.max_entry_size
             ),
         };
-        return Ok(unreadable(target, e, &name, options, started));
+        return Ok(unreadable(target, e, &name, options, budget, started));
     }
     let rules = ActiveRules::new(options);
     let config = BundledConfig::default();
-    let mut acc = Accumulator::new(&rules, &config);
+    let mut acc = Accumulator::new(&rules, &config, budget.clone());
     acc.scan_one(&SourceFile::new(&name, &name, &bytes, None));
     Ok(acc.into_report(target, None, options, started, false))
 }
 
-fn scan_dir(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
+fn scan_dir(path: &Path, options: &ScanOptions, budget: &Budget) -> Result<Report, TargetError> {
     let started = Instant::now();
     let target_path = path.display().to_string();
     let plugin_folder = path.join("metadata.txt").is_file();
@@ -162,7 +260,7 @@ fn scan_dir(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
             } else {
                 Mode::Loose
             };
-            Ok(run(input, target, mode, options, started))
+            Ok(run(input, target, mode, options, budget, started))
         }
         Err(e) => {
             let target = Target {
@@ -170,7 +268,7 @@ fn scan_dir(path: &Path, options: &ScanOptions) -> Result<Report, TargetError> {
                 kind: TargetKind::Directory,
                 sha256: String::new(),
             };
-            Ok(unreadable(target, e, "", options, started))
+            Ok(unreadable(target, e, "", options, budget, started))
         }
     }
 }
@@ -187,11 +285,12 @@ fn unreadable(
     e: ArchiveError,
     path: &str,
     options: &ScanOptions,
+    budget: &Budget,
     started: Instant,
 ) -> Report {
     let rules = ActiveRules::new(options);
     let config = BundledConfig::default();
-    let mut acc = Accumulator::new(&rules, &config);
+    let mut acc = Accumulator::new(&rules, &config, budget.clone());
     acc.findings.push(e.into_finding(path));
     acc.into_report(target, None, options, started, true)
 }
@@ -201,6 +300,7 @@ fn run<R: Read + std::io::Seek>(
     mut target: Target,
     mode: Mode,
     options: &ScanOptions,
+    budget: &Budget,
     started: Instant,
 ) -> Report {
     let rules = ActiveRules::new(options);
@@ -252,7 +352,7 @@ fn run<R: Read + std::io::Seek>(
         }
     }
 
-    let mut acc = Accumulator::new(&rules, &config);
+    let mut acc = Accumulator::new(&rules, &config, budget.clone());
     acc.findings.extend(pkg_findings);
     // A folder's digest: its sorted relative paths and their contents, hashed in the one pass.
     let mut folder_digest = (target.kind == TargetKind::Directory).then(Sha256::new);
@@ -284,10 +384,13 @@ struct Accumulator<'a> {
     ran: Vec<Check>,
     /// Prefix of the package root in input paths (where `__init__.py` starts the plugin).
     root_prefix: String,
+    budget: Budget,
+    /// Files left unanalysed because the time budget ran out.
+    not_analysed: u32,
 }
 
 impl<'a> Accumulator<'a> {
-    fn new(rules: &'a ActiveRules, config: &'a BundledConfig) -> Self {
+    fn new(rules: &'a ActiveRules, config: &'a BundledConfig, budget: Budget) -> Self {
         let setup = ScanSetup { rules, config };
         type Builder = fn(&ScanSetup) -> Result<Box<dyn Family>, ScanError>;
         let builders: [(Check, Builder); 4] = [
@@ -339,6 +442,8 @@ impl<'a> Accumulator<'a> {
             files_scanned: 0,
             ran,
             root_prefix: config.root_prefix.clone(),
+            budget,
+            not_analysed: 0,
         }
     }
 
@@ -376,8 +481,13 @@ impl<'a> Accumulator<'a> {
             read
         };
         let workers = threads.min(entries.len());
+        let budget = self.budget.clone();
         if workers <= 1 {
-            for entry in entries {
+            for (index, entry) in entries.iter().enumerate() {
+                if budget.exceeded() {
+                    self.not_analysed += (entries.len() - index) as u32;
+                    break;
+                }
                 match read_next(entry) {
                     Ok(bytes) => self.scan_one(&SourceFile::new(
                         &entry.path,
@@ -396,6 +506,8 @@ impl<'a> Accumulator<'a> {
         let outputs = &mut self.outputs;
         let findings = &mut self.findings;
         let mut scanned_here = 0u32;
+        let mut not_analysed = 0u32;
+        let budget = &budget;
         let results = std::thread::scope(|scope| {
             let mut handles = Vec::new();
             for i in 0..workers {
@@ -404,6 +516,7 @@ impl<'a> Accumulator<'a> {
                     let mut outputs: Vec<FamilyOutput> =
                         families.iter().map(|_| FamilyOutput::default()).collect();
                     let mut scanned = 0u32;
+                    let mut skipped = 0u32;
                     loop {
                         // The lock is held only while waiting, never while analysing.
                         let next = match rx.lock() {
@@ -411,6 +524,10 @@ impl<'a> Accumulator<'a> {
                             Err(_) => break,
                         };
                         let Ok((index, bytes)) = next else { break };
+                        if budget.exceeded() {
+                            skipped += 1;
+                            continue;
+                        }
                         let entry: &EntryInfo = &entries[index];
                         let file = SourceFile::new(
                             &entry.path,
@@ -421,7 +538,7 @@ impl<'a> Accumulator<'a> {
                         scan_with(families, &mut outputs, &file);
                         scanned += 1;
                     }
-                    (outputs, scanned)
+                    (outputs, scanned, skipped)
                 };
                 let spawned = std::thread::Builder::new()
                     .name(format!("vetted-scan-{i}"))
@@ -434,6 +551,10 @@ impl<'a> Accumulator<'a> {
                 }
             }
             for (index, entry) in entries.iter().enumerate() {
+                if budget.exceeded() {
+                    not_analysed += (entries.len() - index) as u32;
+                    break;
+                }
                 match read_next(entry) {
                     Ok(bytes) => {
                         let unsent = if handles.is_empty() {
@@ -467,8 +588,10 @@ impl<'a> Accumulator<'a> {
             results
         });
         self.files_scanned += scanned_here;
-        for (outputs, scanned) in results {
+        self.not_analysed += not_analysed;
+        for (outputs, scanned, skipped) in results {
             self.files_scanned += scanned;
+            self.not_analysed += skipped;
             for (mine, theirs) in self.outputs.iter_mut().zip(outputs) {
                 mine.findings.extend(theirs.findings);
                 mine.errors.extend(theirs.errors);
@@ -489,6 +612,13 @@ impl<'a> Accumulator<'a> {
         started: Instant,
         package_mode: bool,
     ) -> Report {
+        if self.not_analysed > 0 {
+            let detail = format!(
+                ": {} file(s) were not analysed ({} were)",
+                self.not_analysed, self.files_scanned
+            );
+            self.errors.push(self.budget.error(&detail));
+        }
         let mut config_files = Vec::new();
         let mut capabilities = Vec::new();
         let mut secrets = Vec::new();

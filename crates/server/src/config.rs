@@ -41,6 +41,9 @@ pub struct Config {
     pub sweep_interval: Duration,
     /// Scan jobs a worker process (or a server's in-process worker) runs at once.
     pub worker_concurrency: usize,
+    /// Wall-clock time one scan job may take; past it the scan fails closed (blocked with an
+    /// error). Keep it below `lease`, or another worker takes the job over mid-scan.
+    pub scan_time_budget: Duration,
 }
 
 impl Config {
@@ -63,6 +66,7 @@ impl Config {
             orphan_grace: Duration::from_secs(24 * 3600),
             sweep_interval: Duration::from_secs(3600),
             worker_concurrency: 1,
+            scan_time_budget: Duration::from_secs(120),
         }
     }
 

@@ -179,6 +179,10 @@ pub async fn scan_stored(
     tokio::fs::write(&path, &bytes)
         .await
         .with_context(|| format!("writing {}", path.display()))?;
+    let options = ScanOptions {
+        time_budget: options.time_budget.or(Some(state.config.scan_time_budget)),
+        ..options
+    };
     scan_blocking(&path, options).await
 }
 

@@ -344,6 +344,12 @@ impl<R: Read + Seek> Input<R> {
             .iter()
             .map(|r| (r.name.as_slice(), r.utf8_flag))
             .collect();
+        // Local headers that contradict the central directory, by raw name.
+        let local_mismatch: HashMap<&[u8], &[&'static str]> = raw
+            .iter()
+            .filter(|r| !r.local_mismatch.is_empty())
+            .map(|r| (r.name.as_slice(), r.local_mismatch.as_slice()))
+            .collect();
         if zip.has_duplicate_names() {
             let mut seen: HashMap<&[u8], usize> = HashMap::new();
             for r in &raw {
@@ -412,6 +418,17 @@ impl<R: Read + Seek> Input<R> {
                 continue;
             }
             let display = format!("{prefix}{name}");
+            if let Some(fields) = local_mismatch.get(raw_name.as_slice()) {
+                problems.push(entry_problem(
+                    rules::BAD_ENTRY,
+                    &display,
+                    format!(
+                        "{name}: the local header disagrees with the central directory ({}); tools that read one or the other would extract different files",
+                        fields.join(", ")
+                    ),
+                ));
+                continue;
+            }
             if let Some(reason) = unsafe_path_reason(&name, &limits) {
                 problems.push(entry_problem(
                     rules::UNSAFE_PATH,

@@ -15,6 +15,10 @@ pub struct RawEntry {
     pub utf8_flag: bool,
     pub encrypted: bool,
     pub corrupt_crc: bool,
+    /// Uncompressed size written in both headers instead of the real one (a lying archive).
+    pub declared_size: Option<u32>,
+    /// XORed into the local header's CRC only, so the two headers disagree.
+    pub local_crc_xor: u32,
 }
 
 impl RawEntry {
@@ -27,6 +31,8 @@ impl RawEntry {
             utf8_flag: !name.is_ascii(),
             encrypted: false,
             corrupt_crc: false,
+            declared_size: None,
+            local_crc_xor: 0,
         }
     }
 }
@@ -88,9 +94,10 @@ impl RawZip {
             out.extend_from_slice(&flags.to_le_bytes());
             out.extend_from_slice(&method.to_le_bytes());
             out.extend_from_slice(&0u32.to_le_bytes()); // time, date
-            out.extend_from_slice(&crc.to_le_bytes());
+            let size = e.declared_size.unwrap_or(e.data.len() as u32);
+            out.extend_from_slice(&(crc ^ e.local_crc_xor).to_le_bytes());
             out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-            out.extend_from_slice(&(e.data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&size.to_le_bytes());
             out.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
             out.extend_from_slice(&0u16.to_le_bytes());
             out.extend_from_slice(&e.name);
@@ -109,7 +116,7 @@ impl RawZip {
             central.extend_from_slice(&0u32.to_le_bytes());
             central.extend_from_slice(&crc.to_le_bytes());
             central.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-            central.extend_from_slice(&(e.data.len() as u32).to_le_bytes());
+            central.extend_from_slice(&size.to_le_bytes());
             central.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
             central.extend_from_slice(&0u16.to_le_bytes()); // extra
             central.extend_from_slice(&0u16.to_le_bytes()); // comment
