@@ -41,6 +41,11 @@ pub struct Config {
     pub sweep_interval: Duration,
     /// Scan jobs a worker process (or a server's in-process worker) runs at once.
     pub worker_concurrency: usize,
+    /// Upstream feeds (`upstream/`): largest feed accepted, in bytes.
+    pub upstream_max_feed_bytes: usize,
+    /// Upstream requests: time to connect, and time for the whole request and body.
+    pub upstream_connect_timeout: Duration,
+    pub upstream_timeout: Duration,
 }
 
 impl Config {
@@ -63,6 +68,9 @@ impl Config {
             orphan_grace: Duration::from_secs(24 * 3600),
             sweep_interval: Duration::from_secs(3600),
             worker_concurrency: 1,
+            upstream_max_feed_bytes: 64 * 1024 * 1024,
+            upstream_connect_timeout: Duration::from_secs(10),
+            upstream_timeout: Duration::from_secs(120),
         }
     }
 

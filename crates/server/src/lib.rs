@@ -14,8 +14,9 @@ pub mod rules;
 pub mod scan_job;
 pub mod storage;
 pub mod upload;
-pub mod workers;
+pub mod upstream;
 pub mod web;
+pub mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -299,7 +300,6 @@ pub(crate) fn hostname() -> String {
 /// built in the same process, since reqwest is built without a provider of its own); harmless
 /// when one is installed already.
 pub fn install_crypto_provider() {
-    #[cfg(feature = "s3")]
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

@@ -1,0 +1,453 @@
+//! Upstream repositories against real servers on 127.0.0.1: a static folder shaped like
+//! plugins.qgis.org's feed (with ETag / 304), a second Vetted, and hostile upstreams (malformed
+//! XML, an entity bomb, an endless feed, a server that never answers, a 404), each of which
+//! must end in bounded time with a clear error and leave the stored catalogue as it was.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use common::*;
+use serde_json::Value;
+use sha2::Digest;
+use vetted_server::upstream;
+
+type Files = Arc<Mutex<HashMap<String, Vec<u8>>>>;
+
+/// A plain static HTTP server over an in-memory folder, answering `If-None-Match` with 304
+/// like a real web server; `/huge.xml` streams an endless (1 GB) feed.
+async fn static_server(files: Files) -> String {
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap| {
+        let files = files.clone();
+        async move { serve_file(&files, uri.path(), &headers) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn serve_file(files: &Files, path: &str, headers: &HeaderMap) -> Response {
+    if path == "/huge.xml" {
+        let chunk = Bytes::from(vec![b' '; 64 * 1024]);
+        let head = Bytes::from_static(b"<?xml version=\"1.0\"?><plugins>");
+        let stream = futures_util::stream::iter(
+            std::iter::once(head)
+                .chain((0..16 * 1024).map(move |_| chunk.clone()))
+                .map(Ok::<_, std::io::Error>),
+        );
+        return Body::from_stream(stream).into_response();
+    }
+    let Some(bytes) = files.lock().unwrap().get(path).cloned() else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let etag = format!("\"{}\"", hex::encode(sha2::Sha256::digest(&bytes)));
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.to_str().unwrap_or_default() == etag)
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    ([(header::ETAG, etag)], bytes).into_response()
+}
+
+/// One `<pyqgis_plugin>` as plugins.qgis.org writes it (children in its order).
+fn feed_entry(package: &str, version: &str, download_url: &str, about: &str) -> String {
+    format!(
+        r#"<pyqgis_plugin name="{package} plugin" version="{version}" plugin_id="7">
+  <description><![CDATA[A plugin & its description]]></description>
+  <about><![CDATA[{about}]]></about>
+  <trusted>False</trusted>
+  <qgis_minimum_version>3.0.0</qgis_minimum_version>
+  <qgis_maximum_version>3.99.0</qgis_maximum_version>
+  <homepage><![CDATA[https://example.org/{package}]]></homepage>
+  <file_name>{package}.{version}.zip</file_name>
+  <icon>/media/packages/2024/icon.png</icon>
+  <author_name><![CDATA[Jane & Co]]></author_name>
+  <download_url>{download_url}</download_url>
+  <uploaded_by><![CDATA[jane]]></uploaded_by>
+  <create_date>2024-03-01T10:00:00.000000+00:00</create_date>
+  <update_date>2024-03-02T10:00:00.000000+00:00</update_date>
+  <experimental>False</experimental>
+  <deprecated>False</deprecated>
+  <tracker><![CDATA[https://example.org/{package}/issues]]></tracker>
+  <repository><![CDATA[https://example.org/{package}.git]]></repository>
+  <tags><![CDATA[vector,raster]]></tags>
+  <downloads>1234</downloads>
+  <average_vote>4.5</average_vote>
+  <rating_votes>10</rating_votes>
+  <external_dependencies></external_dependencies>
+  <server>False</server>
+</pyqgis_plugin>
+"#
+    )
+}
+
+fn feed(entries: &[String]) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<?xml-stylesheet type=\"text/xsl\" href=\"/static/style/plugins.xsl\" ?>\n<plugins>\n{}</plugins>\n",
+        entries.concat()
+    )
+    .into_bytes()
+}
+
+async fn admin_sync(ts: &TestServer, name: &str) -> Value {
+    let r = ts
+        .post(&format!("/api/upstreams/{name}/sync"))
+        .basic_auth("admin", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+async fn add_upstream(ts: &TestServer, name: &str, url: &str) {
+    let r = ts
+        .post("/api/upstreams")
+        .basic_auth("admin", Some(PASSWORD))
+        .json(&serde_json::json!({ "name": name, "url": url }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+}
+
+fn labels(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn static_feed_sync_reports_new_changed_gone_and_uses_etags() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    let files: Files = Default::default();
+    let base = static_server(files.clone()).await;
+    let dl = |p: &str, v: &str| format!("{base}/plugins/{p}/version/{v}/download/");
+    files.lock().unwrap().insert(
+        "/plugins/plugins.xml".into(),
+        feed(&[
+            feed_entry("tiles", "1.0.0", &dl("tiles", "1.0.0"), "first"),
+            feed_entry("roads", "2.1", &dl("roads", "2.1"), "roads"),
+        ]),
+    );
+
+    // Admins only.
+    let r = ts
+        .post("/api/upstreams")
+        .basic_auth("alice", Some(PASSWORD))
+        .json(&serde_json::json!({ "name": "org", "url": "http://x/plugins.xml" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = ts
+        .post("/api/upstreams")
+        .basic_auth("admin", Some(PASSWORD))
+        .json(&serde_json::json!({ "name": "bad name", "url": "ftp://x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    add_upstream(
+        &ts,
+        "official",
+        &format!("{base}/plugins/plugins.xml?qgis=3.40"),
+    )
+    .await;
+    let report = admin_sync(&ts, "official").await;
+    assert_eq!(report["error"], Value::Null, "{report}");
+    assert_eq!(labels(&report["new"]), ["roads 2.1", "tiles 1.0.0"]);
+    assert_eq!(report["entries"], 2);
+
+    let r = ts
+        .get("/api/upstreams/official")
+        .basic_auth("admin", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    let detail: Value = r.json().await.unwrap();
+    let tiles = &detail["catalogue"][1];
+    assert_eq!(tiles["package_name"], "tiles");
+    assert_eq!(tiles["name"], "tiles plugin");
+    assert_eq!(tiles["download_url"], dl("tiles", "1.0.0"));
+    assert_eq!(tiles["create_date"], "2024-03-01T10:00:00.000000+00:00");
+    let fields: Value = serde_json::from_str(tiles["fields"].as_str().unwrap()).unwrap();
+    assert_eq!(fields["author_name"], "Jane & Co");
+    assert_eq!(fields["tags"], "vector,raster");
+    assert!(
+        detail["upstream"]["etag"]
+            .as_str()
+            .unwrap()
+            .starts_with('"')
+    );
+
+    // Same feed: the server answers 304 to the stored ETag.
+    let report = admin_sync(&ts, "official").await;
+    assert_eq!(report["not_modified"], true, "{report}");
+
+    // A new version, a changed entry, a vanished plugin.
+    files.lock().unwrap().insert(
+        "/plugins/plugins.xml".into(),
+        feed(&[
+            feed_entry("tiles", "1.0.0", &dl("tiles", "1.0.0"), "first, reworded"),
+            feed_entry("tiles", "1.1.0", &dl("tiles", "1.1.0"), "second"),
+        ]),
+    );
+    let report = admin_sync(&ts, "official").await;
+    assert_eq!(report["error"], Value::Null, "{report}");
+    assert_eq!(labels(&report["new"]), ["tiles 1.1.0"]);
+    assert_eq!(labels(&report["changed"]), ["tiles 1.0.0"]);
+    assert_eq!(labels(&report["gone"]), ["roads 2.1"]);
+
+    let state = ts.state().clone();
+    let u = upstream::by_name(&state.db, "official")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        upstream::catalogue(&state.db, u.id, false)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let all = upstream::catalogue(&state.db, u.id, true).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(
+        all.iter()
+            .any(|e| e.package_name == "roads" && e.gone_at.is_some())
+    );
+
+    // A file: upstream reads the same feed from disk.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plugins.xml");
+    std::fs::write(
+        &path,
+        feed(&[feed_entry("local_share", "0.3", "local_share.0.3.zip", "x")]),
+    )
+    .unwrap();
+    add_upstream(&ts, "share", &format!("file://{}", path.display())).await;
+    let report = admin_sync(&ts, "share").await;
+    assert_eq!(labels(&report["new"]), ["local_share 0.3"], "{report}");
+    let u = upstream::by_name(&state.db, "share")
+        .await
+        .unwrap()
+        .unwrap();
+    let entries = upstream::catalogue(&state.db, u.id, false).await.unwrap();
+    assert_eq!(entries[0].download_url, "local_share.0.3.zip");
+    assert_eq!(
+        upstream::fetch::resolve(&u.url, &entries[0].download_url),
+        format!(
+            "file://{}",
+            dir.path().join("local_share.0.3.zip").display()
+        )
+    );
+    ts.stop().await;
+}
+
+#[tokio::test]
+async fn another_vetted_is_an_upstream() {
+    let upstream_ts = TestServer::start(Db::Sqlite).await;
+    let r = upstream_ts
+        .add_plugin(
+            "trudy",
+            PluginZip::valid("shared_tool", "1.0.0").bytes(),
+            true,
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let v = upstream_ts.wait_scanned("shared_tool", "1.0.0").await;
+    assert_eq!(v["approved"], true, "{v}");
+
+    let ts = TestServer::start(Db::Postgres).await;
+    add_upstream(
+        &ts,
+        "peer",
+        &format!("{}/plugins/plugins.xml?qgis=3.40", upstream_ts.url),
+    )
+    .await;
+    let report = admin_sync(&ts, "peer").await;
+    assert_eq!(report["error"], Value::Null, "{report}");
+    assert_eq!(labels(&report["new"]), ["shared_tool 1.0.0"]);
+    let detail: Value = ts
+        .get("/api/upstreams/peer")
+        .basic_auth("admin", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        detail["catalogue"][0]["download_url"],
+        format!(
+            "{}/plugins/shared_tool/version/1.0.0/download/",
+            upstream_ts.url
+        )
+    );
+    let r = ts
+        .get("/api/upstreams")
+        .basic_auth("staff", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    ts.stop().await;
+    upstream_ts.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_upstreams_fail_clearly_in_bounded_time() {
+    let ts = TestServer::start_with(Db::Sqlite, |c| {
+        c.upstream_timeout = Duration::from_secs(3);
+        c.upstream_connect_timeout = Duration::from_secs(2);
+        c.upstream_max_feed_bytes = 8 * 1024 * 1024;
+    })
+    .await;
+    let files: Files = Default::default();
+    let base = static_server(files.clone()).await;
+    let good = feed(&[feed_entry("keep", "1.0", &format!("{base}/keep.zip"), "k")]);
+    files
+        .lock()
+        .unwrap()
+        .insert("/feed.xml".into(), good.clone());
+    add_upstream(&ts, "victim", &format!("{base}/feed.xml")).await;
+    assert_eq!(
+        labels(&admin_sync(&ts, "victim").await["new"]),
+        ["keep 1.0"]
+    );
+
+    // A socket that accepts and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+
+    let bomb = br#"<?xml version="1.0"?>
+<!DOCTYPE plugins [
+ <!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">
+ <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+ <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">
+ <!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">
+]>
+<plugins><pyqgis_plugin name="x" version="1"><about>&d;&d;&d;&d;</about>
+<file_name>x.1.zip</file_name><download_url>http://h/x.zip</download_url></pyqgis_plugin></plugins>"#;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "/malformed.xml",
+            b"<plugins><pyqgis_plugin name=\"a\"><about>x</plugins>".to_vec(),
+            "not well-formed",
+        ),
+        ("/bomb.xml", bomb.to_vec(), "DTD"),
+        (
+            "/html.xml",
+            b"<html><body>maintenance</body></html>".to_vec(),
+            "not <plugins>",
+        ),
+    ];
+    for (path, body, _) in &cases {
+        files.lock().unwrap().insert(path.to_string(), body.clone());
+    }
+    let mut hostile: Vec<(String, String)> = cases
+        .iter()
+        .map(|(p, _, want)| (format!("{base}{p}"), want.to_string()))
+        .collect();
+    hostile.push((format!("{base}/huge.xml"), "larger than the limit".into()));
+    hostile.push((format!("{base}/missing.xml"), "HTTP status 404".into()));
+    hostile.push((
+        format!("http://{silent_addr}/plugins.xml"),
+        "within 3 s".into(),
+    ));
+    hostile.push((
+        "file:///nonexistent/vetted/plugins.xml".into(),
+        "opening".into(),
+    ));
+
+    let state = ts.state().clone();
+    let victim = upstream::by_name(&state.db, "victim")
+        .await
+        .unwrap()
+        .unwrap();
+    let before = upstream::catalogue(&state.db, victim.id, true)
+        .await
+        .unwrap();
+    for (i, (url, want)) in hostile.iter().enumerate() {
+        // Point the synced upstream at the hostile feed: its catalogue must survive.
+        sqlx::query("UPDATE upstreams SET url = $1, etag = NULL WHERE id = $2")
+            .bind(url)
+            .bind(victim.id)
+            .execute(&state.db.pool)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let report = admin_sync(&ts, "victim").await;
+        let took = started.elapsed();
+        let error = report["error"].as_str().unwrap_or_default();
+        assert!(error.contains(want.as_str()), "case {i} {url}: {report}");
+        assert!(
+            took < Duration::from_secs(8),
+            "case {i} {url} took {took:?}"
+        );
+        assert_eq!(report["new"].as_array().unwrap().len(), 0);
+        assert_eq!(report["gone"].as_array().unwrap().len(), 0);
+        let after = upstream::catalogue(&state.db, victim.id, true)
+            .await
+            .unwrap();
+        assert_eq!(after.len(), before.len(), "case {i}");
+        assert!(after.iter().all(|e| e.gone_at.is_none()), "case {i}");
+        let u = upstream::by_name(&state.db, "victim")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.last_error.as_deref(), Some(error));
+    }
+    ts.stop().await;
+}
+
+/// Figures for the closing note: parse time of a 3,000-plugin feed shaped like
+/// plugins.qgis.org's (run with `--nocapture` to see them).
+#[test]
+fn parse_figure_for_a_3000_plugin_feed() {
+    let entries: Vec<String> = (0..3000)
+        .map(|i| {
+            feed_entry(
+                &format!("plugin_{i}"),
+                &format!("1.{}.0", i % 7),
+                &format!("https://plugins.example.org/plugins/plugin_{i}/version/1.0/download/"),
+                &"An about text that runs for a while. ".repeat(8),
+            )
+        })
+        .collect();
+    let bytes = feed(&entries);
+    let mut best = Duration::MAX;
+    let mut parsed = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        parsed = upstream::feed::parse(&bytes).unwrap();
+        best = best.min(t.elapsed());
+    }
+    assert_eq!(parsed.len(), 3000);
+    assert_eq!(parsed[2999].package_name, "plugin_2999");
+    eprintln!(
+        "FIGURE feed parse: 3000 plugins, {:.1} MB, best of 5: {:.1} ms",
+        bytes.len() as f64 / 1e6,
+        best.as_secs_f64() * 1e3
+    );
+}
