@@ -4,6 +4,7 @@ mod config;
 mod rule_doc;
 mod stdin;
 mod text_report;
+mod upstream;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -50,6 +51,8 @@ enum Command {
     Worker(WorkerArgs),
     /// Administer the repository (users, catalogue re-scans).
     Admin(AdminArgs),
+    /// Upstream repositories: add, list and sync other plugins.xml feeds.
+    Upstream(upstream::UpstreamArgs),
     /// Explain one rule: what, why, a bad and a good example, how to suppress and what it costs.
     Rule(RuleArgs),
 }
@@ -148,6 +151,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => repository::worker(args),
         Command::Admin(args) => repository::admin(args),
         Command::Rule(args) => rule(args),
+        Command::Upstream(args) => upstream::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

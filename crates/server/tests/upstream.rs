@@ -451,3 +451,263 @@ fn parse_figure_for_a_3000_plugin_feed() {
         best.as_secs_f64() * 1e3
     );
 }
+
+async fn allow(ts: &TestServer, upstream: &str, body: Value) {
+    let r = ts
+        .post(&format!("/api/upstreams/{upstream}/allow"))
+        .basic_auth("admin", Some(PASSWORD))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+}
+
+fn import_of<'a>(report: &'a Value, package: &str, version: &str) -> &'a Value {
+    report["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["package"] == package && i["version"] == version)
+        .unwrap_or_else(|| panic!("no import of {package} {version} in {report}"))
+}
+
+/// Bytes no compressor shrinks much (a ZIP over the size limit).
+fn noise(n: usize) -> String {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'!' + (x % 90) as u8)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn curation_imports_pinned_and_followed_versions_and_refuses_liars() {
+    let ts = TestServer::start_with(Db::Sqlite, |c| {
+        c.max_upload_bytes = 256 * 1024;
+        c.upstream_timeout = Duration::from_secs(5);
+    })
+    .await;
+    let files: Files = Default::default();
+    let base = static_server(files.clone()).await;
+    let mut entries = Vec::new();
+    let mut publish = |package: &str, version: &str, zip: Vec<u8>| {
+        let path = format!("/zips/{package}.{version}.zip");
+        files.lock().unwrap().insert(path.clone(), zip);
+        entries.push(feed_entry(
+            package,
+            version,
+            &format!("{base}{path}"),
+            "about",
+        ));
+        files
+            .lock()
+            .unwrap()
+            .insert("/plugins.xml".into(), feed(&entries));
+    };
+    publish(
+        "pinned_a",
+        "1.0",
+        PluginZip::valid("pinned_a", "1.0").bytes(),
+    );
+    publish(
+        "pinned_a",
+        "1.1",
+        PluginZip::valid("pinned_a", "1.1").bytes(),
+    );
+    publish(
+        "follow_b",
+        "1.0",
+        PluginZip::valid("follow_b", "1.0").bytes(),
+    );
+    publish(
+        "liar_top",
+        "1.0",
+        PluginZip::valid("other_name", "1.0").bytes(),
+    );
+    publish(
+        "liar_ver",
+        "1.0",
+        PluginZip::valid("liar_ver", "9.9")
+            .set_metadata("name", "liar_ver plugin")
+            .bytes(),
+    );
+    let whole = PluginZip::valid("truncated", "1.0").bytes();
+    publish("truncated", "1.0", whole[..whole.len() / 2].to_vec());
+    publish(
+        "huge",
+        "1.0",
+        PluginZip::valid("huge", "1.0")
+            .with("data.txt", &noise(600 * 1024))
+            .bytes(),
+    );
+    publish("missing", "1.0", Vec::new());
+    files.lock().unwrap().remove("/zips/missing.1.0.zip");
+    publish("clash", "1.0", PluginZip::valid("clash", "1.0").bytes());
+
+    // A local plugin with an upstream plugin's name.
+    let r = ts
+        .add_plugin("alice", PluginZip::valid("clash", "0.5").bytes(), false)
+        .await;
+    assert_eq!(r.status(), 201);
+
+    add_upstream(&ts, "up", &format!("{base}/plugins.xml")).await;
+    allow(
+        &ts,
+        "up",
+        serde_json::json!({"package": "pinned_a", "version": "1.0"}),
+    )
+    .await;
+    allow(
+        &ts,
+        "up",
+        serde_json::json!({"package": "follow_b", "approve_validated": true}),
+    )
+    .await;
+    for p in [
+        "liar_top",
+        "liar_ver",
+        "truncated",
+        "huge",
+        "missing",
+        "clash",
+    ] {
+        allow(&ts, "up", serde_json::json!({ "package": p })).await;
+    }
+    let report = admin_sync(&ts, "up").await;
+    assert_eq!(report["error"], Value::Null, "{report}");
+    assert_eq!(import_of(&report, "pinned_a", "1.0")["result"], "queued");
+    assert_eq!(import_of(&report, "follow_b", "1.0")["result"], "queued");
+    let refused = |p: &str, want: &str| {
+        let i = import_of(&report, p, "1.0");
+        assert_eq!(i["result"], "refused", "{i}");
+        assert!(i["detail"].as_str().unwrap().contains(want), "{p}: {i}");
+    };
+    refused("liar_top", "top folder is \"other_name\"");
+    refused("liar_ver", "metadata.txt says version \"9.9\"");
+    refused("truncated", "not a readable ZIP");
+    refused("huge", "larger than the limit");
+    refused("missing", "HTTP status 404");
+    refused("clash", "conflict");
+    assert!(
+        !report["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["package"] == "pinned_a" && i["version"] == "1.1"),
+        "a pinned plugin imports only its pin: {report}"
+    );
+
+    let a = ts.wait_scanned("pinned_a", "1.0").await;
+    assert_eq!(a["validation_status"], "validated", "{a}");
+    assert_eq!(a["approved"], false, "waits for an approver");
+    let b = ts.wait_scanned("follow_b", "1.0").await;
+    assert_eq!(b["approved"], true, "approve validated updates: {b}");
+    for p in ["liar_top", "liar_ver", "truncated", "huge", "missing"] {
+        let r = ts
+            .get(&format!("/api/plugins/{p}"))
+            .basic_auth("admin", Some(PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{p} was not stored");
+    }
+    let clash = ts
+        .get("/api/plugins/clash")
+        .basic_auth("admin", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    let clash: Value = clash.json().await.unwrap();
+    assert_eq!(
+        clash["versions"].as_array().map(|v| v.len()),
+        Some(1),
+        "{clash}"
+    );
+
+    // Nothing new: nothing imported twice.
+    let report = admin_sync(&ts, "up").await;
+    assert!(
+        !report["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["result"] == "queued"),
+        "{report}"
+    );
+
+    // A new followed version is imported and approved.
+    publish(
+        "follow_b",
+        "1.1",
+        PluginZip::valid("follow_b", "1.1").bytes(),
+    );
+    let report = admin_sync(&ts, "up").await;
+    assert_eq!(
+        import_of(&report, "follow_b", "1.1")["result"],
+        "queued",
+        "{report}"
+    );
+    assert_eq!(ts.wait_scanned("follow_b", "1.1").await["approved"], true);
+
+    // A planted bad version upstream (a hard-coded cloud key) is blocked, never served, and
+    // the admin is emailed.
+    publish(
+        "follow_b",
+        "1.2",
+        PluginZip::blocked("follow_b", "1.2").bytes(),
+    );
+    let report = admin_sync(&ts, "up").await;
+    assert_eq!(
+        import_of(&report, "follow_b", "1.2")["result"],
+        "queued",
+        "{report}"
+    );
+    let bad = ts.wait_scanned("follow_b", "1.2").await;
+    assert_eq!(bad["validation_status"], "blocked", "{bad}");
+    assert_eq!(bad["approved"], false);
+    let mails = ts
+        .wait_mails("admin@example.org", "Blocked: follow_b 1.2")
+        .await;
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("AWS") || mails[0].contains("B602"),
+        "{}",
+        mails[0]
+    );
+    let xml = ts
+        .get("/plugins/plugins.xml?qgis=3.40")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(xml.contains("follow_b.1.1.zip"), "{xml}");
+    assert!(!xml.contains("follow_b.1.2"), "{xml}");
+    assert!(!xml.contains("pinned_a"), "unapproved: {xml}");
+    let r = ts
+        .get("/plugins/follow_b/version/1.2/download/")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 200);
+
+    // The origin is recorded.
+    let state = ts.state().clone();
+    let (url, sha): (String, String) = sqlx::query_as(
+        "SELECT o.url, o.sha256 FROM version_origins o JOIN versions v ON v.id = o.version_id
+         WHERE v.version = '1.1' AND v.plugin_id = (SELECT id FROM plugins WHERE package_name = 'follow_b')",
+    )
+    .fetch_one(&state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(url, format!("{base}/zips/follow_b.1.1.zip"));
+    let zip = files.lock().unwrap()["/zips/follow_b.1.1.zip"].clone();
+    assert_eq!(sha, hex::encode(sha2::Sha256::digest(&zip)));
+    ts.stop().await;
+}

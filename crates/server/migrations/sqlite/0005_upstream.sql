@@ -29,3 +29,25 @@ CREATE TABLE upstream_entries (
     gone_at INTEGER,
     PRIMARY KEY (upstream_id, package_name, version)
 );
+
+-- Plugins an admin allowed from an upstream: pinned to one version, or followed (NULL
+-- pinned_version: each new upstream version is imported at sync). `approve_validated`: a
+-- validated import is approved at once instead of waiting for an approver.
+CREATE TABLE upstream_allowed (
+    upstream_id INTEGER NOT NULL REFERENCES upstreams(id),
+    package_name TEXT NOT NULL,
+    pinned_version TEXT,
+    approve_validated INTEGER NOT NULL DEFAULT 0,
+    allowed_by INTEGER NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (upstream_id, package_name)
+);
+
+-- Where an imported version came from: the upstream, the URL fetched, the file's sha256, when.
+CREATE TABLE version_origins (
+    version_id INTEGER PRIMARY KEY REFERENCES versions(id),
+    upstream_id INTEGER NOT NULL REFERENCES upstreams(id),
+    url TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    imported_at INTEGER NOT NULL
+);

@@ -89,6 +89,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/upstreams", get(upstreams::list).post(upstreams::add))
         .route("/api/upstreams/{name}", get(upstreams::detail))
         .route("/api/upstreams/{name}/sync", post(upstreams::sync))
+        .route("/api/upstreams/{name}/allow", post(upstreams::allow))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -10,14 +10,17 @@ use serde_json::{Value, json};
 use super::{ApiError, ApiResult, State, require_principal};
 use crate::upstream;
 
-async fn require_admin(state: &crate::AppState, headers: &HeaderMap) -> ApiResult<()> {
+async fn require_admin(
+    state: &crate::AppState,
+    headers: &HeaderMap,
+) -> ApiResult<crate::auth::Principal> {
     let who = require_principal(state, headers).await?;
     if !who.admin() {
         return Err(ApiError::forbidden(
             "only admins manage upstream repositories",
         ));
     }
-    Ok(())
+    Ok(who)
 }
 
 /// `GET /api/upstreams`.
@@ -85,6 +88,44 @@ pub async fn sync(
     if upstream::by_name(&state.db, &name).await?.is_none() {
         return Err(ApiError::not_found(format!("no upstream {name:?}")));
     }
-    let reports = upstream::sync_all(&state.db, &state.config, Some(&name)).await?;
+    let reports = upstream::sync_and_import(&state, Some(&name)).await?;
     Ok(Json(json!(reports.first())))
+}
+
+#[derive(Deserialize)]
+pub struct AllowBody {
+    package: String,
+    /// Pin to this version; absent: follow (import each new upstream version).
+    version: Option<String>,
+    #[serde(default)]
+    approve_validated: bool,
+}
+
+/// `POST /api/upstreams/<name>/allow` `{"package", "version"?, "approve_validated"?}`.
+pub async fn allow(
+    state: State,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Result<Json<AllowBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let who = require_admin(&state, &headers).await?;
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request(format!(
+            "expected JSON {{\"package\", \"version\", \"approve_validated\"}}: {e}"
+        ))
+    })?;
+    let u = upstream::by_name(&state.db, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no upstream {name:?}")))?;
+    upstream::import::allow(
+        &state.db,
+        &u,
+        &body.package,
+        body.version.as_deref(),
+        body.approve_validated,
+        who.user.id,
+    )
+    .await?;
+    let allowed = upstream::import::allowed(&state.db, u.id).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "allowed": allowed }))))
 }

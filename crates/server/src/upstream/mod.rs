@@ -5,6 +5,7 @@
 
 pub mod feed;
 pub mod fetch;
+pub mod import;
 
 use std::collections::BTreeMap;
 
@@ -57,6 +58,8 @@ pub struct SyncReport {
     pub gone: Vec<String>,
     /// Entries in the feed after parsing.
     pub entries: usize,
+    /// Imports of allowed plugins after the sync (`import.rs`).
+    pub imports: Vec<import::ImportOutcome>,
     /// Set when the sync failed; the stored catalogue is then unchanged.
     pub error: Option<String>,
     pub millis: u128,
@@ -71,12 +74,13 @@ impl SyncReport {
             return format!("{}: not modified since the last sync", self.upstream);
         }
         format!(
-            "{}: {} entries; {} new, {} changed, {} gone ({} ms)",
+            "{}: {} entries; {} new, {} changed, {} gone; {} import(s) ({} ms)",
             self.upstream,
             self.entries,
             self.new.len(),
             self.changed.len(),
             self.gone.len(),
+            self.imports.len(),
             self.millis
         )
     }
@@ -195,6 +199,23 @@ pub async fn sync_all(
         .filter(|u| only.is_none_or(|n| n == u.name))
     {
         reports.push(sync_one(db, config, &client, u).await?);
+    }
+    Ok(reports)
+}
+
+/// Syncs every upstream (or the one named), then imports what their allowed plugins want.
+pub async fn sync_and_import(
+    state: &crate::AppState,
+    only: Option<&str>,
+) -> anyhow::Result<Vec<SyncReport>> {
+    let mut reports = sync_all(&state.db, &state.config, only).await?;
+    for report in &mut reports {
+        if report.error.is_some() {
+            continue;
+        }
+        if let Some(u) = by_name(&state.db, &report.upstream).await? {
+            report.imports = import::import_allowed(state, &u).await?;
+        }
     }
     Ok(reports)
 }
