@@ -53,6 +53,8 @@ enum Command {
     Admin(AdminArgs),
     /// Upstream repositories: add, list and sync other plugins.xml feeds.
     Upstream(upstream::UpstreamArgs),
+    /// Print the QGIS settings that point QGIS at this repository and disable the official one.
+    QgisConfig(upstream::QgisConfigArgs),
     /// Explain one rule: what, why, a bad and a good example, how to suppress and what it costs.
     Rule(RuleArgs),
 }
@@ -152,6 +154,7 @@ fn main() -> ExitCode {
         Command::Admin(args) => repository::admin(args),
         Command::Rule(args) => rule(args),
         Command::Upstream(args) => upstream::run(args),
+        Command::QgisConfig(args) => upstream::qgis_config(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -202,3 +202,37 @@ pub fn run(args: UpstreamArgs) -> anyhow::Result<u8> {
         }
     }
 }
+
+#[derive(clap::Args)]
+pub struct QgisConfigArgs {
+    /// This repository's public URL, as QGIS users reach it.
+    #[arg(long)]
+    base_url: String,
+    /// The repository's name in QGIS's plugin manager.
+    #[arg(long, default_value = "Vetted")]
+    name: String,
+    /// A QGIS authentication configuration id, when the repository needs credentials.
+    #[arg(long, default_value = "")]
+    authcfg: String,
+    /// `ini`: a QGIS global settings file; `pyqgis`: a snippet for one machine's Python console.
+    #[arg(long, default_value = "ini", value_parser = ["ini", "pyqgis"])]
+    format: String,
+}
+
+/// `vetted qgis-config`.
+pub fn qgis_config(args: QgisConfigArgs) -> anyhow::Result<u8> {
+    let c = vetted_server::qgis_config::QgisConfig {
+        name: args.name,
+        base_url: args.base_url,
+        authcfg: args.authcfg,
+    };
+    print!(
+        "{}",
+        if args.format == "pyqgis" {
+            c.pyqgis()
+        } else {
+            c.ini()
+        }
+    );
+    Ok(0)
+}

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod jobs;
 pub mod mail;
+pub mod qgis_config;
 pub mod rescan;
 pub mod routes;
 pub mod rules;
