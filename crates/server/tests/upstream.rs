@@ -711,3 +711,58 @@ async fn curation_imports_pinned_and_followed_versions_and_refuses_liars() {
     assert_eq!(sha, hex::encode(sha2::Sha256::digest(&zip)));
     ts.stop().await;
 }
+
+/// Version pages show where an import came from, and mark a version its upstream dropped; the
+/// approved version stays served.
+#[tokio::test]
+async fn version_page_shows_origin_and_no_longer_upstream() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    let files: Files = Default::default();
+    let base = static_server(files.clone()).await;
+    let zip = PluginZip::valid("kept", "1.0").bytes();
+    files.lock().unwrap().insert("/kept.zip".into(), zip);
+    let listed = feed(&[feed_entry("kept", "1.0", &format!("{base}/kept.zip"), "k")]);
+    files.lock().unwrap().insert("/plugins.xml".into(), listed);
+    add_upstream(&ts, "origin", &format!("{base}/plugins.xml")).await;
+    allow(
+        &ts,
+        "origin",
+        serde_json::json!({"package": "kept", "approve_validated": true}),
+    )
+    .await;
+    let report = admin_sync(&ts, "origin").await;
+    assert_eq!(
+        import_of(&report, "kept", "1.0")["result"],
+        "queued",
+        "{report}"
+    );
+    assert_eq!(ts.wait_scanned("kept", "1.0").await["approved"], true);
+    let page = |ts: &TestServer| {
+        ts.get("/plugins/kept/version/1.0/?tab=details")
+            .basic_auth("admin", Some(PASSWORD))
+            .send()
+    };
+    let html = page(&ts).await.unwrap().text().await.unwrap();
+    assert!(html.contains("from upstream origin"), "{html}");
+    assert!(html.contains(&format!("{base}/kept.zip")));
+    assert!(!html.contains("no longer upstream"));
+
+    files
+        .lock()
+        .unwrap()
+        .insert("/plugins.xml".into(), feed(&[]));
+    let report = admin_sync(&ts, "origin").await;
+    assert_eq!(labels(&report["gone"]), ["kept 1.0"], "{report}");
+    let html = page(&ts).await.unwrap().text().await.unwrap();
+    assert!(html.contains("no longer upstream"), "{html}");
+    let xml = ts
+        .get("/plugins/plugins.xml?qgis=3.40")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(xml.contains("kept.1.0.zip"), "still served: {xml}");
+    ts.stop().await;
+}

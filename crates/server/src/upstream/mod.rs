@@ -399,3 +399,42 @@ async fn store_catalogue(
     tx.commit().await.context("committing the sync")?;
     Ok(())
 }
+
+/// Where an imported version came from (`version_origins`), and whether its upstream still
+/// lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Origin {
+    pub upstream: String,
+    pub url: String,
+    pub sha256: String,
+    pub imported_at: i64,
+    /// The upstream's last sync no longer listed this version (it stays served if approved).
+    pub gone_upstream: bool,
+}
+
+pub async fn origin_of(db: &Db, version_id: i64) -> anyhow::Result<Option<Origin>> {
+    let row: Option<(String, String, String, i64, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT u.name, o.url, o.sha256, o.imported_at, e.gone_at,
+                CASE WHEN e.upstream_id IS NULL THEN 1 ELSE 0 END
+         FROM version_origins o
+         JOIN upstreams u ON u.id = o.upstream_id
+         JOIN versions v ON v.id = o.version_id
+         JOIN plugins p ON p.id = v.plugin_id
+         LEFT JOIN upstream_entries e ON e.upstream_id = o.upstream_id
+              AND e.package_name = p.package_name AND e.version = v.version
+         WHERE o.version_id = $1",
+    )
+    .bind(version_id)
+    .fetch_optional(&db.pool)
+    .await
+    .context("reading the version's origin")?;
+    Ok(row.map(
+        |(upstream, url, sha256, imported_at, gone_at, missing)| Origin {
+            upstream,
+            url,
+            sha256,
+            imported_at,
+            gone_upstream: gone_at.is_some() || missing != 0,
+        },
+    ))
+}
