@@ -55,6 +55,9 @@ enum Command {
     Upstream(upstream::UpstreamArgs),
     /// Print the QGIS settings that point QGIS at this repository and disable the official one.
     QgisConfig(upstream::QgisConfigArgs),
+    /// Write a static repository of the approved versions (plugins.xml, ZIPs, SHA256SUMS,
+    /// index.html) into DIR, for a web server or a file share.
+    Export(upstream::ExportArgs),
     /// Explain one rule: what, why, a bad and a good example, how to suppress and what it costs.
     Rule(RuleArgs),
 }
@@ -155,6 +158,7 @@ fn main() -> ExitCode {
         Command::Rule(args) => rule(args),
         Command::Upstream(args) => upstream::run(args),
         Command::QgisConfig(args) => upstream::qgis_config(args),
+        Command::Export(args) => upstream::export(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -236,3 +236,31 @@ pub fn qgis_config(args: QgisConfigArgs) -> anyhow::Result<u8> {
     );
     Ok(0)
 }
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// The folder to write (replaced atomically; unchanged ZIPs are reused).
+    dir: std::path::PathBuf,
+    /// Where DIR will be served from (default: its file:// URL).
+    #[arg(long)]
+    base_url: Option<String>,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+/// `vetted export`.
+pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
+    let c = config(&args.data, None)?;
+    runtime()?.block_on(async move {
+        let state = vetted_server::AppState::new(c, "http://127.0.0.1".into()).await?;
+        let r = vetted_server::export::export(&state, &args.dir, args.base_url.as_deref()).await?;
+        println!(
+            "exported {} version(s) to {} ({} written, {} unchanged)",
+            r.versions,
+            args.dir.display(),
+            r.written,
+            r.reused
+        );
+        Ok(0)
+    })
+}

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod export;
 pub mod jobs;
 pub mod mail;
 pub mod qgis_config;

@@ -766,3 +766,83 @@ async fn version_page_shows_origin_and_no_longer_upstream() {
     assert!(xml.contains("kept.1.0.zip"), "still served: {xml}");
     ts.stop().await;
 }
+
+/// `export` writes a static repository; a second Vetted imports it over `file:` and refuses a
+/// tampered ZIP by the manifest.
+#[tokio::test]
+async fn export_feeds_a_disconnected_vetted_and_tampering_is_refused() {
+    let a = TestServer::start(Db::Sqlite).await;
+    for p in ["clean_one", "tampered_one"] {
+        let r = a
+            .add_plugin("trudy", PluginZip::valid(p, "1.0").bytes(), true)
+            .await;
+        assert_eq!(r.status(), 201);
+        assert_eq!(a.wait_scanned(p, "1.0").await["approved"], true);
+    }
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("repo");
+    let r = vetted_server::export::export(a.state(), &dir, None)
+        .await
+        .unwrap();
+    assert_eq!((r.versions, r.written, r.reused), (2, 2, 0));
+    let r = vetted_server::export::export(a.state(), &dir, None)
+        .await
+        .unwrap();
+    assert_eq!((r.versions, r.written, r.reused), (2, 0, 2), "incremental");
+    let xml = std::fs::read_to_string(dir.join("plugins.xml")).unwrap();
+    assert!(
+        xml.contains(&format!("file://{}/clean_one.1.0.zip", dir.display())),
+        "{xml}"
+    );
+    let manifest = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+    let zip = std::fs::read(dir.join("clean_one.1.0.zip")).unwrap();
+    assert!(manifest.contains(&format!(
+        "{}  clean_one.1.0.zip",
+        hex::encode(sha2::Sha256::digest(&zip))
+    )));
+    assert!(
+        std::fs::read_to_string(dir.join("index.html"))
+            .unwrap()
+            .contains("tampered_one.1.0.zip")
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+
+    // Tamper: same plugin, one file changed.
+    std::fs::write(
+        dir.join("tampered_one.1.0.zip"),
+        PluginZip::valid("tampered_one", "1.0")
+            .with("extra.py", "X = 1\n")
+            .bytes(),
+    )
+    .unwrap();
+
+    let b = TestServer::start(Db::Sqlite).await;
+    add_upstream(
+        &b,
+        "share",
+        &format!("file://{}", dir.join("plugins.xml").display()),
+    )
+    .await;
+    allow(&b, "share", serde_json::json!({"package": "clean_one"})).await;
+    allow(&b, "share", serde_json::json!({"package": "tampered_one"})).await;
+    let report = admin_sync(&b, "share").await;
+    assert_eq!(report["error"], Value::Null, "{report}");
+    assert_eq!(
+        import_of(&report, "clean_one", "1.0")["result"],
+        "queued",
+        "{report}"
+    );
+    let t = import_of(&report, "tampered_one", "1.0");
+    assert_eq!(t["result"], "refused");
+    assert!(t["detail"].as_str().unwrap().contains("manifest"), "{t}");
+    assert_eq!(
+        b.wait_scanned("clean_one", "1.0").await["validation_status"],
+        "validated"
+    );
+    a.stop().await;
+    b.stop().await;
+}

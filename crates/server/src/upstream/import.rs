@@ -173,6 +173,22 @@ async fn import_one(
         Ok(b) => b,
         Err(e) => return refuse(format!("download failed: {e}")),
     };
+    // An exported repository on a file share carries a manifest: the ZIP must match it.
+    if let Some(feed_path) = fetch::file_path(&upstream.url)
+        && let Some(manifest) = crate::export::read_manifest(&feed_path)
+    {
+        let file = url.rsplit('/').next().unwrap_or_default();
+        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        match manifest.get(file) {
+            Some(expected) if *expected == sha => {}
+            Some(expected) => {
+                return refuse(format!(
+                    "{file} does not match the upstream's manifest (sha256 {sha}, manifest says {expected}); refused as tampered"
+                ));
+            }
+            None => return refuse(format!("{file} is not in the upstream's manifest")),
+        }
+    }
     if let Err(reason) = check_claims(&bytes, entry) {
         return refuse(reason);
     }
