@@ -846,3 +846,74 @@ async fn export_feeds_a_disconnected_vetted_and_tampering_is_refused() {
     a.stop().await;
     b.stop().await;
 }
+
+fn qpm(args: &[&str], plugins_dir: &std::path::Path, cache: &std::path::Path) -> (bool, String) {
+    let python = std::env::var("VETTED_TEST_PYTHON")
+        .expect("VETTED_TEST_PYTHON must name the Python with qgis-plugin-manager");
+    let out = std::process::Command::new(python)
+        .args(["-m", "qgis_plugin_manager"])
+        .args(args)
+        .env("QGIS_PLUGIN_MANAGER_QGIS_VERSION", "3.34.0")
+        .env("QGIS_PLUGIN_MANAGER_CACHE_DIR", cache)
+        .current_dir(plugins_dir)
+        .output()
+        .expect("running qgis-plugin-manager");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// qgis-plugin-manager installs from an export through a file: URL and through a plain static
+/// HTTP server over it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qgis_plugin_manager_installs_from_an_export() {
+    let a = TestServer::start(Db::Sqlite).await;
+    let zip = PluginZip::valid("exported", "2.0").set_metadata("name", "Exported");
+    assert_eq!(a.add_plugin("trudy", zip.bytes(), true).await.status(), 201);
+    assert_eq!(a.wait_scanned("exported", "2.0").await["approved"], true);
+    let work = tempfile::tempdir().unwrap();
+
+    // file:
+    let dir = work.path().join("file-export");
+    vetted_server::export::export(a.state(), &dir, None)
+        .await
+        .unwrap();
+    // HTTP: the same export served by a static server.
+    let files: Files = Default::default();
+    let base = static_server(files.clone()).await;
+    let http_dir = work.path().join("http-export");
+    vetted_server::export::export(a.state(), &http_dir, Some(&base))
+        .await
+        .unwrap();
+    for e in std::fs::read_dir(&http_dir).unwrap() {
+        let e = e.unwrap();
+        files.lock().unwrap().insert(
+            format!("/{}", e.file_name().to_string_lossy()),
+            std::fs::read(e.path()).unwrap(),
+        );
+    }
+
+    for (label, source) in [
+        ("file", format!("file://{}/plugins.xml", dir.display())),
+        ("http", format!("{base}/plugins.xml")),
+    ] {
+        let plugins_dir = work.path().join(format!("qgis-{label}"));
+        let cache = work.path().join(format!("cache-{label}"));
+        std::fs::create_dir_all(&plugins_dir).unwrap();
+        std::fs::write(plugins_dir.join("sources.list"), format!("{source}\n")).unwrap();
+        let (ok, out) = tokio::task::block_in_place(|| qpm(&["update"], &plugins_dir, &cache));
+        assert!(ok, "{label} update failed: {out}");
+        let (ok, out) =
+            tokio::task::block_in_place(|| qpm(&["install", "Exported"], &plugins_dir, &cache));
+        assert!(ok, "{label} install failed: {out}");
+        let metadata = std::fs::read_to_string(plugins_dir.join("exported/metadata.txt"))
+            .unwrap_or_else(|e| panic!("{label}: not installed ({e}): {out}"));
+        assert!(metadata.contains("version=2.0"), "{label}");
+    }
+    a.stop().await;
+}
