@@ -548,6 +548,18 @@ async fn curation_imports_pinned_and_followed_versions_and_refuses_liars() {
     publish("missing", "1.0", Vec::new());
     files.lock().unwrap().remove("/zips/missing.1.0.zip");
     publish("clash", "1.0", PluginZip::valid("clash", "1.0").bytes());
+    publish("local_read", "1.0", Vec::new());
+    {
+        // A remote feed pointing a download at a local file.
+        let mut files = files.lock().unwrap();
+        let xml = String::from_utf8(files["/plugins.xml"].clone())
+            .unwrap()
+            .replace(
+                &format!("{base}/zips/local_read.1.0.zip"),
+                "file:///etc/hostname",
+            );
+        files.insert("/plugins.xml".into(), xml.into_bytes());
+    }
 
     // A local plugin with an upstream plugin's name.
     let r = ts
@@ -575,6 +587,7 @@ async fn curation_imports_pinned_and_followed_versions_and_refuses_liars() {
         "huge",
         "missing",
         "clash",
+        "local_read",
     ] {
         allow(&ts, "up", serde_json::json!({ "package": p })).await;
     }
@@ -593,6 +606,7 @@ async fn curation_imports_pinned_and_followed_versions_and_refuses_liars() {
     refused("huge", "larger than the limit");
     refused("missing", "HTTP status 404");
     refused("clash", "conflict");
+    refused("local_read", "local path");
     assert!(
         !report["imports"]
             .as_array()

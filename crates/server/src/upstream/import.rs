@@ -169,6 +169,13 @@ async fn import_one(
         }
     }
     let url = fetch::resolve(&upstream.url, &entry.download_url);
+    // Only a feed on this machine's file system may point at files: a remote feed must not
+    // make the server read local paths.
+    if fetch::file_path(&upstream.url).is_none() && fetch::file_path(&url).is_some() {
+        return refuse(format!(
+            "the download URL {url:?} is a local path, which a remote upstream may not use"
+        ));
+    }
     let bytes = match fetch::fetch_with_retries(client, &url, limits, 3).await {
         Ok(b) => b,
         Err(e) => return refuse(format!("download failed: {e}")),
