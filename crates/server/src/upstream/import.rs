@@ -77,16 +77,6 @@ pub async fn allowed(db: &Db, upstream_id: i64) -> anyhow::Result<Vec<Allowed>> 
     .context("listing allowed plugins")
 }
 
-/// Orders versions the way people number them: numeric parts as numbers.
-fn version_key(v: &str) -> Vec<(u64, String)> {
-    v.split(['.', '-', '+'])
-        .map(|p| match p.parse::<u64>() {
-            Ok(n) => (n, String::new()),
-            Err(_) => (0, p.to_string()),
-        })
-        .collect()
-}
-
 /// Imports what each allowed plugin of `upstream` wants and does not have yet.
 pub async fn import_allowed(
     state: &AppState,
@@ -106,7 +96,8 @@ pub async fn import_allowed(
             .iter()
             .filter(|e| e.package_name == a.package_name)
             .collect();
-        offered.sort_by_key(|e| version_key(&e.version));
+        // The same ordering plugins.xml uses to pick a plugin's latest version.
+        offered.sort_by_key(|e| crate::routes::plugins_xml::version_key(&e.version));
         let wanted = match &a.pinned_version {
             Some(pin) => offered.into_iter().find(|e| e.version == *pin),
             None => offered.last().copied(),
