@@ -4,6 +4,7 @@ mod config;
 mod rule_doc;
 mod stdin;
 mod text_report;
+mod upstream;
 mod vendor;
 
 use std::io::{IsTerminal, Write};
@@ -51,6 +52,13 @@ enum Command {
     Worker(WorkerArgs),
     /// Administer the repository (users, catalogue re-scans).
     Admin(AdminArgs),
+    /// Upstream repositories: add, list and sync other plugins.xml feeds.
+    Upstream(upstream::UpstreamArgs),
+    /// Print the QGIS settings that point QGIS at this repository and disable the official one.
+    QgisConfig(upstream::QgisConfigArgs),
+    /// Write a static repository of the approved versions (plugins.xml, ZIPs, SHA256SUMS,
+    /// index.html) into DIR, for a web server or a file share.
+    Export(upstream::ExportArgs),
     /// Explain one rule: what, why, a bad and a good example, how to suppress and what it costs.
     Rule(RuleArgs),
     /// Third-party libraries: build the offline index that recognises vendored copies.
@@ -186,6 +194,9 @@ fn main() -> ExitCode {
         Command::Admin(args) => repository::admin(args),
         Command::Rule(args) => rule(args),
         Command::Vendor(args) => vendor::run(args),
+        Command::Upstream(args) => upstream::run(args),
+        Command::QgisConfig(args) => upstream::qgis_config(args),
+        Command::Export(args) => upstream::export(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -220,7 +220,7 @@ struct CreateUserArgs {
     trusted: bool,
 }
 
-fn config(data: &DataArgs, run: Option<&RunArgs>) -> anyhow::Result<Config> {
+pub(crate) fn config(data: &DataArgs, run: Option<&RunArgs>) -> anyhow::Result<Config> {
     let mut c = Config::new(data.data.clone());
     c.database_url = data.database_url.clone().filter(|u| !u.is_empty());
     if let Some(spec) = data.storage.as_deref().filter(|s| !s.is_empty()) {
@@ -241,7 +241,7 @@ fn config(data: &DataArgs, run: Option<&RunArgs>) -> anyhow::Result<Config> {
     Ok(c)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -6,14 +6,17 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod export;
 pub mod jobs;
 pub mod mail;
+pub mod qgis_config;
 pub mod rescan;
 pub mod routes;
 pub mod rules;
 pub mod scan_job;
 pub mod storage;
 pub mod upload;
+pub mod upstream;
 pub mod web;
 pub mod workers;
 
@@ -299,7 +302,6 @@ pub(crate) fn hostname() -> String {
 /// built in the same process, since reqwest is built without a provider of its own); harmless
 /// when one is installed already.
 pub fn install_crypto_provider() {
-    #[cfg(feature = "s3")]
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

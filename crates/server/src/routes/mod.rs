@@ -8,6 +8,7 @@ pub mod download;
 pub mod ops;
 pub mod plugins_xml;
 pub mod rest;
+pub mod upstreams;
 pub mod xmlrpc;
 
 use std::sync::Arc;
@@ -85,6 +86,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/rules", get(api::list_rules))
         .route("/api/rules/{code}", get(api::get_rule).put(api::put_rule))
         .route("/api/upload-form", get(api::upload_form))
+        .route("/api/upstreams", get(upstreams::list).post(upstreams::add))
+        .route("/api/upstreams/{name}", get(upstreams::detail))
+        .route("/api/upstreams/{name}/sync", post(upstreams::sync))
+        .route("/api/upstreams/{name}/allow", post(upstreams::allow))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

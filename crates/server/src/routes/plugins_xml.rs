@@ -109,6 +109,19 @@ fn compatible(v: &Version, qgis: Option<(u32, u32)>) -> bool {
 }
 
 async fn render(state: &AppState, qgis: Option<(u32, u32)>) -> anyhow::Result<String> {
+    render_for(state, qgis, &state.base_url).await
+}
+
+/// The feed for every QGIS version with download links under `base` (`vetted export`).
+pub(crate) async fn render_with_base(state: &AppState, base: &str) -> anyhow::Result<String> {
+    render_for(state, None, base).await
+}
+
+async fn render_for(
+    state: &AppState,
+    qgis: Option<(u32, u32)>,
+    base: &str,
+) -> anyhow::Result<String> {
     let db = &state.db;
     // (plugin, experimental) → latest version.
     let mut latest: BTreeMap<(i64, bool), Version> = BTreeMap::new();
@@ -148,7 +161,7 @@ async fn render(state: &AppState, qgis: Option<(u32, u32)>) -> anyhow::Result<St
             .map(|u| u.0.clone())
             .unwrap_or_default();
         let trusted = users.get(&plugin.created_by).is_some_and(|u| u.1);
-        entry(&mut out, &state.base_url, plugin, v, &uploader, trusted);
+        entry(&mut out, base, plugin, v, &uploader, trusted);
     }
     out.push_str("</plugins>\n");
     Ok(out)

@@ -63,6 +63,7 @@ pub async fn version_page(
             )
         })?;
     let scans = state.db.scans_of(v.id).await?;
+    let origin = crate::upstream::origin_of(&state.db, v.id).await?;
     let may_rescan = match &viewer.who {
         Some(p) => api::may_rescan(&state, p, &plugin).await?,
         None => false,
@@ -75,7 +76,11 @@ pub async fn version_page(
             p.muted { a href={"/plugins/" (plugin.package_name) "/"} { (plugin.name) } }
             h1 { (plugin.name) " " (v.version) }
             p.status { (status_badge(&v.status)) " " (approval_badge(v.approved != 0))
-                @if v.experimental != 0 { " " span.badge.other { "experimental" } } }
+                @if v.experimental != 0 { " " span.badge.other { "experimental" } }
+                @if let Some(o) = &origin {
+                    " " span.badge.other id="origin" { "from upstream " (o.upstream) }
+                    @if o.gone_upstream { " " span.badge.other id="gone-upstream" { "no longer upstream" } }
+                } }
             @if v.status == status::VALIDATING {
                 p.alert.pending { "The security scan is running. This page reloads every " (REFRESH_SECONDS) " seconds until the verdict is in." }
             }
@@ -117,7 +122,7 @@ pub async fn version_page(
             }
         }
         @if details {
-            (details_tab(&v, &m))
+            (details_tab(&v, &m, origin.as_ref()))
         } @else {
             (security_tab(&scans, v.status == status::VALIDATING))
         }
@@ -129,7 +134,11 @@ pub async fn version_page(
         .render(Some(&viewer), content)))
 }
 
-fn details_tab(v: &Version, m: &serde_json::Map<String, serde_json::Value>) -> Markup {
+fn details_tab(
+    v: &Version,
+    m: &serde_json::Map<String, serde_json::Value>,
+    origin: Option<&crate::upstream::Origin>,
+) -> Markup {
     let skipped: Vec<String> = serde_json::from_str(&v.skip_rules).unwrap_or_default();
     html! {
         section.card {
@@ -141,6 +150,12 @@ fn details_tab(v: &Version, m: &serde_json::Map<String, serde_json::Value>) -> M
                 dt { "QGIS" } dd { (v.qgis_min) " – " (v.qgis_max) }
                 dt { "Uploaded" } dd { (when(v.created_at)) }
                 dt { "Downloads" } dd { (v.downloads) }
+                @if let Some(o) = origin {
+                    dt { "Imported from" } dd { "upstream " (o.upstream) ", " (when(o.imported_at))
+                        @if o.gone_upstream { " (no longer upstream)" } }
+                    dt { "Fetched from" } dd { code { (o.url) } }
+                    dt { "SHA-256 when fetched" } dd { code { (o.sha256) } }
+                }
                 dt { "Rules skipped at upload" } dd { @if skipped.is_empty() { "none" } @else { (skipped.join(", ")) } }
             }
             h3 { "metadata.txt" }
