@@ -436,21 +436,11 @@ impl Db {
         Ok(())
     }
 
-    pub async fn approve(&self, version_id: i64) -> anyhow::Result<()> {
+    /// Approves a version, or withdraws its approval; either changes plugins.xml.
+    pub async fn set_approved(&self, version_id: i64, approved: bool) -> anyhow::Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE versions SET approved = 1, updated_at = $1 WHERE id = $2")
-            .bind(now())
-            .bind(version_id)
-            .execute(&mut *tx)
-            .await?;
-        bump_generation(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn unapprove(&self, version_id: i64) -> anyhow::Result<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE versions SET approved = 0, updated_at = $1 WHERE id = $2")
+        sqlx::query("UPDATE versions SET approved = $1, updated_at = $2 WHERE id = $3")
+            .bind(approved as i64)
             .bind(now())
             .bind(version_id)
             .execute(&mut *tx)

@@ -378,7 +378,7 @@ pub(crate) async fn approve_version(
         )));
     }
     if v.approved == 0 {
-        state.db.approve(v.id).await?;
+        state.db.set_approved(v.id, true).await?;
         state.db.record_approval(v.id, who.user.id, reason).await?;
         if let Some(uploader) = state.db.user_by_id(v.uploaded_by).await? {
             let v = find_version(state, plugin, &v.version).await?;
@@ -403,7 +403,7 @@ pub(crate) async fn unapprove_version(
         ));
     }
     if v.approved != 0 {
-        state.db.unapprove(v.id).await?;
+        state.db.set_approved(v.id, false).await?;
     }
     Ok(())
 }
