@@ -125,6 +125,9 @@ pub struct TokenRow {
 }
 
 const USER_COLS: &str = "id, username, email, password_hash, is_admin, is_staff, is_trusted";
+const TOKEN_COLS: &str =
+    "id, plugin_id, user_id, token_hash, description, created_at, expires_at, revoked";
+
 const VERSION_COLS: &str = "id, plugin_id, version, status, approved, experimental, auto_approve, skip_rules, uploaded_by, file_key, sha256, size, metadata, qgis_min, qgis_max, downloads, created_at, updated_at";
 
 // `sqlx::query` takes only static SQL (or an explicit assertion); the column lists are constants,
@@ -658,30 +661,33 @@ impl Db {
     }
 
     pub async fn token_by_hash(&self, token_hash: &str) -> anyhow::Result<Option<TokenRow>> {
-        Ok(sqlx::query_as::<Any, TokenRow>(
-            "SELECT id, plugin_id, user_id, token_hash, description, created_at, expires_at, revoked
-             FROM tokens WHERE token_hash = $1",
-        )
+        Ok(sqlx::query_as::<Any, TokenRow>(sql!(
+            "SELECT ",
+            TOKEN_COLS,
+            " FROM tokens WHERE token_hash = $1"
+        ))
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?)
     }
 
     pub async fn token_by_id(&self, id: i64) -> anyhow::Result<Option<TokenRow>> {
-        Ok(sqlx::query_as::<Any, TokenRow>(
-            "SELECT id, plugin_id, user_id, token_hash, description, created_at, expires_at, revoked
-             FROM tokens WHERE id = $1",
-        )
+        Ok(sqlx::query_as::<Any, TokenRow>(sql!(
+            "SELECT ",
+            TOKEN_COLS,
+            " FROM tokens WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?)
     }
 
     pub async fn tokens_of(&self, plugin_id: i64) -> anyhow::Result<Vec<TokenRow>> {
-        Ok(sqlx::query_as::<Any, TokenRow>(
-            "SELECT id, plugin_id, user_id, token_hash, description, created_at, expires_at, revoked
-             FROM tokens WHERE plugin_id = $1 ORDER BY id",
-        )
+        Ok(sqlx::query_as::<Any, TokenRow>(sql!(
+            "SELECT ",
+            TOKEN_COLS,
+            " FROM tokens WHERE plugin_id = $1 ORDER BY id"
+        ))
         .bind(plugin_id)
         .fetch_all(&self.pool)
         .await?)
