@@ -642,9 +642,14 @@ impl<'a> Accumulator<'a> {
             .filter(|f| f.check == Check::Flake8 && matches!(f.rule.as_str(), "E999" | "E902"))
             .map(|f| f.path.clone())
             .collect();
-        let (libraries, broken_files, loaded) =
+        let (libraries, broken_files, loaded, support) =
             file_facts(files, not_compiling, &self.root_prefix, options);
         for f in &mut self.findings {
+            if crate::policy::is_secret_rule(f)
+                && let Some(dir) = support.iter().find(|d| f.path.starts_with(d.as_str()))
+            {
+                f.context.insert("test_support".to_string(), dir.clone());
+            }
             if f.check == Check::Bandit
                 && crate::policy::is_extra_path(
                     f.path
@@ -775,6 +780,7 @@ fn file_facts(
     Vec<crate::policy::vendor::VendoredLibrary>,
     Vec<crate::policy::BrokenFile>,
     std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<String>,
 ) {
     use std::collections::{BTreeMap, BTreeSet};
     let mut listing = crate::policy::vendor::Listing::default();
@@ -796,6 +802,7 @@ fn file_facts(
     }
     let libraries = crate::policy::vendor::recognise(&listing, options.vendor_index.as_deref());
     let loaded = crate::policy::imports::loaded_at_start(root_prefix, &imports, &python);
+    let support = crate::policy::imports::test_support(root_prefix, &imports, &python, &loaded);
     broken.sort();
     broken.dedup();
     let broken = broken
@@ -805,7 +812,7 @@ fn file_facts(
             path,
         })
         .collect();
-    (libraries, broken, loaded)
+    (libraries, broken, loaded, support)
 }
 
 /// Masks every secret a family saw in a file wherever it appears in that file's findings

@@ -264,6 +264,119 @@ fn a_private_key_blocks_only_when_it_parses_outside_test_fixtures() {
 }
 
 #[test]
+fn a_key_only_tests_use_is_a_fixture_and_a_demo_key_is_reviewed() {
+    // A test server folder: only the tests import it, so its certificates are test material.
+    let support = valid_plugin()
+        .add("sample/testserver/__init__.py", b"CERTS = 'certs'\n")
+        .add("sample/testserver/certs/server.key", real_key().as_bytes())
+        .add(
+            "sample/tests/test_net.py",
+            b"from ..testserver import CERTS\n\ndef test_certs():\n    assert CERTS\n",
+        );
+    let v = scan(&support, Policy::Vetted);
+    assert_eq!(
+        decided(&v, "PrivateKeyDetector"),
+        (Outcome::Pass, "vetted/test-fixture".into())
+    );
+    let f = v
+        .findings
+        .iter()
+        .find(|f| f.rule == "PrivateKeyDetector")
+        .expect("the key is found");
+    assert_eq!(f.fact("test_support"), Some("sample/testserver/"));
+    assert_eq!(v.verdict, Verdict::Validated, "{:#?}", v.policy);
+
+    // The same folder used by the plugin's own code is plugin material: the key blocks.
+    let used = support.clone().replace(
+        "sample/main.py",
+        b"from .testserver import CERTS\n\nclass Plugin:\n    def __init__(self, iface):\n        self.certs = CERTS\n",
+    );
+    let v = scan(&used, Policy::Vetted);
+    assert_eq!(
+        decided(&v, "PrivateKeyDetector"),
+        (Outcome::Block, "vetted/real-key".into())
+    );
+    assert_eq!(v.verdict, Verdict::Blocked);
+
+    // A real key shipped beside demo scripts: a person decides.
+    let demo = valid_plugin()
+        .add("sample/demos/user_rsa_key", real_key().as_bytes())
+        .add("sample/demos/demo.py", b"KEY = 'user_rsa_key'\n");
+    let v = scan(&demo, Policy::Vetted);
+    assert_eq!(
+        decided(&v, "PrivateKeyDetector"),
+        (Outcome::Review, "vetted/sample-key".into())
+    );
+    assert_eq!(v.verdict, Verdict::Review);
+    // plugins.qgis.org blocks all three.
+    for zip in [&support, &used, &demo] {
+        assert_eq!(scan(zip, Policy::Qgis).verdict, Verdict::Blocked);
+    }
+}
+
+#[test]
+fn python_2_syntax_does_not_hide_a_shell_call_from_the_policy() {
+    let dangerous = plugin_with(
+        "import os\n\nclass Plugin:\n    def __init__(self, iface):\n        print 'loading'\n\n    def run(self, cmd):\n        os.system(cmd)\n",
+    );
+    let v = scan(&dangerous, Policy::Vetted);
+    let f = v
+        .findings
+        .iter()
+        .find(|f| f.rule == "B605")
+        .unwrap_or_else(|| panic!("B605 found in the recovered tree: {:#?}", v.findings));
+    assert_eq!(f.fact("recovered"), Some("yes"));
+    assert_eq!(
+        decided(&v, "B605"),
+        (Outcome::Block, "vetted/input-to-shell".into())
+    );
+    assert_eq!(v.verdict, Verdict::Blocked);
+    assert!(
+        v.errors.iter().any(|e| e.path == "sample/main.py"),
+        "the file's syntax error is still reported as Bandit reports it"
+    );
+
+    // Its twin runs a literal command: the recovered finding passes, and the version needs
+    // review only because the broken file is loaded at start.
+    let noisy = plugin_with(
+        "import os\n\nclass Plugin:\n    def __init__(self, iface):\n        print 'loading'\n\n    def run(self):\n        os.system('ls')\n",
+    );
+    let v = scan(&noisy, Policy::Vetted);
+    assert_eq!(
+        decided(&v, "B605"),
+        (Outcome::Pass, "vetted/literal-command".into())
+    );
+    assert_eq!(v.verdict, Verdict::Review);
+
+    // Under `qgis` the finding is listed but passes: Bandit never reports it, the syntax error
+    // blocks instead, exactly as on plugins.qgis.org.
+    let q = scan(&dangerous, Policy::Qgis);
+    assert_eq!(
+        decided(&q, "B605"),
+        (Outcome::Pass, "qgis/not-seen-by-bandit".into())
+    );
+    assert_eq!(q.verdict, Verdict::Blocked);
+    let bandit_json = vetted_scan::bandit::render_report(&q);
+    assert!(
+        !bandit_json.contains("\"B605\""),
+        "Bandit-shaped output leaves recovered findings out: {bandit_json}"
+    );
+    // The tool-compatible profile behaves as Bandit: no recovered findings at all.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dangerous.write_to(dir.path(), "sample.zip");
+    let options = ScanOptions {
+        profile: vetted_scan::options::Profile::ToolDefaults,
+        ..Default::default()
+    };
+    let t = scan_path(&path, &options).expect("scans");
+    assert!(
+        t.findings.iter().all(|f| f.fact("recovered").is_none()),
+        "{:#?}",
+        t.findings
+    );
+}
+
+#[test]
 fn quality_findings_never_block_and_broken_files_matter_only_when_loaded() {
     let noisy = valid_plugin().add(
         "sample/samples/old_script.py",

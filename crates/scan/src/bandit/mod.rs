@@ -42,6 +42,9 @@ pub const RULES: &[FamilyRule] = &{
 pub const SYNTAX_ERROR: &str = "syntax error while parsing AST from file";
 pub const SCAN_EXCEPTION: &str = "exception while scanning file";
 
+/// The fact on a finding made from a recovered parse of a file Bandit reports as a syntax error.
+pub const RECOVERED: &str = "recovered";
+
 /// Paths Bandit leaves out by default (its `EXCLUDE` list, matched as substrings).
 const DEFAULT_EXCLUDES: &[&str] = &[
     ".svn",
@@ -56,6 +59,10 @@ const DEFAULT_EXCLUDES: &[&str] = &[
 
 pub struct BanditFamily {
     config: config::BanditConfig,
+    /// Also run the tests on what the parser recovers of a file Bandit cannot parse (Python 2
+    /// syntax, a stray error), as findings marked `recovered`: Bandit itself skips such a file,
+    /// so they are kept out of the tool-compatible profile and of `--format bandit`.
+    recover: bool,
     /// A bundled config file Bandit could not read; reported once, the scan goes on without it.
     config_error: Option<ScanError>,
 }
@@ -79,6 +86,7 @@ pub fn build(setup: &ScanSetup) -> Result<Box<dyn Family>, ScanError> {
     Ok(Box::new(BanditFamily {
         config,
         config_error,
+        recover: with_pyproject,
     }))
 }
 
@@ -137,16 +145,21 @@ impl Family for BanditFamily {
                 return;
             }
         };
-        if module.has_syntax_errors()
-            || module.source.contains('\0')
-            || limits::tokenizer_refuses(module.parsed.tokens())
-        {
+        let refused =
+            module.source.contains('\0') || limits::tokenizer_refuses(module.parsed.tokens());
+        let recovered = module.has_syntax_errors();
+        if recovered || refused {
             out.errors.push(ScanError {
                 check: Check::Bandit,
                 path: file.path.to_string(),
                 message: SYNTAX_ERROR.into(),
             });
-            return;
+            // Bandit stops here. Python 2 syntax must not hide a dangerous call from the
+            // verdict, so the tests also run on the tree the parser recovered; those findings
+            // carry `recovered` and are never part of Bandit-compatible output.
+            if refused || !self.recover {
+                return;
+            }
         }
         let Some(findings) = scan_source(
             &module.source,
@@ -154,6 +167,10 @@ impl Family for BanditFamily {
             module.parsed.tokens(),
             file.path,
         ) else {
+            if recovered {
+                // The syntax error is already reported for this file.
+                return;
+            }
             // Bandit's visitor runs out of Python recursion on such a file.
             out.errors.push(ScanError {
                 check: Check::Bandit,
@@ -163,6 +180,9 @@ impl Family for BanditFamily {
             return;
         };
         for mut f in findings {
+            if recovered {
+                f = f.with_fact(RECOVERED, "yes");
+            }
             // B105–B107 quote the password they found: it must be masked wherever it shows.
             if matches!(f.rule.as_str(), "B105" | "B106" | "B107")
                 && let Some(value) = f
@@ -356,7 +376,8 @@ pub fn render_report(report: &crate::report::Report) -> String {
         .findings
         .iter()
         .chain(&report.suppressed)
-        .filter(|f| f.check == Check::Bandit)
+        // Bandit never sees what the parser recovered of a file it cannot parse.
+        .filter(|f| f.check == Check::Bandit && f.fact(RECOVERED).is_none())
     {
         let entry = per_file.entry(f.path.as_str()).or_default();
         if f.suppressed_by.is_some() {

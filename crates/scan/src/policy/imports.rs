@@ -81,6 +81,55 @@ pub fn loaded_at_start(
     seen
 }
 
+/// Folders of test support: Python code (and whatever data lies below it) that only tests use,
+/// such as a test server with its certificates. A folder qualifies when a file in test material
+/// (`is_test_path`) imports something in it, no file outside it and outside test material does,
+/// and none of its files is loaded at start. Folders are returned with a trailing `/`.
+pub fn test_support(
+    root_prefix: &str,
+    imports: &BTreeMap<String, Vec<String>>,
+    files: &BTreeSet<String>,
+    loaded: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let rel = |p: &str| p.strip_prefix(root_prefix).unwrap_or(p).to_string();
+    // The folders below the package folder that hold Python code outside test material.
+    let mut candidates: BTreeSet<String> = BTreeSet::new();
+    for path in files {
+        if super::is_test_path(&rel(path)) {
+            continue;
+        }
+        let mut dir = path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+        while dir.len() > root_prefix.trim_end_matches('/').len() && dir.starts_with(root_prefix) {
+            candidates.insert(format!("{dir}/"));
+            dir = dir.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+        }
+    }
+    let mut used_by_tests: BTreeSet<String> = BTreeSet::new();
+    let mut used_by_code: BTreeSet<String> = BTreeSet::new();
+    for (from, mods) in imports {
+        let from_tests = super::is_test_path(&rel(from));
+        for m in mods {
+            for target in resolve(root_prefix, from, m, files) {
+                for dir in candidates.iter().filter(|d| target.starts_with(d.as_str())) {
+                    if from.starts_with(dir.as_str()) {
+                        continue;
+                    }
+                    if from_tests {
+                        used_by_tests.insert(dir.clone());
+                    } else {
+                        used_by_code.insert(dir.clone());
+                    }
+                }
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .filter(|d| used_by_tests.contains(d) && !used_by_code.contains(d))
+        .filter(|d| !loaded.iter().any(|l| l.starts_with(d.as_str())))
+        .collect()
+}
+
 /// The files `module` may name when imported from `from_path`: relative to the importing
 /// package, to the plugin's parent (`plugin.sub`), to the plugin folder (a `sys.path` entry),
 /// or to the importing folder (Python 2's implicit relative import). Each package on the way
@@ -164,6 +213,39 @@ mod tests {
             "import os\nfrom . import tools\ndef classFactory(iface):\n    from .plugin import Main\n    return Main(iface)\n",
         );
         assert_eq!(got, vec![".", ".plugin", ".plugin.Main", ".tools", "os"]);
+    }
+
+    #[test]
+    fn folders_only_tests_import_are_test_support() {
+        let files: BTreeSet<String> = [
+            "dummyserver/__init__.py",
+            "dummyserver/server.py",
+            "helpers/__init__.py",
+            "helpers/net.py",
+            "lib/__init__.py",
+            "test/test_a.py",
+            "main.py",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        let mut imports = BTreeMap::new();
+        imports.insert(
+            "test/test_a.py".to_string(),
+            vec!["dummyserver.server".to_string(), "helpers.net".to_string()],
+        );
+        imports.insert("main.py".to_string(), vec!["helpers".to_string()]);
+        // A folder's own files importing each other do not make it plugin code.
+        imports.insert(
+            "dummyserver/server.py".to_string(),
+            vec!["dummyserver".to_string()],
+        );
+        let none = BTreeSet::new();
+        let got = test_support("", &imports, &files, &none);
+        let expect: BTreeSet<String> = ["dummyserver/".to_string()].into();
+        assert_eq!(got, expect, "helpers/ is used by main.py, lib/ by nobody");
+        let loaded: BTreeSet<String> = ["dummyserver/server.py".to_string()].into();
+        assert!(test_support("", &imports, &files, &loaded).is_empty());
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl Policy {
     pub fn version(self) -> &'static str {
         match self {
             Policy::Qgis => "1",
-            Policy::Vetted => "1",
+            Policy::Vetted => "2",
         }
     }
 }
@@ -105,6 +105,8 @@ pub mod rule {
     pub const EXAMPLE_CREDENTIAL: &str = "vetted/example-credential";
     pub const NOT_A_KEY: &str = "vetted/not-a-key";
     pub const REAL_KEY: &str = "vetted/real-key";
+    pub const SAMPLE_KEY: &str = "vetted/sample-key";
+    pub const QGIS_NOT_SEEN: &str = "qgis/not-seen-by-bandit";
     pub const LITERAL_COMMAND: &str = "vetted/literal-command";
     pub const INPUT_TO_SHELL: &str = "vetted/input-to-shell";
     pub const BUILT_COMMAND: &str = "vetted/built-command";
@@ -141,7 +143,7 @@ pub fn is_extra_path(path: &str) -> bool {
 }
 
 /// Rules whose findings are about secrets, where values and test fixtures matter.
-fn is_secret_rule(f: &Finding) -> bool {
+pub(crate) fn is_secret_rule(f: &Finding) -> bool {
     f.check == Check::Secrets || matches!(f.rule.as_str(), "B105" | "B106" | "B107")
 }
 
@@ -168,7 +170,11 @@ pub fn apply(report: &mut Report, policy: Policy) {
     match policy {
         Policy::Qgis => {
             for f in &mut report.findings {
-                let (o, b) = if f.severity == Severity::Critical {
+                let (o, b) = if f.fact(crate::bandit::RECOVERED).is_some() {
+                    // plugins.qgis.org's Bandit cannot parse the file, so it never reports
+                    // this; the file's syntax error blocks there instead.
+                    (Outcome::Pass, rule::QGIS_NOT_SEEN)
+                } else if f.severity == Severity::Critical {
                     (Outcome::Block, rule::QGIS_CRITICAL)
                 } else {
                     (Outcome::Pass, rule::QGIS_NOT_CRITICAL)
@@ -360,7 +366,7 @@ fn evidence(f: &Finding, seen: &Seen) -> (Outcome, &'static str) {
         return (Pass, rule::QUALITY);
     }
     if is_secret_rule(f) {
-        if is_test_path(relative(seen.prefix, &f.path)) {
+        if is_test_path(relative(seen.prefix, &f.path)) || f.fact("test_support").is_some() {
             return (Pass, rule::TEST_FIXTURE);
         }
         match f.fact("value_kind") {
@@ -374,6 +380,11 @@ fn evidence(f: &Finding, seen: &Seen) -> (Outcome, &'static str) {
         }
         match f.fact("key_parses") {
             Some("no") => return (Pass, rule::NOT_A_KEY),
+            // A real key shipped as sample material (demos, examples, docs) may be only a
+            // sample, or someone's key to the server the demo connects to: a person decides.
+            Some("yes") if is_extra_path(relative(seen.prefix, &f.path)) => {
+                return (Review, rule::SAMPLE_KEY);
+            }
             Some("yes") => return (Block, rule::REAL_KEY),
             _ => {}
         }

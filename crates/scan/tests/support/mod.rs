@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+#[derive(Clone)]
 pub struct RawEntry {
     pub name: Vec<u8>,
     pub data: Vec<u8>,
@@ -37,7 +38,7 @@ impl RawEntry {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct RawZip {
     pub entries: Vec<RawEntry>,
 }
