@@ -392,6 +392,14 @@ struct Accumulator<'a> {
 impl<'a> Accumulator<'a> {
     fn new(rules: &'a ActiveRules, config: &'a BundledConfig, budget: Budget) -> Self {
         let setup = ScanSetup { rules, config };
+        if rules.any_in(Check::Secrets) {
+            // The secret patterns take a few milliseconds to compile: do it beside the reading
+            // and the other families rather than before the first file. A process compiles
+            // them once; later scans find them ready.
+            let _ = std::thread::Builder::new()
+                .name("vetted-warm-up".into())
+                .spawn(crate::secrets::warm_up);
+        }
         type Builder = fn(&ScanSetup) -> Result<Box<dyn Family>, ScanError>;
         let builders: [(Check, Builder); 4] = [
             (Check::Bandit, crate::bandit::build),

@@ -106,11 +106,8 @@ pub fn is_false_positive(p: &Patterns, secret: &str, line: &str, regex_based: bo
 /// `# pragma: allowlist secret` on the line, or `# pragma: allowlist nextline secret` alone on the
 /// line before, in the comment styles detect-secrets accepts (only `#` for `.yaml` files).
 pub fn is_allowlisted(p: &Patterns, path: &str, line: &str, previous: &str) -> bool {
-    if py_ext(path) == ".yaml" {
-        p.allow_line_yaml.is_match(line) || p.allow_next_yaml.is_match(previous)
-    } else {
-        p.allow_line.is_match(line) || p.allow_next.is_match(previous)
-    }
+    let yaml = py_ext(path) == ".yaml";
+    p.allows(line, false, yaml) || p.allows(previous, true, yaml)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ mod ini;
 pub mod qgis_project;
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use sha1::{Digest, Sha1};
 
@@ -58,10 +58,24 @@ const BASELINE: &str = ".secrets.baseline";
 /// Bit of a line's pre-filter hits saying a keyword of the keyword detector appears on it.
 const KEYWORD_BIT: u32 = 1 << 31;
 
-static PATTERNS: LazyLock<Result<Patterns, String>> = LazyLock::new(Patterns::compile);
+static PATTERNS: OnceLock<Result<Patterns, String>> = OnceLock::new();
+
+/// The compiled patterns, compiled by the first caller (the others wait for it).
+fn patterns() -> Result<&'static Patterns, &'static str> {
+    PATTERNS
+        .get_or_init(Patterns::compile)
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+/// Compiles the patterns now: the pipeline calls this on a thread of its own when a scan starts,
+/// so the compilation overlaps reading the input and the other families' work instead of
+/// delaying the first file.
+pub fn warm_up() {
+    let _ = patterns();
+}
 
 pub struct SecretsFamily {
-    patterns: &'static Patterns,
     active: [bool; 27],
     /// Codes of the active [`OWN_RULES`].
     own_active: Vec<&'static str>,
@@ -72,16 +86,6 @@ pub struct SecretsFamily {
 
 /// Builds the family for one scan from the active rules and bundled config.
 pub fn build(setup: &ScanSetup) -> Result<Box<dyn Family>, ScanError> {
-    let patterns = match &*PATTERNS {
-        Ok(p) => p,
-        Err(e) => {
-            return Err(ScanError {
-                check: Check::Secrets,
-                path: String::new(),
-                message: format!("internal pattern error: {e}"),
-            });
-        }
-    };
     let mut active = [false; 27];
     for (slot, info) in active.iter_mut().zip(DETECTORS.iter()) {
         *slot = setup.rules.is_active(info.code);
@@ -99,7 +103,6 @@ pub fn build(setup: &ScanSetup) -> Result<Box<dyn Family>, ScanError> {
         .filter(|code| setup.rules.is_active(code))
         .collect();
     Ok(Box::new(SecretsFamily {
-        patterns,
         active,
         own_active,
         baseline,
@@ -174,8 +177,14 @@ impl SecretsFamily {
     /// Every candidate secret on one (right-stripped) line, as (detector, secret), before the
     /// secret-level filters. `hits` has bit `i` set when regex detector `i`'s pre-filter matched
     /// on this line, and bit [`KEYWORD_BIT`] when a keyword did.
-    fn candidates(&self, line: &str, ext: &str, hits: u32, out: &mut Vec<(usize, String)>) {
-        let p = self.patterns;
+    fn candidates(
+        &self,
+        p: &Patterns,
+        line: &str,
+        ext: &str,
+        hits: u32,
+        out: &mut Vec<(usize, String)>,
+    ) {
         if hits & !KEYWORD_BIT != 0 {
             let mut found = Vec::new();
             for (i, lazy) in p.regex_detectors.iter().enumerate() {
@@ -244,8 +253,13 @@ impl SecretsFamily {
 
     /// One pass over a file's lines; returns how many findings detect-secrets would report
     /// (not counting lines silenced by a pragma).
-    fn scan_lines(&self, file: &SourceFile, lines: &[&str], out: &mut FamilyOutput) -> usize {
-        let p = self.patterns;
+    fn scan_lines(
+        &self,
+        p: &Patterns,
+        file: &SourceFile,
+        lines: &[&str],
+        out: &mut FamilyOutput,
+    ) -> usize {
         // One pass of the pre-filter set over the whole file, then each pre-filter that matched
         // somewhere marks the lines where its exact patterns must run.
         let joined = lines.join("\n");
@@ -284,7 +298,7 @@ impl SecretsFamily {
                 continue;
             }
             found.clear();
-            self.candidates(line, ext, hits[idx], &mut found);
+            self.candidates(p, line, ext, hits[idx], &mut found);
             if found.is_empty() || filters::is_indirect_reference(p, line) {
                 continue;
             }
@@ -392,18 +406,29 @@ impl Family for SecretsFamily {
         }
         // detect-secrets skips files that do not decode as UTF-8.
         let Some(text) = file.text() else { return };
-        let p = self.patterns;
+        let p = match patterns() {
+            Ok(p) => p,
+            Err(e) => {
+                out.errors.push(ScanError {
+                    check: Check::Secrets,
+                    path: file.path.to_string(),
+                    message: format!("internal pattern error: {e}"),
+                });
+                return;
+            }
+        };
         let plain = py_lines(text);
         // Like detect-secrets: a file configparser can read is scanned as `key = "value"` lines;
         // when a file of no known type gives nothing, it is tried again as a config file.
         let reported =
             match ini::transform(&plain, false, &p.ini_nextline).filter(|l| !l.is_empty()) {
                 Some(lines) => self.scan_lines(
+                    p,
                     file,
                     &lines.iter().map(String::as_str).collect::<Vec<_>>(),
                     out,
                 ),
-                None => self.scan_lines(file, &plain, out),
+                None => self.scan_lines(p, file, &plain, out),
             };
         if reported == 0
             && detectors::is_other_file_type(filters::py_ext(file.path))
@@ -411,6 +436,7 @@ impl Family for SecretsFamily {
                 ini::transform(&plain, true, &p.ini_nextline).filter(|l| !l.is_empty())
         {
             self.scan_lines(
+                p,
                 file,
                 &lines.iter().map(String::as_str).collect::<Vec<_>>(),
                 out,
