@@ -290,7 +290,7 @@ fn policy_flag_chooses_the_decision_and_explains_it() {
     assert_eq!(text.status.code(), Some(0));
     let out = String::from_utf8_lossy(&text.stdout);
     assert!(out.contains("vetted/literal-command"), "{out}");
-    assert!(out.contains("Policy: vetted 1"), "{out}");
+    assert!(out.contains("Policy: vetted 2"), "{out}");
     let json = vetted()
         .args(["scan", "--policy", "vetted", "--format", "json"])
         .arg(&file)
