@@ -270,24 +270,51 @@ async fn notify(
     catalogue: bool,
 ) {
     let base = &state.base_url;
-    if let Some(u) = uploader {
-        // What blocked: the findings the policy blocked on (reports stored before policies
-        // existed: the critical ones).
-        let critical: Vec<&vetted_scan::Finding> = report
-            .findings
-            .iter()
-            .filter(|f| match f.outcome {
-                Some(o) => o == vetted_scan::Outcome::Block,
-                None => f.severity == Severity::Critical,
+    // What blocked: the findings the policy blocked on (reports stored before policies
+    // existed: the critical ones).
+    let critical: Vec<&vetted_scan::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| match f.outcome {
+            Some(o) => o == vetted_scan::Outcome::Block,
+            None => f.severity == Severity::Critical,
+        })
+        .collect();
+    let review = mail::review_items(report);
+    // A blocked import from an upstream concerns every admin: each gets the findings (the
+    // admin who allowed the plugin gets that message instead of the uploader's).
+    let blocked_import = if st == status::BLOCKED && !catalogue {
+        crate::upstream::origin_of(&state.db, version.id)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("cannot read the version's origin: {e:#}");
+                None
             })
-            .collect();
-        let review = mail::review_items(report);
+    } else {
+        None
+    };
+    if let Some(u) = uploader.filter(|u| blocked_import.is_none() || !u.admin()) {
         state
             .mailer
             .send_logged(mail::results(
                 u, plugin, version, st, &critical, &review, base,
             ))
             .await;
+    }
+    if let Some(origin) = &blocked_import {
+        match state.db.users().await {
+            Ok(users) => {
+                for admin in users.iter().filter(|u| u.admin()) {
+                    state
+                        .mailer
+                        .send_logged(mail::blocked_import(
+                            admin, plugin, version, origin, &critical, &review, base,
+                        ))
+                        .await;
+                }
+            }
+            Err(e) => tracing::warn!("cannot list admins: {e:#}"),
+        }
     }
     if !status::is_clean(st) {
         return;
