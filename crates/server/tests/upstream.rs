@@ -1535,7 +1535,8 @@ async fn blocked_imports_are_emailed_to_every_admin() {
             .wait_mails(admin, "Blocked: planted 1.0 (import from upstream up)")
             .await;
         assert_eq!(mails.len(), 1, "{admin}");
-        let m = &mails[0];
+        // Quoted-printable: join the soft line breaks.
+        let m = &mails[0].replace("=\r\n", "").replace("=\n", "");
         assert!(m.contains("B602") || m.contains("AWS"), "{m}");
         assert!(
             !m.contains("AKIAZ3MSJV4WWHCQCNOP"),
@@ -1547,6 +1548,22 @@ async fn blocked_imports_are_emailed_to_every_admin() {
         );
     }
     assert!(ts.mails("staff@example.org", "Blocked").is_empty());
+    // A validated import without "approve validated updates" waits for an approver, who is
+    // told where it came from.
+    feed.publish("waiting", "1.0", PluginZip::valid("waiting", "1.0").bytes());
+    allow(&ts, "up", serde_json::json!({"package": "waiting"})).await;
+    admin_sync(&ts, "up").await;
+    let w = ts.wait_scanned("waiting", "1.0").await;
+    assert_eq!(
+        (w["validation_status"].as_str(), w["approved"].as_bool()),
+        (Some("validated"), Some(false))
+    );
+    let notices = ts
+        .wait_mails("staff@example.org", "Approval needed: waiting 1.0")
+        .await;
+    assert_eq!(notices.len(), 1);
+    let n = notices[0].replace("=\r\n", "").replace("=\n", "");
+    assert!(n.contains("Imported from upstream up"), "{n}");
     let r = ts
         .get("/plugins/planted/version/1.0/download/")
         .send()
