@@ -59,6 +59,11 @@ pub struct RunArgs {
     /// Test hook: pause this many milliseconds before each scan.
     #[arg(long, hide = true)]
     test_scan_delay_ms: Option<u64>,
+    /// Seconds between scheduled syncs of each upstream (an upstream's own interval, set with
+    /// `vetted upstream schedule`, wins); 0 turns scheduled syncs off. Any number of servers
+    /// and workers may run the schedule: one database lease per upstream keeps each sync single.
+    #[arg(long, value_name = "SECS", default_value_t = 6 * 3600)]
+    upstream_sync_interval: u64,
 }
 
 #[derive(clap::Args)]
@@ -101,6 +106,10 @@ enum AdminCommand {
     Sweep(SweepArgs),
     /// The verdict policy: show it, preview a switch, or switch.
     Policy(PolicyArgs),
+    /// Revoke a version (uploaded or imported): out of plugins.xml, downloads refused (410).
+    Revoke(crate::upstream::RevokeArgs),
+    /// Lift a revocation; the version then waits for an approver again.
+    Unrevoke(crate::upstream::UnrevokeArgs),
 }
 
 #[derive(clap::Args)]
@@ -237,6 +246,7 @@ pub(crate) fn config(data: &DataArgs, run: Option<&RunArgs>) -> anyhow::Result<C
         c.worker_concurrency = run.concurrency.max(1);
         c.scan_time_budget = Duration::from_secs(run.scan_time_budget.max(1));
         c.orphan_grace = Duration::from_secs(run.orphan_grace_secs);
+        c.upstream_sync_interval = Duration::from_secs(run.upstream_sync_interval);
     }
     Ok(c)
 }
@@ -301,6 +311,8 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<u8> {
         AdminCommand::Workers(a) => list_workers(a),
         AdminCommand::Policy(a) => policy(a),
         AdminCommand::Sweep(a) => sweep(a),
+        AdminCommand::Revoke(a) => crate::upstream::revoke(a),
+        AdminCommand::Unrevoke(a) => crate::upstream::unrevoke(a),
     }
 }
 

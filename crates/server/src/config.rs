@@ -49,6 +49,9 @@ pub struct Config {
     /// Upstream requests: time to connect, and time for the whole request and body.
     pub upstream_connect_timeout: Duration,
     pub upstream_timeout: Duration,
+    /// How often each upstream is synced on a schedule by `serve` and `worker` processes (an
+    /// upstream's own `sync_interval` overrides it); zero turns scheduled syncs off.
+    pub upstream_sync_interval: Duration,
 }
 
 impl Config {
@@ -75,6 +78,7 @@ impl Config {
             upstream_max_feed_bytes: 64 * 1024 * 1024,
             upstream_connect_timeout: Duration::from_secs(10),
             upstream_timeout: Duration::from_secs(120),
+            upstream_sync_interval: Duration::from_secs(6 * 3600),
         }
     }
 

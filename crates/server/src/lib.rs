@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod mail;
 pub mod qgis_config;
 pub mod rescan;
+pub mod revoke;
 pub mod routes;
 pub mod rules;
 pub mod scan_job;
@@ -115,6 +116,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     if !state.config.sweep_interval.is_zero() {
         tasks.push(tokio::spawn(sweep_loop(state.clone(), rx.clone())));
     }
+    if !state.config.upstream_sync_interval.is_zero() {
+        tasks.push(tokio::spawn(upstream::schedule_loop(
+            state.clone(),
+            rx.clone(),
+        )));
+    }
     let app = routes::router(state.clone());
     let mut rx_http = rx;
     tasks.push(tokio::spawn(async move {
@@ -194,7 +201,14 @@ pub async fn run_worker_process(config: Config) -> anyhow::Result<()> {
         state.config.worker_concurrency,
         state.storage.describe()
     );
-    for task in spawn_workers(&state, name, &rx) {
+    let mut tasks = spawn_workers(&state, name, &rx);
+    if !state.config.upstream_sync_interval.is_zero() {
+        tasks.push(tokio::spawn(upstream::schedule_loop(
+            state.clone(),
+            rx.clone(),
+        )));
+    }
+    for task in tasks {
         let _ = task.await;
     }
     Ok(())

@@ -165,19 +165,7 @@ pub fn results(
                 "The security scan BLOCKED version {v} of {p}. It cannot be downloaded or \
                  approved; fix the findings below and upload a new version.\n\nCritical findings:\n"
             );
-            for f in critical {
-                let place = if f.line > 0 {
-                    format!("{}:{}", f.path, f.line)
-                } else {
-                    f.path.clone()
-                };
-                text.push_str(&format!("- {} {place}: {}\n", f.rule, f.message));
-                if !f.snippet.is_empty() {
-                    for line in f.snippet.lines() {
-                        text.push_str(&format!("      {line}\n"));
-                    }
-                }
-            }
+            text.push_str(&findings_list(critical));
             if !review.is_empty() {
                 text.push_str("\nAlso for review:\n");
                 text.push_str(&review_list(review));
@@ -218,6 +206,62 @@ pub fn results(
             "Hello {},\n\n{text}\nSecurity report: {base}/plugins/{p}/version/{v}/\n\
              As JSON: {base}/api/plugins/{p}/versions/{v}/scan\n",
             user.username
+        ),
+    }
+}
+
+/// One line per finding with its place, then its snippet (already masked by the scanner).
+fn findings_list(findings: &[&vetted_scan::Finding]) -> String {
+    let mut text = String::new();
+    for f in findings {
+        let place = if f.line > 0 {
+            format!("{}:{}", f.path, f.line)
+        } else {
+            f.path.clone()
+        };
+        text.push_str(&format!("- {} {place}: {}\n", f.rule, f.message));
+        if !f.snippet.is_empty() {
+            for line in f.snippet.lines() {
+                text.push_str(&format!("      {line}\n"));
+            }
+        }
+    }
+    text
+}
+
+/// To every admin: a version imported from an upstream was blocked by the scan. It is never
+/// served; the findings (secrets masked by the scanner) say why.
+pub fn blocked_import(
+    admin: &User,
+    plugin: &Plugin,
+    version: &Version,
+    origin: &crate::upstream::Origin,
+    critical: &[&vetted_scan::Finding],
+    review: &[String],
+    base: &str,
+) -> Mail {
+    let p = &plugin.package_name;
+    let v = &version.version;
+    let mut text = format!(
+        "Hello {},\n\nVersion {v} of {p}, imported from upstream {} ({}), was BLOCKED by the \
+         security scan. It is not served and cannot be approved. Check the upstream before \
+         trusting its other versions.\n\nSHA-256 of the imported file: {}\n\nCritical findings:\n",
+        admin.username, origin.upstream, origin.url, origin.sha256
+    );
+    text.push_str(&findings_list(critical));
+    if !review.is_empty() {
+        text.push_str("\nAlso for review:\n");
+        text.push_str(&review_list(review));
+    }
+    Mail {
+        to: admin.email.clone(),
+        subject: format!(
+            "[Vetted] Blocked: {p} {v} (import from upstream {})",
+            origin.upstream
+        ),
+        body: format!(
+            "{text}\nSecurity report: {base}/plugins/{p}/version/{v}/\n\
+             As JSON: {base}/api/plugins/{p}/versions/{v}/scan\n"
         ),
     }
 }

@@ -270,24 +270,52 @@ async fn notify(
     catalogue: bool,
 ) {
     let base = &state.base_url;
-    if let Some(u) = uploader {
-        // What blocked: the findings the policy blocked on (reports stored before policies
-        // existed: the critical ones).
-        let critical: Vec<&vetted_scan::Finding> = report
-            .findings
-            .iter()
-            .filter(|f| match f.outcome {
-                Some(o) => o == vetted_scan::Outcome::Block,
-                None => f.severity == Severity::Critical,
+    // What blocked: the findings the policy blocked on (reports stored before policies
+    // existed: the critical ones).
+    let critical: Vec<&vetted_scan::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| match f.outcome {
+            Some(o) => o == vetted_scan::Outcome::Block,
+            None => f.severity == Severity::Critical,
+        })
+        .collect();
+    let review = mail::review_items(report);
+    // A blocked import from an upstream concerns every admin: each gets the findings (the
+    // admin who allowed the plugin gets that message instead of the uploader's).
+    let origin = if catalogue {
+        None
+    } else {
+        crate::upstream::origin_of(&state.db, version.id)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("cannot read the version's origin: {e:#}");
+                None
             })
-            .collect();
-        let review = mail::review_items(report);
+    };
+    let blocked_import = origin.as_ref().filter(|_| st == status::BLOCKED);
+    if let Some(u) = uploader.filter(|u| blocked_import.is_none() || !u.admin()) {
         state
             .mailer
             .send_logged(mail::results(
                 u, plugin, version, st, &critical, &review, base,
             ))
             .await;
+    }
+    if let Some(origin) = blocked_import {
+        match state.db.users().await {
+            Ok(users) => {
+                for admin in users.iter().filter(|u| u.admin()) {
+                    state
+                        .mailer
+                        .send_logged(mail::blocked_import(
+                            admin, plugin, version, origin, &critical, &review, base,
+                        ))
+                        .await;
+                }
+            }
+            Err(e) => tracing::warn!("cannot list admins: {e:#}"),
+        }
     }
     if !status::is_clean(st) {
         return;
@@ -306,10 +334,16 @@ async fn notify(
     match state.db.staff_users().await {
         Ok(staff) => {
             for s in staff {
-                state
-                    .mailer
-                    .send_logged(mail::approver_notice(&s, plugin, version, report, base))
-                    .await;
+                let mut notice = mail::approver_notice(&s, plugin, version, report, base);
+                if let Some(o) = &origin {
+                    // A validated import waits for an approver like an upload; say where it
+                    // came from.
+                    notice.body.push_str(&format!(
+                        "\nImported from upstream {} ({}), SHA-256 {}.\n",
+                        o.upstream, o.url, o.sha256
+                    ));
+                }
+                state.mailer.send_logged(notice).await;
             }
         }
         Err(e) => tracing::warn!("cannot list approvers: {e:#}"),

@@ -38,6 +38,13 @@ pub struct UploadRequest {
     pub may_create_plugin: bool,
 }
 
+/// The origin of an imported version (`version_origins`).
+#[derive(Debug, Clone)]
+pub struct NewOrigin {
+    pub upstream_id: i64,
+    pub url: String,
+}
+
 #[derive(Debug)]
 pub struct Accepted {
     pub plugin: Plugin,
@@ -190,6 +197,16 @@ pub fn is_true(s: &str) -> bool {
 }
 
 pub async fn accept(state: &AppState, req: UploadRequest) -> Result<Accepted, UploadError> {
+    accept_with_origin(state, req, None).await
+}
+
+/// [`accept`] for an upstream import: `origin` is recorded in the same transaction as the
+/// version.
+pub async fn accept_with_origin(
+    state: &AppState,
+    req: UploadRequest,
+    origin: Option<NewOrigin>,
+) -> Result<Accepted, UploadError> {
     let db = &state.db;
     if req.bytes.is_empty() {
         return Err(UploadError::Invalid(vec![
@@ -395,6 +412,22 @@ pub async fn accept(state: &AppState, req: UploadRequest) -> Result<Accepted, Up
         .execute(&mut *tx)
         .await
         .context("touching the plugin")?;
+    if let Some(origin) = &origin {
+        sqlx::query(
+            "INSERT INTO version_origins (version_id, upstream_id, url, sha256, imported_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (version_id) DO UPDATE SET upstream_id = $2, url = $3, sha256 = $4,
+               imported_at = $5",
+        )
+        .bind(version_id)
+        .bind(origin.upstream_id)
+        .bind(&origin.url)
+        .bind(&pkg.sha256)
+        .bind(t)
+        .execute(&mut *tx)
+        .await
+        .context("recording the origin")?;
+    }
     jobs::enqueue(
         &mut tx,
         &JobPayload::Scan {

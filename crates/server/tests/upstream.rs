@@ -988,3 +988,711 @@ async fn import_and_scan_throughput_figure() {
     );
     ts.stop().await;
 }
+
+/// A static feed server for the tests below: `/plugins.xml` and the ZIPs, plus a way to
+/// publish a version (the ZIP, then the feed listing every version published so far).
+struct Feed {
+    files: Files,
+    base: String,
+    entries: Mutex<Vec<String>>,
+}
+
+impl Feed {
+    async fn start() -> Feed {
+        let files: Files = Default::default();
+        let base = static_server(files.clone()).await;
+        let feed = Feed {
+            files,
+            base,
+            entries: Mutex::new(Vec::new()),
+        };
+        feed.files
+            .lock()
+            .unwrap()
+            .insert("/plugins.xml".into(), feed_bytes(&[]));
+        feed
+    }
+
+    fn url(&self) -> String {
+        format!("{}/plugins.xml", self.base)
+    }
+
+    fn publish_entry(&self, package: &str, version: &str, zip: Vec<u8>, entry: String) {
+        let path = format!("/zips/{package}.{version}.zip");
+        let mut entries = self.entries.lock().unwrap();
+        entries.push(entry);
+        let mut files = self.files.lock().unwrap();
+        files.insert(path, zip);
+        files.insert("/plugins.xml".into(), feed_bytes(&entries));
+    }
+
+    fn publish(&self, package: &str, version: &str, zip: Vec<u8>) {
+        let url = format!("{}/zips/{package}.{version}.zip", self.base);
+        self.publish_entry(
+            package,
+            version,
+            zip,
+            feed_entry(package, version, &url, "about"),
+        );
+    }
+}
+
+fn feed_bytes(entries: &[String]) -> Vec<u8> {
+    feed(entries)
+}
+
+async fn api_json(ts: &TestServer, user: &str, path: &str) -> Value {
+    let r = ts
+        .get(path)
+        .basic_auth(user, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.json().await.unwrap()
+}
+
+async fn post_json(ts: &TestServer, user: &str, path: &str, body: Value) -> reqwest::Response {
+    ts.post(path)
+        .basic_auth(user, Some(PASSWORD))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn plugins_xml(ts: &TestServer) -> String {
+    ts.get("/plugins/plugins.xml?qgis=3.40")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Revocation: an approved version (uploaded here) and an imported one are revoked through
+/// the API; each leaves plugins.xml, its download answers 410 with the reason, its page says
+/// who and why, it cannot be approved until un-revoked, and un-revoking leaves it waiting for
+/// an approver. Only admins revoke, and a reason is required.
+#[tokio::test]
+async fn revoked_versions_leave_the_feed_and_refuse_downloads() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    let r = ts
+        .add_plugin("trudy", PluginZip::valid("local_one", "1.0").bytes(), true)
+        .await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(ts.wait_scanned("local_one", "1.0").await["approved"], true);
+    let feed = Feed::start().await;
+    feed.publish(
+        "imported_one",
+        "1.0",
+        PluginZip::valid("imported_one", "1.0").bytes(),
+    );
+    add_upstream(&ts, "up", &feed.url()).await;
+    allow(
+        &ts,
+        "up",
+        serde_json::json!({"package": "imported_one", "approve_validated": true}),
+    )
+    .await;
+    admin_sync(&ts, "up").await;
+    assert_eq!(
+        ts.wait_scanned("imported_one", "1.0").await["approved"],
+        true
+    );
+    let xml = plugins_xml(&ts).await;
+    assert!(xml.contains("local_one.1.0.zip") && xml.contains("imported_one.1.0.zip"));
+
+    let path = |p: &str, action: &str| format!("/api/plugins/{p}/versions/1.0/{action}");
+    // Not for staff, and not without a reason.
+    let r = post_json(
+        &ts,
+        "staff",
+        &path("local_one", "revoke"),
+        serde_json::json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = post_json(
+        &ts,
+        "admin",
+        &path("local_one", "revoke"),
+        serde_json::json!({"reason": "  "}),
+    )
+    .await;
+    assert_eq!(r.status(), 400, "{}", r.text().await.unwrap());
+    let r = post_json(
+        &ts,
+        "admin",
+        &path("local_one", "revoke"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+
+    for p in ["local_one", "imported_one"] {
+        let r = post_json(
+            &ts,
+            "admin",
+            &path(p, "revoke"),
+            serde_json::json!({"reason": "phones home <b>secretly</b>"}),
+        )
+        .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["revoked"], true);
+        assert_eq!(v["downloadable"], false);
+        assert_eq!(v["revocation"]["revoked_by"], "admin");
+    }
+    let xml = plugins_xml(&ts).await;
+    assert!(
+        !xml.contains("local_one") && !xml.contains("imported_one"),
+        "{xml}"
+    );
+    for (user, p) in [(None, "local_one"), (Some("admin"), "imported_one")] {
+        let mut req = ts.get(&format!("/plugins/{p}/version/1.0/download/"));
+        if let Some(u) = user {
+            req = req.basic_auth(u, Some(PASSWORD));
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 410, "{p}");
+        let text = r.text().await.unwrap();
+        assert!(
+            text.contains("revoked") && text.contains("phones home"),
+            "{text}"
+        );
+    }
+    let html = ts
+        .get("/plugins/local_one/version/1.0/")
+        .basic_auth("admin", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"revoked\""), "{html}");
+    assert!(html.contains("Revoked by admin"), "{html}");
+    assert!(
+        html.contains("phones home &lt;b&gt;secretly&lt;/b&gt;"),
+        "escaped: {html}"
+    );
+    assert!(!html.contains("<b>secretly"));
+    // The API says so too.
+    let v = ts.version("local_one", "1.0").await;
+    assert_eq!(v["revoked"], true, "{v}");
+    assert_eq!(v["approved"], false);
+
+    // Approving a revoked version is refused; un-revoking does not approve.
+    let r = post_json(
+        &ts,
+        "staff",
+        &path("local_one", "approve"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("un-revoke"));
+    let r = post_json(
+        &ts,
+        "staff",
+        &path("local_one", "unrevoke"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = post_json(
+        &ts,
+        "admin",
+        &path("local_one", "unrevoke"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["revoked"].clone(), v["approved"].clone()),
+        (Value::Bool(false), Value::Bool(false))
+    );
+    let r = post_json(
+        &ts,
+        "admin",
+        &path("local_one", "unrevoke"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), 409, "not revoked any more");
+    assert!(
+        !plugins_xml(&ts).await.contains("local_one"),
+        "waits for an approver"
+    );
+    let r = post_json(
+        &ts,
+        "staff",
+        &path("local_one", "approve"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(plugins_xml(&ts).await.contains("local_one.1.0.zip"));
+    let r = ts
+        .get("/plugins/local_one/version/1.0/download/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // The revoked import is never imported again by later syncs.
+    let report = admin_sync(&ts, "up").await;
+    assert_eq!(report["imports"], serde_json::json!([]), "{report}");
+    assert_eq!(ts.version("imported_one", "1.0").await["revoked"], true);
+    ts.stop().await;
+}
+
+/// Waits (bounded) until `check` holds, polling.
+async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "{what}: not after {limit:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn versions_of(ts: &TestServer, plugin: &str) -> Vec<String> {
+    let r = ts
+        .get(&format!("/api/plugins/{plugin}"))
+        .basic_auth("admin", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    if r.status() == 404 {
+        return Vec::new();
+    }
+    let v: Value = r.json().await.unwrap();
+    let mut out: Vec<String> = v["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The schedule fires on its own (a 1 s interval here): a followed plugin whose feed lists a
+/// stable and an experimental version gets both, a later version arrives at a later scheduled
+/// sync, and nothing is imported twice. An upstream with its own interval of 0 is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_sync_imports_every_new_followed_version() {
+    let ts = TestServer::start_with(Db::Sqlite, |c| {
+        c.upstream_sync_interval = Duration::from_secs(1);
+    })
+    .await;
+    let feed = Feed::start().await;
+    feed.publish(
+        "followed",
+        "1.0",
+        PluginZip::valid("followed", "1.0").bytes(),
+    );
+    let beta_url = format!("{}/zips/followed.2.0.zip", feed.base);
+    feed.publish_entry(
+        "followed",
+        "2.0",
+        PluginZip::valid("followed", "2.0")
+            .set_metadata("experimental", "True")
+            .bytes(),
+        feed_entry("followed", "2.0", &beta_url, "beta").replace(
+            "<experimental>False</experimental>",
+            "<experimental>True</experimental>",
+        ),
+    );
+    add_upstream(&ts, "auto", &feed.url()).await;
+    allow(
+        &ts,
+        "auto",
+        serde_json::json!({"package": "followed", "approve_validated": true}),
+    )
+    .await;
+    // A second upstream with the same feed, never on a schedule.
+    let r = post_json(
+        &ts,
+        "admin",
+        "/api/upstreams",
+        serde_json::json!({"name": "manual", "url": feed.url(), "sync_interval": 0}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+
+    eventually(
+        "both listed versions imported",
+        Duration::from_secs(30),
+        || async { versions_of(&ts, "followed").await == ["1.0", "2.0"] },
+    )
+    .await;
+    assert_eq!(ts.wait_scanned("followed", "1.0").await["approved"], true);
+    let beta = ts.wait_scanned("followed", "2.0").await;
+    assert_eq!(beta["approved"], true, "{beta}");
+    assert_eq!(beta["experimental"], true, "{beta}");
+    let list = api_json(&ts, "admin", "/api/upstreams").await;
+    let auto = list["upstreams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "auto")
+        .unwrap()
+        .clone();
+    assert_eq!(auto["last_report"]["scheduled"], true, "{auto}");
+    assert_eq!(auto["catalogue_size"], 2, "{auto}");
+    let manual = list["upstreams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "manual")
+        .unwrap()
+        .clone();
+    assert_eq!(manual["last_sync_at"], Value::Null, "interval 0: {manual}");
+
+    feed.publish(
+        "followed",
+        "1.1",
+        PluginZip::valid("followed", "1.1").bytes(),
+    );
+    eventually(
+        "the new version imported",
+        Duration::from_secs(30),
+        || async { versions_of(&ts, "followed").await == ["1.0", "1.1", "2.0"] },
+    )
+    .await;
+    assert_eq!(ts.wait_scanned("followed", "1.1").await["approved"], true);
+    // Several more scheduled syncs: still three versions, each imported once.
+    let synced = |ts: &TestServer| {
+        let state = ts.state().clone();
+        async move {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT last_sync_at FROM upstreams WHERE name = 'auto'",
+            )
+            .fetch_one(&state.db.pool)
+            .await
+            .unwrap()
+            .unwrap_or(0)
+        }
+    };
+    let before = synced(&ts).await;
+    eventually(
+        "two more scheduled syncs",
+        Duration::from_secs(30),
+        || async { synced(&ts).await >= before + 2 },
+    )
+    .await;
+    assert_eq!(versions_of(&ts, "followed").await, ["1.0", "1.1", "2.0"]);
+    let receipts = ts.mails("admin@example.org", "Received followed");
+    assert_eq!(receipts.len(), 3, "one upload per version");
+    ts.stop().await;
+}
+
+/// A feed server that answers `/plugins.xml` slowly and counts requests in flight, to see
+/// whether two schedulers ever sync the same upstream at once.
+async fn slow_feed_server(
+    files: Files,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+    total: Arc<std::sync::atomic::AtomicUsize>,
+) -> String {
+    use std::sync::atomic::Ordering;
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap| {
+        let (files, in_flight, most, total) = (
+            files.clone(),
+            in_flight.clone(),
+            most.clone(),
+            total.clone(),
+        );
+        async move {
+            if uri.path() == "/plugins.xml" {
+                total.fetch_add(1, Ordering::SeqCst);
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(800)).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                // No ETag: every sync fetches and parses the whole feed.
+                let bytes = files
+                    .lock()
+                    .unwrap()
+                    .get("/plugins.xml")
+                    .cloned()
+                    .unwrap_or_default();
+                return bytes.into_response();
+            }
+            serve_file(&files, uri.path(), &headers)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// Two servers on one PostgreSQL database both run the schedule (1 s): the database lease lets
+/// only one sync the upstream at a time, and each version is imported exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedulers_on_one_database_never_double_sync() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let a = TestServer::start_with(Db::Postgres, |c| {
+        c.upstream_sync_interval = Duration::from_secs(1);
+    })
+    .await;
+    let dir_b = tempfile::tempdir().unwrap();
+    let mut config_b = a.config.clone();
+    config_b.data_dir = dir_b.path().join("data");
+    let b = vetted_server::start(config_b.clone()).await.unwrap();
+
+    let files: Files = Default::default();
+    let (in_flight, most, total) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let base = slow_feed_server(files.clone(), in_flight, most.clone(), total.clone()).await;
+    let mut entries = Vec::new();
+    for v in ["1.0", "1.1"] {
+        let path = format!("/zips/shared.{v}.zip");
+        files
+            .lock()
+            .unwrap()
+            .insert(path.clone(), PluginZip::valid("shared", v).bytes());
+        entries.push(feed_entry("shared", v, &format!("{base}{path}"), "s"));
+    }
+    files
+        .lock()
+        .unwrap()
+        .insert("/plugins.xml".into(), feed(&entries));
+    add_upstream(&a, "shared-up", &format!("{base}/plugins.xml")).await;
+    allow(&a, "shared-up", serde_json::json!({"package": "shared"})).await;
+
+    eventually("five feed fetches", Duration::from_secs(60), || async {
+        total.load(Ordering::SeqCst) >= 5
+    })
+    .await;
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        1,
+        "two syncs of one upstream overlapped"
+    );
+    assert_eq!(versions_of(&a, "shared").await, ["1.0", "1.1"]);
+    let origins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM version_origins")
+        .fetch_one(&a.state().db.pool)
+        .await
+        .unwrap();
+    assert_eq!(origins, 2);
+    // One receipt per version, whichever server imported it.
+    let outbox_b: Vec<String> = std::fs::read_dir(config_b.outbox_dir())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    let receipts = a.mails("admin@example.org", "Received shared").len()
+        + outbox_b
+            .iter()
+            .filter(|m| subject(m).contains("Received shared"))
+            .count();
+    assert_eq!(receipts, 2);
+    b.stop().await;
+    a.stop().await;
+}
+
+/// A blocked import is emailed to every admin with its findings (the secret masked), not only
+/// to the admin who allowed the plugin.
+#[tokio::test]
+async fn blocked_imports_are_emailed_to_every_admin() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    ts.user("admin2", vetted_server::Role::Admin).await;
+    let feed = Feed::start().await;
+    feed.publish(
+        "planted",
+        "1.0",
+        PluginZip::blocked("planted", "1.0").bytes(),
+    );
+    add_upstream(&ts, "up", &feed.url()).await;
+    allow(
+        &ts,
+        "up",
+        serde_json::json!({"package": "planted", "approve_validated": true}),
+    )
+    .await;
+    admin_sync(&ts, "up").await;
+    assert_eq!(
+        ts.wait_scanned("planted", "1.0").await["validation_status"],
+        "blocked"
+    );
+    for admin in ["admin@example.org", "admin2@example.org"] {
+        let mails = ts
+            .wait_mails(admin, "Blocked: planted 1.0 (import from upstream up)")
+            .await;
+        assert_eq!(mails.len(), 1, "{admin}");
+        // Quoted-printable: join the soft line breaks.
+        let m = &mails[0].replace("=\r\n", "").replace("=\n", "");
+        assert!(m.contains("B602") || m.contains("AWS"), "{m}");
+        assert!(
+            !m.contains("AKIAZ3MSJV4WWHCQCNOP"),
+            "the key is masked: {m}"
+        );
+        assert!(
+            m.contains(&format!("{}/zips/planted.1.0.zip", feed.base)),
+            "{m}"
+        );
+    }
+    assert!(ts.mails("staff@example.org", "Blocked").is_empty());
+    // A validated import without "approve validated updates" waits for an approver, who is
+    // told where it came from.
+    feed.publish("waiting", "1.0", PluginZip::valid("waiting", "1.0").bytes());
+    allow(&ts, "up", serde_json::json!({"package": "waiting"})).await;
+    admin_sync(&ts, "up").await;
+    let w = ts.wait_scanned("waiting", "1.0").await;
+    assert_eq!(
+        (w["validation_status"].as_str(), w["approved"].as_bool()),
+        (Some("validated"), Some(false))
+    );
+    let notices = ts
+        .wait_mails("staff@example.org", "Approval needed: waiting 1.0")
+        .await;
+    assert_eq!(notices.len(), 1);
+    let n = notices[0].replace("=\r\n", "").replace("=\n", "");
+    assert!(n.contains("Imported from upstream up"), "{n}");
+    let r = ts
+        .get("/plugins/planted/version/1.0/download/")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 200);
+    ts.stop().await;
+}
+
+/// Catalogue search over name, description, tags and author, with paging, in the JSON API; the
+/// upstream list shows the catalogue size and the last sync's counts.
+#[tokio::test]
+async fn catalogue_search_pages_and_list_summary() {
+    let ts = TestServer::start(Db::Sqlite).await;
+    let feed = Feed::start().await;
+    for i in 0..120 {
+        let p = format!("pkg_{i:03}");
+        let url = format!("{}/zips/{p}.1.0.zip", feed.base);
+        let mut entry = feed_entry(&p, "1.0", &url, "a");
+        if i % 3 == 0 {
+            entry = entry.replace("vector,raster", "hydrology,flood");
+        }
+        if i == 7 {
+            entry = entry
+                .replace("Jane &amp; Co", "Zoë Hydro")
+                .replace("Jane & Co", "Zoë Hydro");
+        }
+        if i == 8 {
+            entry = entry.replace("A plugin & its description", "Computes 100% of the_things");
+        }
+        // Only the feed entries matter here: no ZIPs.
+        feed.entries.lock().unwrap().push(entry);
+    }
+    let xml = feed_bytes(&feed.entries.lock().unwrap());
+    feed.files
+        .lock()
+        .unwrap()
+        .insert("/plugins.xml".into(), xml);
+    add_upstream(&ts, "big", &feed.url()).await;
+    admin_sync(&ts, "big").await;
+
+    let s = api_json(
+        &ts,
+        "admin",
+        "/api/upstreams/big/search?q=FLOOD&per_page=15",
+    )
+    .await;
+    assert_eq!(s["total"], 40, "{s}");
+    assert_eq!(s["pages"], 3);
+    assert_eq!(s["entries"].as_array().unwrap().len(), 15);
+    assert_eq!(s["entries"][0]["package_name"], "pkg_000");
+    let last = api_json(
+        &ts,
+        "admin",
+        "/api/upstreams/big/search?q=flood&per_page=15&page=3",
+    )
+    .await;
+    assert_eq!(last["entries"].as_array().unwrap().len(), 10);
+    assert_eq!(last["entries"][9]["package_name"], "pkg_117");
+    let beyond = api_json(
+        &ts,
+        "admin",
+        "/api/upstreams/big/search?q=flood&per_page=15&page=9",
+    )
+    .await;
+    assert_eq!(beyond["entries"], serde_json::json!([]));
+    // Author, several words, name.
+    let s = api_json(&ts, "admin", "/api/upstreams/big/search?q=zo%C3%AB").await;
+    assert_eq!(s["total"], 1, "{s}");
+    let s = api_json(&ts, "admin", "/api/upstreams/big/search?q=pkg_01%20raster").await;
+    // pkg_010..pkg_019 minus those with hydrology tags (012, 015, 018).
+    assert_eq!(s["total"], 7, "{s}");
+    // LIKE wildcards are literal.
+    let s = api_json(&ts, "admin", "/api/upstreams/big/search?q=100%25").await;
+    assert_eq!(s["total"], 1, "{s}");
+    let s = api_json(&ts, "admin", "/api/upstreams/big/search?q=the_things").await;
+    assert_eq!(s["total"], 1, "{s}");
+    let s = api_json(&ts, "admin", "/api/upstreams/big/search?q=%25%25%25").await;
+    assert_eq!(s["total"], 0, "{s}");
+    let s = api_json(&ts, "admin", "/api/upstreams/big/search").await;
+    assert_eq!(s["total"], 120);
+    assert_eq!(s["entries"].as_array().unwrap().len(), 50);
+    // Bad input: clear errors.
+    let r = ts
+        .get("/api/upstreams/big/search?page=x")
+        .basic_auth("admin", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = ts
+        .get("/api/upstreams/nope/search?q=a")
+        .basic_auth("admin", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = ts
+        .get("/api/upstreams/big/search?q=a")
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    let list = api_json(&ts, "admin", "/api/upstreams").await;
+    let big = &list["upstreams"][0];
+    assert_eq!(big["catalogue_size"], 120, "{big}");
+    assert_eq!(big["last_report"]["new"].as_array().unwrap().len(), 120);
+    // One gone, one changed.
+    {
+        let mut entries = feed.entries.lock().unwrap();
+        entries.remove(0);
+        entries[0] =
+            entries[0].replace("<downloads>1234</downloads>", "<downloads>1235</downloads>");
+        let xml = feed_bytes(&entries);
+        feed.files
+            .lock()
+            .unwrap()
+            .insert("/plugins.xml".into(), xml);
+    }
+    admin_sync(&ts, "big").await;
+    let list = api_json(&ts, "admin", "/api/upstreams").await;
+    let big = &list["upstreams"][0];
+    assert_eq!(big["catalogue_size"], 119, "{big}");
+    assert_eq!(labels(&big["last_report"]["gone"]), ["pkg_000 1.0"]);
+    assert_eq!(labels(&big["last_report"]["changed"]), ["pkg_001 1.0"]);
+    assert_eq!(big["last_report"]["new"], serde_json::json!([]));
+    let s = api_json(&ts, "admin", "/api/upstreams/big/search?q=flood").await;
+    assert_eq!(s["total"], 39, "gone entries are not found");
+    ts.stop().await;
+}

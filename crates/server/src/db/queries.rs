@@ -80,12 +80,14 @@ pub struct Version {
     pub downloads: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Set when an admin revoked the version (`crate::revoke`): never public while set.
+    pub revoked_at: Option<i64>,
 }
 
 impl Version {
-    /// Whether anyone may download it: clean scan and approved.
+    /// Whether anyone may download it: clean scan, approved and not revoked.
     pub fn public(&self) -> bool {
-        super::status::is_clean(&self.status) && self.approved != 0
+        super::status::is_clean(&self.status) && self.approved != 0 && self.revoked_at.is_none()
     }
 }
 
@@ -128,7 +130,7 @@ const USER_COLS: &str = "id, username, email, password_hash, is_admin, is_staff,
 const TOKEN_COLS: &str =
     "id, plugin_id, user_id, token_hash, description, created_at, expires_at, revoked";
 
-const VERSION_COLS: &str = "id, plugin_id, version, status, approved, experimental, auto_approve, skip_rules, uploaded_by, file_key, sha256, size, metadata, qgis_min, qgis_max, downloads, created_at, updated_at";
+const VERSION_COLS: &str = "id, plugin_id, version, status, approved, experimental, auto_approve, skip_rules, uploaded_by, file_key, sha256, size, metadata, qgis_min, qgis_max, downloads, created_at, updated_at, revoked_at";
 
 // `sqlx::query` takes only static SQL (or an explicit assertion); the column lists are constants,
 // so composing them is safe.
@@ -408,7 +410,7 @@ impl Db {
         Ok(sqlx::query_as::<Any, Version>(sql!(
             "SELECT ",
             VERSION_COLS,
-            " FROM versions WHERE approved = 1 AND status IN ('validated', 'validated_with_config', 'needs_review') ORDER BY id"
+            " FROM versions WHERE approved = 1 AND revoked_at IS NULL AND status IN ('validated', 'validated_with_config', 'needs_review') ORDER BY id"
         ))
         .fetch_all(&self.pool)
         .await?)

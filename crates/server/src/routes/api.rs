@@ -117,6 +117,7 @@ fn version_json(state: &AppState, plugin: &Plugin, v: &Version) -> Value {
         "download_url": format!("{base}/plugins/{p}/version/{}/download/", v.version),
         "scan_url": format!("{base}/api/plugins/{p}/versions/{}/scan", v.version),
         "needs_review": v.status == status::NEEDS_REVIEW,
+        "revoked": v.revoked_at.is_some(),
     })
 }
 
@@ -370,6 +371,11 @@ pub(crate) async fn approve_version(
         return Err(ApiError::conflict(format!(
             "version {} of {} cannot be approved: {why}",
             v.version, plugin.package_name
+        )));
+    }
+    if v.revoked_at.is_some() {
+        return Err(ApiError::conflict(format!(
+            "version {version} of {name} cannot be approved: it was revoked; an admin must un-revoke it first"
         )));
     }
     if v.status == status::NEEDS_REVIEW && v.approved == 0 && reason.is_none() {

@@ -1,6 +1,7 @@
 //! `GET /plugins/<package>/version/<version>/download/`: serves the stored ZIP and counts it.
 //! Only approved versions with a clean scan are public; owners, editors and staff may fetch any
-//! version (to review it); everyone else gets a plain-text refusal saying why.
+//! version (to review it); everyone else gets a plain-text refusal saying why. A revoked version
+//! answers 410 Gone to everyone, with who revoked it, when and why.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -53,6 +54,22 @@ async fn serve(
     let Some(v) = db.version(plugin.id, version).await? else {
         return Ok(not_found());
     };
+    if v.revoked_at.is_some() {
+        // Revoked: gone for everyone, reviewers included, with the admin's reason.
+        let r = crate::revoke::revocation(db, v.id).await?;
+        let message = match r {
+            Some(r) => format!(
+                "Version {version} of {package} was revoked by an administrator{} on {}: {}\nIt cannot be downloaded.\n",
+                r.revoked_by.map(|u| format!(" ({u})")).unwrap_or_default(),
+                crate::web::when(r.revoked_at),
+                r.reason
+            ),
+            None => {
+                format!("Version {version} of {package} was revoked and cannot be downloaded.\n")
+            }
+        };
+        return Ok(refuse(StatusCode::GONE, message));
+    }
     if !v.public() {
         let why = match v.status.as_str() {
             status::VALIDATING => "is still being scanned and cannot be downloaded yet",

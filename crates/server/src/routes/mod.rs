@@ -90,6 +90,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/upstreams/{name}", get(upstreams::detail))
         .route("/api/upstreams/{name}/sync", post(upstreams::sync))
         .route("/api/upstreams/{name}/allow", post(upstreams::allow))
+        .route("/api/upstreams/{name}/disallow", post(upstreams::disallow))
+        .route("/api/upstreams/{name}/search", get(upstreams::search))
+        .route("/api/upstreams/{name}/schedule", post(upstreams::schedule))
+        .route("/api/conflicts", get(upstreams::conflicts))
+        .route(
+            "/api/plugins/{name}/versions/{version}/revoke",
+            post(upstreams::revoke),
+        )
+        .route(
+            "/api/plugins/{name}/versions/{version}/unrevoke",
+            post(upstreams::unrevoke),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -1,9 +1,11 @@
 //! Curation: plugins an admin allowed from an upstream (pinned to one version, or followed) are
-//! imported after each sync. An import downloads the ZIP (size cap, timeout, retries with
-//! back-off), checks that it is what the feed claims (top folder = plugin id from `file_name`,
-//! metadata.txt name and version = the feed entry), then hands it to `upload::accept` — the
-//! same validation, storage, scan job and emails as an upload by the admin who allowed it —
-//! and records its origin. A local plugin of the same name is a conflict, never merged.
+//! imported after each sync. A followed plugin imports every version its upstream lists that
+//! is not here yet (a feed may list a stable and an experimental one), oldest first; a version
+//! already here (whatever its status, revoked included) is never imported again. An import
+//! downloads the ZIP (size cap, timeout, retries with back-off), checks that it is what the
+//! feed claims (top folder = plugin id from `file_name`, metadata.txt name and version = the
+//! feed entry), then hands it to `upload::accept_with_origin` — the same validation, storage,
+//! scan job and emails as an upload by the admin who allowed it, the origin recorded with it. A local plugin of the same name is a conflict, never merged.
 
 use std::io::Read;
 
@@ -26,7 +28,7 @@ pub struct Allowed {
 }
 
 /// What happened to one version an allowed plugin wanted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ImportOutcome {
     pub package: String,
     pub version: String,
@@ -66,6 +68,19 @@ pub async fn allow(
     Ok(())
 }
 
+/// Stops taking `package` from `upstream` (versions already imported stay as they are).
+/// Returns false when it was not allowed.
+pub async fn disallow(db: &Db, upstream: &Upstream, package: &str) -> anyhow::Result<bool> {
+    let r =
+        sqlx::query("DELETE FROM upstream_allowed WHERE upstream_id = $1 AND package_name = $2")
+            .bind(upstream.id)
+            .bind(package)
+            .execute(&db.pool)
+            .await
+            .context("removing the allowance")?;
+    Ok(r.rows_affected() > 0)
+}
+
 pub async fn allowed(db: &Db, upstream_id: i64) -> anyhow::Result<Vec<Allowed>> {
     sqlx::query_as(
         "SELECT package_name, pinned_version, approve_validated, allowed_by
@@ -98,12 +113,16 @@ pub async fn import_allowed(
             .collect();
         // The same ordering plugins.xml uses to pick a plugin's latest version.
         offered.sort_by_key(|e| crate::routes::plugins_xml::version_key(&e.version));
-        let wanted = match &a.pinned_version {
-            Some(pin) => offered.into_iter().find(|e| e.version == *pin),
-            None => offered.last().copied(),
+        let wanted: Vec<&CatalogueEntry> = match &a.pinned_version {
+            Some(pin) => offered.into_iter().filter(|e| e.version == *pin).collect(),
+            // Followed: every listed version, oldest first; those already here are skipped.
+            None => offered,
         };
-        let Some(entry) = wanted else { continue };
-        if let Some(outcome) = import_one(state, &client, &limits, upstream, &a, entry).await? {
+        for entry in wanted {
+            let Some(outcome) = import_one(state, &client, &limits, upstream, &a, entry).await?
+            else {
+                continue;
+            };
             tracing::info!(
                 upstream = %upstream.name,
                 "import of {} {}: {} {}",
@@ -112,7 +131,12 @@ pub async fn import_allowed(
                 outcome.result,
                 outcome.detail
             );
+            let conflict = outcome.detail.starts_with("conflict");
             outcomes.push(outcome);
+            if conflict {
+                // The same conflict for every version: say it once.
+                break;
+            }
         }
     }
     Ok(outcomes)
@@ -206,24 +230,16 @@ async fn import_one(
         publish_immediately: allowed.approve_validated != 0,
         may_create_plugin: true,
     };
-    let accepted = match upload::accept(state, request).await {
+    // The origin is recorded in the upload's own transaction, so the scan (and its emails to
+    // the admins) always sees where the version came from.
+    let origin = upload::NewOrigin {
+        upstream_id: upstream.id,
+        url: url.clone(),
+    };
+    let accepted = match upload::accept_with_origin(state, request, Some(origin)).await {
         Ok(a) => a,
         Err(e) => return refuse(e.message()),
     };
-    sqlx::query(
-        "INSERT INTO version_origins (version_id, upstream_id, url, sha256, imported_at)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (version_id) DO UPDATE SET upstream_id = $2, url = $3, sha256 = $4,
-           imported_at = $5",
-    )
-    .bind(accepted.version.id)
-    .bind(upstream.id)
-    .bind(&url)
-    .bind(&accepted.version.sha256)
-    .bind(now())
-    .execute(&db.pool)
-    .await
-    .context("recording the origin")?;
     Ok(Some(ImportOutcome {
         package: entry.package_name.clone(),
         version: entry.version.clone(),

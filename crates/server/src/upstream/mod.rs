@@ -2,6 +2,10 @@
 //! or exported repository, a `file:` path) whose catalogue is synced into `upstream_entries`.
 //! A sync fetches the feed (conditionally, bounded), parses it (`feed.rs`, never trusted) and
 //! records what is new, changed and gone; a failed sync changes nothing but `last_error`.
+//! Every sync (scheduled, `vetted upstream sync`, the API or the admin page) holds the
+//! upstream's lease in the database (`sync_locked_until`/`sync_locked_by`), so several servers
+//! and workers on one database never sync the same upstream at once; `schedule_loop` runs in
+//! `serve` and `worker` processes and syncs each upstream when it is due.
 
 pub mod feed;
 pub mod fetch;
@@ -9,8 +13,11 @@ pub mod import;
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use anyhow::Context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::db::{Db, now};
@@ -27,6 +34,22 @@ pub struct Upstream {
     pub last_sync_at: Option<i64>,
     pub last_error: Option<String>,
     pub created_at: i64,
+    /// Seconds between scheduled syncs; None: the server's default; 0: never scheduled.
+    pub sync_interval: Option<i64>,
+    pub sync_locked_until: Option<i64>,
+    pub sync_locked_by: Option<String>,
+    /// The last sync's report as JSON (`SyncReport`).
+    #[serde(skip)]
+    pub last_report: Option<String>,
+}
+
+impl Upstream {
+    /// The last sync's report, when one was stored.
+    pub fn last_report(&self) -> Option<SyncReport> {
+        self.last_report
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+    }
 }
 
 /// One (plugin, version) of an upstream's catalogue as stored.
@@ -47,7 +70,7 @@ pub struct CatalogueEntry {
 }
 
 /// What one sync of one upstream did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SyncReport {
     pub upstream: String,
     /// The feed answered 304 Not Modified: nothing to do.
@@ -63,6 +86,12 @@ pub struct SyncReport {
     /// Set when the sync failed; the stored catalogue is then unchanged.
     pub error: Option<String>,
     pub millis: u128,
+    /// When the sync ran (Unix seconds).
+    #[serde(default)]
+    pub at: i64,
+    /// Started by the schedule rather than by an admin.
+    #[serde(default)]
+    pub scheduled: bool,
 }
 
 impl SyncReport {
@@ -180,44 +209,377 @@ pub async fn catalogue(
         .context("reading the upstream catalogue")
 }
 
-/// Syncs every upstream, or the one named.
-pub async fn sync_all(
-    db: &Db,
-    config: &Config,
+/// Syncs every upstream (or the one named), then imports what their allowed plugins want.
+/// Each upstream is synced under its lease; one that another process is syncing right now
+/// gets a report saying so (its `error`), and is left to that process.
+pub async fn sync_and_import(
+    state: &crate::AppState,
     only: Option<&str>,
 ) -> anyhow::Result<Vec<SyncReport>> {
-    let upstreams = list(db).await?;
+    let upstreams = list(&state.db).await?;
     if let Some(name) = only
         && !upstreams.iter().any(|u| u.name == name)
     {
         anyhow::bail!("there is no upstream named {name:?}");
     }
-    let client = fetch::client(&feed_limits(config))?;
+    let holder = holder_name("sync");
     let mut reports = Vec::new();
     for u in upstreams
         .iter()
         .filter(|u| only.is_none_or(|n| n == u.name))
     {
-        reports.push(sync_one(db, config, &client, u).await?);
+        match sync_leased(state, u, &holder, false).await? {
+            Some(r) => reports.push(r),
+            None => {
+                let by = by_name(&state.db, &u.name)
+                    .await?
+                    .and_then(|u| u.sync_locked_by)
+                    .unwrap_or_else(|| "another process".into());
+                reports.push(SyncReport {
+                    upstream: u.name.clone(),
+                    error: Some(format!(
+                        "{by} is syncing this upstream right now; its report will appear when it finishes"
+                    )),
+                    at: now(),
+                    ..Default::default()
+                });
+            }
+        }
     }
     Ok(reports)
 }
 
-/// Syncs every upstream (or the one named), then imports what their allowed plugins want.
-pub async fn sync_and_import(
+/// A name for the lease holder: host, process and a counter (several servers may share one
+/// process in tests).
+fn holder_name(what: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "{}-{}-{what}-{}",
+        crate::hostname(),
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// How long a sync lease lasts before another process may take the upstream over (the
+/// holder renews it while it works).
+fn sync_lease(config: &Config) -> Duration {
+    (config.upstream_timeout * 3).max(Duration::from_secs(60))
+}
+
+/// The time between scheduled syncs of `u`, or None when it is not synced on a schedule.
+pub fn interval_of(u: &Upstream, config: &Config) -> Option<Duration> {
+    if config.upstream_sync_interval.is_zero() {
+        return None;
+    }
+    match u.sync_interval {
+        Some(s) if s <= 0 => None,
+        Some(s) => Some(Duration::from_secs(s as u64)),
+        None => Some(config.upstream_sync_interval),
+    }
+}
+
+/// When `u` is next due on the schedule (Unix seconds): an interval after its last sync
+/// (whoever ran it), or after it was added; None when it is not scheduled.
+pub fn next_due(u: &Upstream, config: &Config) -> Option<i64> {
+    let every = interval_of(u, config)?;
+    Some(u.last_sync_at.unwrap_or(u.created_at) + every.as_secs() as i64)
+}
+
+/// Takes the lease whatever the schedule says (an admin's sync).
+const LEASE_NOW: &str = "UPDATE upstreams SET sync_locked_until = $1, sync_locked_by = $2
+     WHERE id = $3 AND (sync_locked_until IS NULL OR sync_locked_until < $4)";
+/// Takes the lease only while the upstream is still due (a scheduled sync; $5 is now minus
+/// its interval): once a sync finished, `last_sync_at` is recent and a second scheduler that
+/// read an older row gets nothing.
+const LEASE_DUE: &str = "UPDATE upstreams SET sync_locked_until = $1, sync_locked_by = $2
+     WHERE id = $3 AND (sync_locked_until IS NULL OR sync_locked_until < $4)
+       AND COALESCE(last_sync_at, created_at) <= $5";
+
+/// Syncs `u` and imports what its allowed plugins want, holding its lease; None when the lease
+/// is held elsewhere (or, for a scheduled sync, when it is no longer due). The report is
+/// stored as the upstream's last report and the next scheduled sync set.
+pub async fn sync_leased(
     state: &crate::AppState,
-    only: Option<&str>,
-) -> anyhow::Result<Vec<SyncReport>> {
-    let mut reports = sync_all(&state.db, &state.config, only).await?;
-    for report in &mut reports {
-        if report.error.is_some() {
+    u: &Upstream,
+    holder: &str,
+    scheduled: bool,
+) -> anyhow::Result<Option<SyncReport>> {
+    let db = &state.db;
+    let lease = sync_lease(&state.config);
+    let t = now();
+    let every = interval_of(u, &state.config).map_or(0, |d| d.as_secs() as i64);
+    let mut take = sqlx::query(if scheduled { LEASE_DUE } else { LEASE_NOW })
+        .bind(t + lease.as_secs() as i64)
+        .bind(holder)
+        .bind(u.id)
+        .bind(t);
+    if scheduled {
+        take = take.bind(t - every);
+    }
+    let taken = take
+        .execute(&db.pool)
+        .await
+        .context("taking the upstream's sync lease")?
+        .rows_affected()
+        == 1;
+    if !taken {
+        return Ok(None);
+    }
+    let heartbeat = {
+        let db = db.clone();
+        let holder = holder.to_string();
+        let id = u.id;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let renewed = sqlx::query(
+                    "UPDATE upstreams SET sync_locked_until = $1
+                     WHERE id = $2 AND sync_locked_by = $3",
+                )
+                .bind(now() + lease.as_secs() as i64)
+                .bind(id)
+                .bind(&holder)
+                .execute(&db.pool)
+                .await;
+                match renewed {
+                    Ok(r) if r.rows_affected() == 1 => {}
+                    Ok(_) => break,
+                    Err(e) => tracing::warn!("cannot renew an upstream sync lease: {e:#}"),
+                }
+            }
+        })
+    };
+    let result = async {
+        let client = fetch::client(&feed_limits(&state.config))?;
+        let mut report = sync_one(db, &state.config, &client, u).await?;
+        report.scheduled = scheduled;
+        if report.error.is_none() {
+            report.imports = import::import_allowed(state, u).await?;
+        }
+        anyhow::Ok(report)
+    }
+    .await;
+    heartbeat.abort();
+    let report_json = result
+        .as_ref()
+        .ok()
+        .and_then(|r| serde_json::to_string(r).ok());
+    sqlx::query(
+        "UPDATE upstreams SET sync_locked_until = NULL, sync_locked_by = NULL,
+           last_report = COALESCE($1, last_report)
+         WHERE id = $2 AND sync_locked_by = $3",
+    )
+    .bind(report_json)
+    .bind(u.id)
+    .bind(holder)
+    .execute(&db.pool)
+    .await
+    .context("releasing the upstream's sync lease")?;
+    result.map(Some)
+}
+
+/// Syncs every upstream that is due; what the schedule loop runs each tick.
+pub async fn run_due(state: &crate::AppState, holder: &str) -> anyhow::Result<Vec<SyncReport>> {
+    let t = now();
+    let mut reports = Vec::new();
+    for u in list(&state.db).await? {
+        if next_due(&u, &state.config).is_none_or(|due| due > t) {
             continue;
         }
-        if let Some(u) = by_name(&state.db, &report.upstream).await? {
-            report.imports = import::import_allowed(state, &u).await?;
+        if let Some(r) = sync_leased(state, &u, holder, true).await? {
+            reports.push(r);
         }
     }
     Ok(reports)
+}
+
+/// The scheduled syncs of a `serve` or `worker` process: every few seconds (at most 30, at
+/// most the interval) it syncs the upstreams that are due. Off when the interval is zero.
+pub async fn schedule_loop(
+    state: Arc<crate::AppState>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let every = state.config.upstream_sync_interval;
+    if every.is_zero() {
+        return;
+    }
+    let tick = every.clamp(Duration::from_secs(1), Duration::from_secs(30));
+    let holder = holder_name("scheduler");
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        tokio::select! {
+            r = run_due(&state, &holder) => match r {
+                Ok(reports) => {
+                    for r in reports {
+                        tracing::info!("scheduled sync: {}", r.summary());
+                    }
+                }
+                Err(e) => tracing::warn!("scheduled upstream sync failed: {e:#}"),
+            },
+            // A stop does not wait for a long sync; its lease lapses and another process
+            // takes the upstream over.
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Sets an upstream's own schedule: seconds between syncs, 0 for never, None for the
+/// server's default.
+pub async fn set_interval(db: &Db, name: &str, interval: Option<i64>) -> anyhow::Result<()> {
+    if interval.is_some_and(|s| s < 0) {
+        anyhow::bail!("a sync interval is a number of seconds, 0 for never");
+    }
+    let r = sqlx::query("UPDATE upstreams SET sync_interval = $1 WHERE name = $2")
+        .bind(interval)
+        .bind(name)
+        .execute(&db.pool)
+        .await
+        .context("setting the sync interval")?;
+    if r.rows_affected() == 0 {
+        anyhow::bail!("there is no upstream named {name:?}");
+    }
+    Ok(())
+}
+
+/// An upstream as `upstream list` and the admin page show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpstreamSummary {
+    #[serde(flatten)]
+    pub upstream: Upstream,
+    /// Entries its last successful sync listed.
+    pub catalogue_size: i64,
+    /// Plugins allowed from it.
+    pub allowed: i64,
+    pub last_report: Option<SyncReport>,
+}
+
+pub async fn summaries(db: &Db) -> anyhow::Result<Vec<UpstreamSummary>> {
+    let mut out = Vec::new();
+    for u in list(db).await? {
+        let catalogue_size: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM upstream_entries WHERE upstream_id = $1 AND gone_at IS NULL",
+        )
+        .bind(u.id)
+        .fetch_one(&db.pool)
+        .await
+        .context("counting the catalogue")?;
+        let allowed: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM upstream_allowed WHERE upstream_id = $1")
+                .bind(u.id)
+                .fetch_one(&db.pool)
+                .await
+                .context("counting allowed plugins")?;
+        let last_report = u.last_report();
+        out.push(UpstreamSummary {
+            upstream: u,
+            catalogue_size,
+            allowed,
+            last_report,
+        });
+    }
+    Ok(out)
+}
+
+/// One page of catalogue search results.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchPage {
+    pub query: String,
+    pub page: usize,
+    pub per_page: usize,
+    pub total: usize,
+    pub entries: Vec<CatalogueEntry>,
+}
+
+/// The text a catalogue entry is searched by: package, name, description, tags, author.
+fn search_text(e: &FeedEntry) -> String {
+    let mut text = format!("{} {}", e.package_name, e.name);
+    for key in ["description", "tags", "author_name", "author"] {
+        if let Some(v) = e.fields.get(key) {
+            text.push(' ');
+            text.push_str(v);
+        }
+    }
+    text.to_lowercase()
+}
+
+/// Searches the entries an upstream still lists: every word of `query` must appear in the
+/// package or plugin name, description, tags or author (case-insensitive); an empty query
+/// lists everything. Pages count from 1.
+pub async fn search(
+    db: &Db,
+    upstream_id: i64,
+    query: &str,
+    page: usize,
+    per_page: usize,
+) -> anyhow::Result<SearchPage> {
+    let words: Vec<String> = query
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .take(16)
+        .collect();
+    let per_page = per_page.clamp(1, 500);
+    let page = page.max(1);
+    // The database narrows by the longest word (LIKE with its wildcards escaped); the other
+    // words are checked here.
+    let longest = words
+        .iter()
+        .max_by_key(|w| w.len())
+        .cloned()
+        .unwrap_or_default();
+    let pattern = format!(
+        "%{}%",
+        longest
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let rows: Vec<(CatalogueEntry, String)> = sqlx::query_as::<_, SearchRow>(
+        "SELECT package_name, version, name, download_url, file_name, experimental, create_date,
+                update_date, fields, first_seen, last_seen, gone_at, search_text
+         FROM upstream_entries
+         WHERE upstream_id = $1 AND gone_at IS NULL AND search_text LIKE $2 ESCAPE '\\'
+         ORDER BY package_name, version",
+    )
+    .bind(upstream_id)
+    .bind(&pattern)
+    .fetch_all(&db.pool)
+    .await
+    .context("searching the upstream catalogue")?
+    .into_iter()
+    .map(|r| (r.entry, r.search_text))
+    .collect();
+    let matching: Vec<CatalogueEntry> = rows
+        .into_iter()
+        .filter(|(_, text)| words.iter().all(|w| text.contains(w.as_str())))
+        .map(|(e, _)| e)
+        .collect();
+    let total = matching.len();
+    let entries = matching
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    Ok(SearchPage {
+        query: query.to_string(),
+        page,
+        per_page,
+        total,
+        entries,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct SearchRow {
+    #[sqlx(flatten)]
+    entry: CatalogueEntry,
+    search_text: String,
 }
 
 /// Syncs one upstream. Fetch and parse failures end up in the report (and `last_error`), not
@@ -231,6 +593,7 @@ pub async fn sync_one(
     let started = std::time::Instant::now();
     let mut report = SyncReport {
         upstream: upstream.name.clone(),
+        at: now(),
         ..Default::default()
     };
     let validators = Validators {
@@ -332,8 +695,8 @@ async fn store_catalogue(
                 sqlx::query(
                     "INSERT INTO upstream_entries (upstream_id, package_name, version, name,
                        download_url, file_name, experimental, create_date, update_date, fields,
-                       first_seen, last_seen)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                       first_seen, last_seen, search_text)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)",
                 )
                 .bind(upstream_id)
                 .bind(&e.package_name)
@@ -346,6 +709,7 @@ async fn store_catalogue(
                 .bind(&e.update_date)
                 .bind(&fields)
                 .bind(t)
+                .bind(search_text(e))
                 .execute(&mut *tx)
                 .await
                 .context("storing a catalogue entry")?;
@@ -360,7 +724,7 @@ async fn store_catalogue(
                 sqlx::query(
                     "UPDATE upstream_entries SET name = $1, download_url = $2, file_name = $3,
                        experimental = $4, create_date = $5, update_date = $6, fields = $7,
-                       last_seen = $8, gone_at = NULL
+                       last_seen = $8, gone_at = NULL, search_text = $12
                      WHERE upstream_id = $9 AND package_name = $10 AND version = $11",
                 )
                 .bind(&e.name)
@@ -374,6 +738,7 @@ async fn store_catalogue(
                 .bind(upstream_id)
                 .bind(&e.package_name)
                 .bind(&e.version)
+                .bind(search_text(e))
                 .execute(&mut *tx)
                 .await
                 .context("updating a catalogue entry")?;
@@ -437,4 +802,61 @@ pub async fn origin_of(db: &Db, version_id: i64) -> anyhow::Result<Option<Origin
             gone_upstream: gone_at.is_some() || missing != 0,
         },
     ))
+}
+
+/// A plugin here and a plugin in an upstream's catalogue with the same package name, where the
+/// plugin here has versions that did not come from that upstream: QGIS would merge the two,
+/// Vetted never does. Shown to admins; an allowed import of it is refused.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conflict {
+    pub package_name: String,
+    pub upstream: String,
+    /// Versions of the plugin here that came from elsewhere (uploads or another upstream).
+    pub other_versions: i64,
+    /// The versions the upstream lists, oldest first.
+    pub upstream_versions: String,
+    /// 1 when an admin allowed the upstream's plugin (its imports are refused as conflicts).
+    pub allowed: i64,
+}
+
+pub async fn conflicts(db: &Db) -> anyhow::Result<Vec<Conflict>> {
+    let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT p.package_name, u.name, u.id,
+                (SELECT COUNT(*) FROM versions v LEFT JOIN version_origins o ON o.version_id = v.id
+                 WHERE v.plugin_id = p.id AND (o.upstream_id IS NULL OR o.upstream_id <> u.id)),
+                (SELECT COUNT(*) FROM upstream_allowed a
+                 WHERE a.upstream_id = u.id AND a.package_name = p.package_name)
+         FROM plugins p
+         JOIN upstreams u ON EXISTS (SELECT 1 FROM upstream_entries e
+              WHERE e.upstream_id = u.id AND e.package_name = p.package_name
+                AND e.gone_at IS NULL)
+         ORDER BY p.package_name, u.name",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .context("looking for conflicts")?;
+    let mut out = Vec::new();
+    for (package_name, upstream, upstream_id, other_versions, allowed) in rows {
+        if other_versions == 0 {
+            continue;
+        }
+        let mut versions: Vec<String> = sqlx::query_scalar(
+            "SELECT version FROM upstream_entries
+             WHERE upstream_id = $1 AND package_name = $2 AND gone_at IS NULL",
+        )
+        .bind(upstream_id)
+        .bind(&package_name)
+        .fetch_all(&db.pool)
+        .await
+        .context("reading the upstream's versions")?;
+        versions.sort_by_key(|v| crate::routes::plugins_xml::version_key(v));
+        out.push(Conflict {
+            package_name,
+            upstream,
+            other_versions,
+            upstream_versions: versions.join(", "),
+            allowed,
+        });
+    }
+    Ok(out)
 }

@@ -11,6 +11,7 @@ mod page;
 mod plugins;
 mod queue;
 mod upload;
+mod upstreams;
 mod version;
 mod viewer;
 
@@ -24,7 +25,7 @@ use axum::routing::{get, post};
 
 use crate::AppState;
 
-pub use page::{WebError, status_badge};
+pub use page::{WebError, status_badge, when};
 
 /// The page routes; merged into the main router by `routes::router`.
 pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
@@ -60,6 +61,14 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             post(version::unapprove),
         )
         .route(
+            "/plugins/{package}/version/{version}/revoke",
+            post(version::revoke),
+        )
+        .route(
+            "/plugins/{package}/version/{version}/unrevoke",
+            post(version::unrevoke),
+        )
+        .route(
             "/upload",
             get(upload::new_plugin_page)
                 .post(upload::new_plugin)
@@ -78,6 +87,23 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         )
         .route("/admin/users", get(admin::users_page))
         .route("/admin/users/{id}", post(admin::update_user))
+        .route(
+            "/admin/upstreams",
+            get(upstreams::upstreams_page).post(upstreams::add),
+        )
+        .route("/admin/upstreams/{name}", get(upstreams::upstream_page))
+        .route("/admin/upstreams/{name}/sync", post(upstreams::sync_now))
+        .route("/admin/upstreams/{name}/allow", post(upstreams::allow))
+        .route(
+            "/admin/upstreams/{name}/disallow",
+            post(upstreams::disallow),
+        )
+        .route("/admin/conflicts", get(upstreams::conflicts_page))
+        .route("/admin/qgis-config", get(upstreams::qgis_config_page))
+        .route(
+            "/admin/qgis-config/{file}",
+            get(upstreams::qgis_config_file),
+        )
         .route("/docs/", get(docs::index))
         .route("/docs/config", get(docs::config_page))
         .route("/docs/policy", get(docs::policy_page))

@@ -54,6 +54,7 @@ impl<'a> Page<'a> {
                             @if who.is_some_and(|p| p.admin()) {
                                 a href="/admin/rules" { "Rules" }
                                 a href="/admin/users" { "Users" }
+                                a href="/admin/upstreams" { "Upstreams" }
                             }
                             a href="/docs/" { "Docs" }
                         }

@@ -64,6 +64,8 @@ pub async fn version_page(
         })?;
     let scans = state.db.scans_of(v.id).await?;
     let origin = crate::upstream::origin_of(&state.db, v.id).await?;
+    let revocation = crate::revoke::revocation(&state.db, v.id).await?;
+    let admin = viewer.who.as_ref().is_some_and(Principal::admin);
     let may_rescan = match &viewer.who {
         Some(p) => api::may_rescan(&state, p, &plugin).await?,
         None => false,
@@ -77,10 +79,17 @@ pub async fn version_page(
             h1 { (plugin.name) " " (v.version) }
             p.status { (status_badge(&v.status)) " " (approval_badge(v.approved != 0))
                 @if v.experimental != 0 { " " span.badge.other { "experimental" } }
+                @if revocation.is_some() { " " span.badge.bad id="revoked" { "Revoked" } }
                 @if let Some(o) = &origin {
                     " " span.badge.other id="origin" { "from upstream " (o.upstream) }
                     @if o.gone_upstream { " " span.badge.other id="gone-upstream" { "no longer upstream" } }
                 } }
+            @if let Some(r) = &revocation {
+                p.alert.bad id="revocation" {
+                    "Revoked by " (r.revoked_by.as_deref().unwrap_or("an administrator")) " on " (when(r.revoked_at)) ": " (r.reason)
+                    ". It is not in plugins.xml and its download is refused; an admin must un-revoke it before it can be approved again."
+                }
+            }
             @if v.status == status::VALIDATING {
                 p.alert.pending { "The security scan is running. This page reloads every " (REFRESH_SECONDS) " seconds until the verdict is in." }
             }
@@ -91,7 +100,7 @@ pub async fn version_page(
                         button type="submit" { "Re-scan" }
                     }
                 }
-                @if viewer.staff() {
+                @if viewer.staff() && revocation.is_none() {
                     @if v.approved != 0 {
                         form.inline method="post" action={(here) "unapprove"} {
                             (csrf_field(&viewer))
@@ -110,6 +119,23 @@ pub async fn version_page(
                             button type="submit" disabled[blocker.is_some()] title=[blocker] { "Approve" }
                         }
                         @if let Some(why) = blocker { span.muted.reason { "Cannot approve: " (why) "." } }
+                    }
+                }
+                @if admin {
+                    @if revocation.is_some() {
+                        form.inline method="post" action={(here) "unrevoke"} {
+                            (csrf_field(&viewer))
+                            button type="submit" { "Un-revoke" }
+                        }
+                    } @else {
+                        form.inline method="post" action={(here) "revoke"} {
+                            (csrf_field(&viewer))
+                            input type="text" name="reason" required
+                                placeholder="Why it must not be served"
+                                aria-label="Reason for revoking";
+                            " "
+                            button.danger type="submit" { "Revoke" }
+                        }
                     }
                 }
                 @if v.public() {
@@ -563,5 +589,29 @@ pub async fn unapprove(
 ) -> WebResult<Response> {
     let (who, plugin, v, _) = action_target(&state, &headers, &package, &version, form).await?;
     api::unapprove_version(&state, &who, &v).await?;
+    Ok(Redirect::to(&version_url(&plugin, &v)).into_response())
+}
+
+pub async fn revoke(
+    state: State,
+    headers: HeaderMap,
+    Path((package, version)): Path<(String, String)>,
+    form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
+) -> WebResult<Response> {
+    let (who, plugin, v, fields) =
+        action_target(&state, &headers, &package, &version, form).await?;
+    let reason = fields.get("reason").unwrap_or_default();
+    crate::routes::upstreams::revoke_version(&state, &who, &v, reason).await?;
+    Ok(Redirect::to(&version_url(&plugin, &v)).into_response())
+}
+
+pub async fn unrevoke(
+    state: State,
+    headers: HeaderMap,
+    Path((package, version)): Path<(String, String)>,
+    form: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
+) -> WebResult<Response> {
+    let (who, plugin, v, _) = action_target(&state, &headers, &package, &version, form).await?;
+    crate::routes::upstreams::unrevoke_version(&state, &who, &v).await?;
     Ok(Redirect::to(&version_url(&plugin, &v)).into_response())
 }
