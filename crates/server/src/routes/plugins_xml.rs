@@ -2,8 +2,10 @@
 //! plugins.qgis.org's format. Per plugin, the latest approved stable and the latest approved
 //! experimental version compatible with that QGIS version; never a non-downloadable version.
 //! Rendered documents are cached per QGIS version and dropped whenever the database's catalog
-//! generation changes (bumped by every version change, in any process) or after
-//! [`MAX_AGE`], which is how download counts (not worth a re-render each) reach the feed.
+//! generation changes (bumped by every version change and every counted download, in any
+//! process), read on every request: the document is a function of the database alone, so every
+//! server behind a load balancer serves the same bytes, and a change made through one shows
+//! through all at once. [`MAX_AGE`] only bounds how long an entry is kept.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
