@@ -265,12 +265,9 @@ impl Cluster {
         })
         .await
         .unwrap();
-        status.0.unwrap_or_else(|| {
-            panic!(
-                "{name} did not stop within 30 s of SIGTERM{}",
-                self.logs()
-            )
-        })
+        status
+            .0
+            .unwrap_or_else(|| panic!("{name} did not stop within 30 s of SIGTERM{}", self.logs()))
     }
 
     async fn wait_server(&self, i: usize) {
@@ -315,7 +312,13 @@ impl Cluster {
         }
     }
 
-    async fn upload(&self, server: usize, user: &str, zip: Vec<u8>, publish: bool) -> (u16, String) {
+    async fn upload(
+        &self,
+        server: usize,
+        user: &str,
+        zip: Vec<u8>,
+        publish: bool,
+    ) -> (u16, String) {
         let mut form = Form::new().part("package", Part::bytes(zip).file_name("plugin.zip"));
         if publish {
             form = form.text("publish_immediately", "on");
@@ -346,7 +349,10 @@ impl Cluster {
         match r.status() {
             StatusCode::NOT_FOUND => None,
             StatusCode::OK => Some(r.json().await.unwrap()),
-            s => panic!("version {plugin} {version}: {s} {}", r.text().await.unwrap()),
+            s => panic!(
+                "version {plugin} {version}: {s} {}",
+                r.text().await.unwrap()
+            ),
         }
     }
 
@@ -375,7 +381,10 @@ impl Cluster {
     async fn plugins_xml(&self, server: usize) -> Vec<u8> {
         let r = self
             .client
-            .get(format!("{}/plugins/plugins.xml?qgis=3.34", self.url(server)))
+            .get(format!(
+                "{}/plugins/plugins.xml?qgis=3.34",
+                self.url(server)
+            ))
             .send()
             .await
             .unwrap();
@@ -386,7 +395,12 @@ impl Cluster {
     /// Polls every server until the version has left `validating`; meanwhile it must never be
     /// downloadable nor listed in plugins.xml (the download is asked first, so a scan that
     /// completes between the two questions cannot be mistaken for a leak).
-    async fn wait_scanned_never_served(&self, plugin: &str, version: &str, limit: Duration) -> String {
+    async fn wait_scanned_never_served(
+        &self,
+        plugin: &str,
+        version: &str,
+        limit: Duration,
+    ) -> String {
         let start = Instant::now();
         let listed = format!("{plugin}.{version}.zip");
         loop {
@@ -396,7 +410,10 @@ impl Cluster {
                 let xml = String::from_utf8(self.plugins_xml(s).await).unwrap();
                 let status = self.status(s, plugin, version).await;
                 if status == "validating" {
-                    assert_ne!(code, 200, "{plugin} {version} downloadable while validating");
+                    assert_ne!(
+                        code, 200,
+                        "{plugin} {version} downloadable while validating"
+                    );
                     assert!(
                         !xml.contains(&listed),
                         "{plugin} {version} in plugins.xml while validating"
@@ -545,7 +562,10 @@ async fn uploads_scanned_and_served_across_servers(c: &mut Cluster) {
         );
         let (code, body) = c.download(i, &name, "1.0.0").await;
         assert_eq!(code, 200);
-        assert_eq!(body, zip, "the stored bytes come back through the other server");
+        assert_eq!(
+            body, zip,
+            "the stored bytes come back through the other server"
+        );
     }
     if c.kind == Kind::MultiHost {
         // Scanned by the worker processes (the servers run none).
@@ -736,7 +756,10 @@ async fn storage_outage_during_upload(c: &mut Cluster) {
     support::signal(moto_pid, "CONT");
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("file store is unavailable"), "{body}");
-    assert!(took < Duration::from_secs(60), "the upload took {took:?} to fail");
+    assert!(
+        took < Duration::from_secs(60),
+        "the upload took {took:?} to fail"
+    );
     assert_eq!(ready, 503);
     assert!(why.contains("file store unavailable"), "{why}");
     // Nothing half-written: no version, no download, not in the feed, through any server.

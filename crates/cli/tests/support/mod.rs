@@ -184,7 +184,9 @@ impl Net {
         self.namespaces.push(ns.clone());
         run(
             "ip",
-            &["link", "add", &outside, "type", "veth", "peer", "name", &inside],
+            &[
+                "link", "add", &outside, "type", "veth", "peer", "name", &inside,
+            ],
         );
         run("ip", &["link", "set", &inside, "netns", &ns]);
         run("ip", &["link", "set", &outside, "master", &self.bridge]);
@@ -315,7 +317,10 @@ impl Postgres {
         // The temporary folder is root's; the postgres user must be able to reach its files.
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        run("chown", &["-R", "postgres:postgres", root.to_str().unwrap()]);
+        run(
+            "chown",
+            &["-R", "postgres:postgres", root.to_str().unwrap()],
+        );
         let out = Command::new("setpriv")
             .args([
                 "--reuid=postgres",
@@ -444,7 +449,14 @@ impl Moto {
         });
         let port = 9000;
         let mut cmd = in_ns(Some(ns), &python);
-        cmd.args(["-m", "moto.server", "-H", &addr.to_string(), "-p", &port.to_string()]);
+        cmd.args([
+            "-m",
+            "moto.server",
+            "-H",
+            &addr.to_string(),
+            "-p",
+            &port.to_string(),
+        ]);
         let log = dir.join("moto.log");
         let proc = Proc::spawn("moto", cmd, &log);
         let client = vetted_server_client();
