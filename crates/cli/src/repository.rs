@@ -18,8 +18,8 @@ pub struct DataArgs {
     #[arg(long, env = "VETTED_DATABASE_URL")]
     database_url: Option<String>,
     /// Where uploaded files go: a folder, file:///PATH, or
-    /// s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path_style=true&allow_http=true (credentials
-    /// from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Default: DATA/files.
+    /// s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path_style=true&allow_http=true&timeout=SECS
+    /// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Default: DATA/files.
     #[arg(long, env = "VETTED_STORAGE")]
     storage: Option<String>,
 }
@@ -56,6 +56,10 @@ pub struct RunArgs {
     /// Stored files that no version names are removed once this many seconds old.
     #[arg(long, default_value_t = 24 * 3600)]
     orphan_grace_secs: u64,
+    /// On SIGTERM, seconds a running scan may take to finish; after that its job is handed
+    /// back to the queue for another worker.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    shutdown_grace_secs: u64,
     /// Test hook: pause this many milliseconds before each scan.
     #[arg(long, hide = true)]
     test_scan_delay_ms: Option<u64>,
@@ -247,6 +251,7 @@ pub(crate) fn config(data: &DataArgs, run: Option<&RunArgs>) -> anyhow::Result<C
         c.scan_time_budget = Duration::from_secs(run.scan_time_budget.max(1));
         c.orphan_grace = Duration::from_secs(run.orphan_grace_secs);
         c.upstream_sync_interval = Duration::from_secs(run.upstream_sync_interval);
+        c.shutdown_grace = Duration::from_secs(run.shutdown_grace_secs);
     }
     Ok(c)
 }
@@ -273,14 +278,20 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let mut c = config(&args.data, Some(&args.run))?;
     c.bind = args.bind;
     c.run_worker = !args.no_worker;
-    runtime()?.block_on(vetted_server::serve(c))?;
+    let rt = runtime()?;
+    rt.block_on(vetted_server::serve(c))?;
+    // A scan abandoned at shutdown (its job already handed back) may still be running on a
+    // blocking thread; do not wait for it.
+    rt.shutdown_timeout(Duration::from_secs(1));
     Ok(0)
 }
 
 pub fn worker(args: WorkerArgs) -> anyhow::Result<u8> {
     init_logging();
     let c = config(&args.data, Some(&args.run))?;
-    runtime()?.block_on(vetted_server::run_worker_process(c))?;
+    let rt = runtime()?;
+    rt.block_on(vetted_server::run_worker_process(c))?;
+    rt.shutdown_timeout(Duration::from_secs(1));
     Ok(0)
 }
 

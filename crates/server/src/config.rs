@@ -44,6 +44,9 @@ pub struct Config {
     /// Wall-clock time one scan job may take; past it the scan fails closed (blocked with an
     /// error). Keep it below `lease`, or another worker takes the job over mid-scan.
     pub scan_time_budget: Duration,
+    /// On SIGTERM, how long a worker lets its current scan finish; past it the job's lease is
+    /// released so another worker takes the job at once (not when the lease would lapse).
+    pub shutdown_grace: Duration,
     /// Upstream feeds (`upstream/`): largest feed accepted, in bytes.
     pub upstream_max_feed_bytes: usize,
     /// Upstream requests: time to connect, and time for the whole request and body.
@@ -75,6 +78,7 @@ impl Config {
             sweep_interval: Duration::from_secs(3600),
             worker_concurrency: 1,
             scan_time_budget: Duration::from_secs(120),
+            shutdown_grace: Duration::from_secs(30),
             upstream_max_feed_bytes: 64 * 1024 * 1024,
             upstream_connect_timeout: Duration::from_secs(10),
             upstream_timeout: Duration::from_secs(120),

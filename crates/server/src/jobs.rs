@@ -168,6 +168,45 @@ pub async fn retry_later(db: &Db, job: &Job, worker: &str, error: &str) -> anyho
     Ok(())
 }
 
+/// Hands a job this worker holds back to the queue (shutdown): runnable at once, the claim not
+/// counted against its attempts (the job did nothing wrong), and announced to other workers.
+/// False when the job was no longer ours (finished, or taken over).
+pub async fn release(db: &Db, job_id: i64, worker: &str) -> anyhow::Result<bool> {
+    let mut tx = db.begin_write().await?;
+    let t = now();
+    let r = sqlx::query(
+        "UPDATE jobs SET state = 'queued', run_at = $1, locked_until = NULL, locked_by = NULL,
+           attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $1
+         WHERE id = $2 AND locked_by = $3 AND state = 'running'",
+    )
+    .bind(t)
+    .bind(job_id)
+    .bind(worker)
+    .execute(&mut *tx)
+    .await
+    .context("releasing a job")?;
+    let released = r.rows_affected() == 1;
+    if released && db.backend == Backend::Postgres {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(crate::workers::JOBS_CHANNEL)
+            .execute(&mut *tx)
+            .await
+            .context("announcing the released job")?;
+    }
+    tx.commit().await?;
+    Ok(released)
+}
+
+/// Aborts the lease heartbeat when the job ends, however it ends (also when a shutdown drops
+/// the job half-way).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A job's row as tests and admins see it.
 pub async fn job_state(db: &Db, job_id: i64) -> anyhow::Result<Option<(String, i64)>> {
     Ok(
@@ -192,8 +231,36 @@ pub async fn run_worker(
         }
         match claim(&state.db, &worker, state.config.lease).await {
             Ok(Some(job)) => {
-                if let Err(e) = run_one(&state, &worker, job).await {
-                    tracing::error!(worker = %worker, "job failed: {e:#}");
+                let id = job.id;
+                let work = run_one(&state, &worker, job);
+                tokio::pin!(work);
+                // A shutdown lets the job finish within the grace period; past it the job is
+                // abandoned here and handed back, so another worker starts it at once.
+                let done = tokio::select! {
+                    r = &mut work => Some(r),
+                    true = async { shutdown.wait_for(|stop| *stop).await.is_ok() } => {
+                        tokio::time::timeout(state.config.shutdown_grace, &mut work).await.ok()
+                    }
+                };
+                match done {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => tracing::error!(worker = %worker, "job failed: {e:#}"),
+                    None => {
+                        drop(work);
+                        match release(&state.db, id, &worker).await {
+                            Ok(true) => tracing::info!(
+                                worker = %worker,
+                                job = id,
+                                "shutting down: job handed back to the queue"
+                            ),
+                            Ok(false) => {}
+                            Err(e) => tracing::warn!(
+                                worker = %worker,
+                                job = id,
+                                "shutting down: cannot hand the job back ({e:#}); it is retried when its lease lapses"
+                            ),
+                        }
+                    }
                 }
                 continue;
             }
@@ -235,7 +302,7 @@ async fn run_one(state: &Arc<AppState>, worker: &str, job: Job) -> anyhow::Resul
         return scan_job::fail_closed(state, &job, worker, &payload, &reason).await;
     }
     // Keep the lease alive while the scan runs; it lapses only if this process dies.
-    let heartbeat = {
+    let heartbeat = AbortOnDrop({
         let db = state.db.clone();
         let worker = worker.to_string();
         let lease = state.config.lease;
@@ -251,9 +318,9 @@ async fn run_one(state: &Arc<AppState>, worker: &str, job: Job) -> anyhow::Resul
                 }
             }
         })
-    };
+    });
     let result = scan_job::run(state, &job, worker, &payload).await;
-    heartbeat.abort();
+    drop(heartbeat);
     if let Err(e) = result {
         state.metrics.job_failure();
         let message = format!("{e:#}");

@@ -41,7 +41,13 @@ pub struct S3Config {
     /// part of the URL, so they cannot leak through a logged command line.
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+    /// Longest one request to the store may take (`timeout=SECS`, default 30 s): a store that
+    /// stops answering fails an upload with a clear error instead of holding it open.
+    pub timeout: Duration,
 }
+
+/// The S3 request timeout unless the URL sets `timeout=SECS`.
+pub const DEFAULT_S3_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl StorageConfig {
     /// Parses `--storage`: `s3://…`, `file:///path`, or a path.
@@ -61,6 +67,7 @@ impl StorageConfig {
                 allow_http: false,
                 access_key_id: None,
                 secret_access_key: None,
+                timeout: DEFAULT_S3_TIMEOUT,
             };
             for pair in query.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, "true"));
@@ -71,8 +78,16 @@ impl StorageConfig {
                     "region" => c.region = v.clone(),
                     "path_style" => c.path_style = flag(),
                     "allow_http" => c.allow_http = flag(),
+                    "timeout" => match v.parse::<u64>() {
+                        Ok(secs) if (1..=3600).contains(&secs) => {
+                            c.timeout = Duration::from_secs(secs)
+                        }
+                        _ => anyhow::bail!(
+                            "--storage: timeout={v:?} is not a number of seconds from 1 to 3600"
+                        ),
+                    },
                     other => anyhow::bail!(
-                        "--storage: unknown S3 option {other:?} (endpoint, region, path_style, allow_http)"
+                        "--storage: unknown S3 option {other:?} (endpoint, region, path_style, allow_http, timeout)"
                     ),
                 }
             }
@@ -274,8 +289,8 @@ fn open_s3(c: &S3Config) -> anyhow::Result<Arc<dyn ObjectStore>> {
         .with_client_options(
             ClientOptions::new()
                 .with_allow_http(c.allow_http)
-                .with_connect_timeout(Duration::from_secs(5))
-                .with_timeout(Duration::from_secs(60)),
+                .with_connect_timeout(Duration::from_secs(5).min(c.timeout))
+                .with_timeout(c.timeout),
         );
     if let Some(endpoint) = &c.endpoint {
         b = b.with_endpoint(endpoint);
@@ -392,6 +407,13 @@ mod tests {
         assert_eq!(c.region, "eu-west-1");
         assert!(c.path_style && c.allow_http);
         assert!(StorageConfig::parse("s3://").is_err());
+        assert_eq!(c.timeout, DEFAULT_S3_TIMEOUT);
+        let StorageConfig::S3(c) = StorageConfig::parse("s3://b?timeout=5").unwrap() else {
+            panic!("not S3")
+        };
+        assert_eq!(c.timeout, Duration::from_secs(5));
+        assert!(StorageConfig::parse("s3://b?timeout=0").is_err());
+        assert!(StorageConfig::parse("s3://b?timeout=soon").is_err());
         assert!(StorageConfig::parse("s3://b?colour=blue").is_err());
         assert!(StorageConfig::parse("ftp://host/x").is_err());
         assert_eq!(content_key("ab12ef"), "sha256/ab/ab12ef.zip");

@@ -123,6 +123,7 @@ fn s3_config(port: u16) -> StorageConfig {
         allow_http: true,
         access_key_id: Some("testing".into()),
         secret_access_key: Some("testing".into()),
+        timeout: vetted_server::storage::DEFAULT_S3_TIMEOUT,
     })
 }
 

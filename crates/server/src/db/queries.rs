@@ -465,8 +465,10 @@ impl Db {
             .bind(version.plugin_id)
             .execute(&mut *tx)
             .await?;
-        // Not a catalog change: plugins.xml picks up counts when its cache ages out, instead of
-        // re-rendering after every download.
+        // plugins.xml shows the counts, so this is a catalog change: every server's feed cache
+        // is keyed on the generation, and a feed that served counts as of whenever each server
+        // last rendered would differ from server to server behind one load balancer.
+        bump_generation(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

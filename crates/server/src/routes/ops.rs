@@ -101,17 +101,33 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// How long `/readyz` waits for each of the database and the store: a load balancer's probe
+/// must get its answer, and a part that does not answer in time is not ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
+
 pub async fn readyz(state: State) -> Response {
-    let db = sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.db.pool)
-        .await;
-    let storage = state.storage.check().await;
+    let db = async {
+        tokio::time::timeout(
+            READY_TIMEOUT,
+            sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.db.pool),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer within {READY_TIMEOUT:?}"))?
+        .map_err(anyhow::Error::from)
+    };
+    let storage = async {
+        tokio::time::timeout(READY_TIMEOUT, state.storage.check())
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer within {READY_TIMEOUT:?}"))?
+            .map_err(anyhow::Error::from)
+    };
+    let (db, storage) = tokio::join!(db, storage);
     match (db, storage) {
         (Ok(_), Ok(())) => (StatusCode::OK, "ready\n").into_response(),
         (db, storage) => {
             let mut why = String::new();
             if let Err(e) = db {
-                tracing::warn!("not ready: database: {e}");
+                tracing::warn!("not ready: database: {e:#}");
                 why.push_str("database unavailable\n");
             }
             if let Err(e) = storage {

@@ -2,8 +2,10 @@
 //! plugins.qgis.org's format. Per plugin, the latest approved stable and the latest approved
 //! experimental version compatible with that QGIS version; never a non-downloadable version.
 //! Rendered documents are cached per QGIS version and dropped whenever the database's catalog
-//! generation changes (bumped by every version change, in any process) or after
-//! [`MAX_AGE`], which is how download counts (not worth a re-render each) reach the feed.
+//! generation changes (bumped by every version change and every counted download, in any
+//! process), read on every request: the document is a function of the database alone, so every
+//! server behind a load balancer serves the same bytes, and a change made through one shows
+//! through all at once. [`MAX_AGE`] only bounds how long an entry is kept.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -19,9 +21,12 @@ use crate::AppState;
 use crate::db::{Plugin, Version};
 use crate::upload::meta_flag;
 
-/// Cached documents: the generation they were rendered at, when, and one per QGIS version.
+/// Cached documents: the generation they were rendered at, when, and one per QGIS version;
+/// and the lock one render at a time holds, so a thousand readers arriving at an empty cache
+/// (a server just started, or the catalogue just changed) wait for one render instead of each
+/// running their own and queueing for the database's connections.
 #[derive(Default)]
-pub struct Cache(Mutex<Option<CacheEntry>>);
+pub struct Cache(Mutex<Option<CacheEntry>>, tokio::sync::Mutex<()>);
 
 type CacheEntry = (i64, Instant, HashMap<String, String>);
 
@@ -49,16 +54,26 @@ pub async fn plugins_xml(state: State, Query(params): Query<Params>) -> Response
     }
 }
 
+fn lookup(state: &AppState, generation: i64, key: &str) -> Option<String> {
+    let guard = state.plugins_xml_cache.0.lock().ok()?;
+    let (g, at, docs) = guard.as_ref()?;
+    if *g == generation && at.elapsed() < MAX_AGE {
+        docs.get(key).cloned()
+    } else {
+        None
+    }
+}
+
 async fn cached(state: &AppState, qgis: Option<&str>) -> anyhow::Result<String> {
     let key = qgis.unwrap_or("").trim().to_string();
     let generation = state.db.catalog_generation().await?;
-    if let Ok(guard) = state.plugins_xml_cache.0.lock()
-        && let Some((g, at, docs)) = guard.as_ref()
-        && *g == generation
-        && at.elapsed() < MAX_AGE
-        && let Some(doc) = docs.get(&key)
-    {
-        return Ok(doc.clone());
+    if let Some(doc) = lookup(state, generation, &key) {
+        return Ok(doc);
+    }
+    let _rendering = state.plugins_xml_cache.1.lock().await;
+    // Rendered by the request this one waited for?
+    if let Some(doc) = lookup(state, generation, &key) {
+        return Ok(doc);
     }
     let doc = render(state, qgis_version(&key)).await?;
     if let Ok(mut guard) = state.plugins_xml_cache.0.lock() {
