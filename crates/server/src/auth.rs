@@ -196,16 +196,57 @@ async fn verify_user(db: &Db, username: &str, password: &str) -> Result<User, Au
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.clone());
-    let ok = tokio::task::spawn_blocking({
-        let password = password.to_string();
-        move || verify_password(&password, &hash)
-    })
-    .await
-    .map_err(|e| AuthError::Internal(anyhow::anyhow!("password check: {e}")))?;
+    let ok = check_on_pool(password.to_string(), hash).await?;
     match user {
         Some(user) if ok => Ok(user),
         _ => Err(AuthError::Invalid("wrong user name or password")),
     }
+}
+
+/// A password check: the argon2 verification, on the pool below.
+type Check = Box<dyn FnOnce() + Send>;
+
+/// Password checks run on a few long-lived threads (one per core, 2 to 8). Each argon2 check
+/// holds ~19 MiB while it runs; run on the shared blocking pool, a flood of Basic-auth requests
+/// would spread that over many threads (and many allocator arenas that keep the memory). Here
+/// a flood waits in the queue and memory stays at a few checks' worth.
+static PASSWORD_POOL: std::sync::LazyLock<std::sync::Mutex<std::sync::mpsc::Sender<Check>>> =
+    std::sync::LazyLock::new(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Check>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        for i in 0..threads {
+            let rx = rx.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("vetted-password-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+        }
+        std::sync::Mutex::new(tx)
+    });
+
+async fn check_on_pool(password: String, hash: String) -> Result<bool, AuthError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Check = Box::new(move || {
+        let _ = tx.send(verify_password(&password, &hash));
+    });
+    PASSWORD_POOL
+        .lock()
+        .map_err(|_| AuthError::Internal(anyhow::anyhow!("password check pool poisoned")))?
+        .send(job)
+        .map_err(|_| AuthError::Internal(anyhow::anyhow!("password check pool stopped")))?;
+    rx.await
+        .map_err(|_| AuthError::Internal(anyhow::anyhow!("password check did not answer")))
 }
 
 // A real hash of a random secret, used to spend the same time on unknown user names.

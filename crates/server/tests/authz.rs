@@ -552,6 +552,10 @@ async fn restore(ts: &TestServer, w: &World) {
         w.dave,
     )
     .await;
+    sqlx::query("DELETE FROM upstreams WHERE name = 'elsewhere'")
+        .execute(pool)
+        .await
+        .unwrap();
     sqlx::query("DELETE FROM sessions").execute(pool).await.unwrap();
     for (_, user, secret) in &w.sessions {
         sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
@@ -571,16 +575,16 @@ async fn fingerprint(ts: &TestServer) -> Vec<i64> {
     for sql in [
         "SELECT COUNT(*) FROM plugins",
         "SELECT COUNT(*) FROM versions",
-        "SELECT COALESCE(SUM(approved), 0) FROM versions",
+        "SELECT CAST(COALESCE(SUM(approved), 0) AS BIGINT) FROM versions",
         "SELECT COUNT(*) FROM plugin_members",
         "SELECT COUNT(*) FROM tokens",
-        "SELECT COALESCE(SUM(revoked), 0) FROM tokens",
+        "SELECT CAST(COALESCE(SUM(revoked), 0) AS BIGINT) FROM tokens",
         "SELECT COUNT(*) FROM jobs",
         "SELECT COUNT(*) FROM rules",
         "SELECT COUNT(*) FROM upstreams",
         "SELECT COUNT(*) FROM upstream_allowed",
         "SELECT COUNT(*) FROM sessions",
-        "SELECT COALESCE(SUM(is_admin + is_staff + is_trusted), 0) FROM users",
+        "SELECT CAST(COALESCE(SUM(is_admin + is_staff + is_trusted), 0) AS BIGINT) FROM users",
     ] {
         out.push(sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.unwrap());
     }
