@@ -196,7 +196,7 @@ async fn chaos(db_kind: Db) {
     let sent: Arc<Mutex<BTreeMap<String, (Sent, bool)>>> = Default::default();
     let violations: Arc<Mutex<Vec<String>>> = Default::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    const UPLOADS: usize = 36;
+    const UPLOADS: usize = 90;
 
     // The uploader: one plugin after the other, every fourth one blocked.
     let uploader = {
