@@ -80,12 +80,28 @@ impl Refusal {
         }
     }
 
-    /// The answer, as a page for browsers and as `{"detail": …}` for everyone else.
+    /// The answer, as a page for browsers (and the web pages' paths) and as `{"detail": …}`
+    /// for the APIs.
     pub fn response(&self, headers: &HeaderMap) -> Response {
+        self.response_for(headers, "")
+    }
+
+    fn response_for(&self, headers: &HeaderMap, path: &str) -> Response {
+        let api = path.starts_with("/api/")
+            || path.starts_with("/plugins/api/")
+            || path == "/plugins/RPC2/"
+            || path == "/plugins/add/"
+            || path == "/plugins/plugins.xml"
+            || path.ends_with("/version/add/")
+            || path.ends_with("/download/")
+            || path == "/healthz"
+            || path == "/readyz"
+            || path == "/metrics";
         let browser = headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/html"));
+            .is_some_and(|a| a.contains("text/html"))
+            || (!path.is_empty() && !api);
         let mut r = if browser {
             crate::web::WebError::new(self.status, self.message.clone()).into_response()
         } else {
@@ -491,8 +507,7 @@ fn too_large(limit: u64) -> Refusal {
     Refusal {
         status: StatusCode::PAYLOAD_TOO_LARGE,
         message: format!(
-            "The request body is larger than this server accepts here ({} bytes at most).",
-            limit
+            "The request is larger than this repository accepts here ({limit} bytes at most)."
         ),
         retry_after: None,
     }
@@ -523,10 +538,10 @@ pub async fn guard(state: crate::routes::State, req: Request, next: Next) -> Res
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         tracing::warn!(client = %ip_key(ip), path = %path, declared, "body over the limit refused unread");
-        return closing(too_large(limit).response(req.headers()));
+        return closing(too_large(limit).response_for(req.headers(), &path));
     }
     if let Err(refusal) = count_ip_request(&state, ip, kind).await {
-        return closing(refusal.response(req.headers()));
+        return closing(refusal.response_for(req.headers(), &path));
     }
     let headers = req.headers().clone();
     let outcome = Arc::new(AtomicU8::new(BODY_OK));
@@ -545,7 +560,7 @@ pub async fn guard(state: crate::routes::State, req: Request, next: Next) -> Res
     match outcome.load(Ordering::Relaxed) {
         BODY_TOO_LARGE => {
             tracing::warn!(client = %ip_key(ip), path = %path, "streamed body cut at the limit");
-            closing(too_large(limit).response(&headers))
+            closing(too_large(limit).response_for(&headers, &path))
         }
         BODY_TIMED_OUT => {
             tracing::warn!(client = %ip_key(ip), path = %path, "body too slow, cut");
@@ -558,7 +573,7 @@ pub async fn guard(state: crate::routes::State, req: Request, next: Next) -> Res
                     ),
                     retry_after: None,
                 }
-                .response(&headers),
+                .response_for(&headers, &path),
             )
         }
         _ => response,
