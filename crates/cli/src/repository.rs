@@ -82,6 +82,90 @@ pub struct ServeArgs {
     /// Do not scan in this process; run `vetted worker` processes instead.
     #[arg(long)]
     no_worker: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Limits on one client (`serve`): request bodies, brute force and request rates. The counts
+/// live in the database, so every server sharing it shares them. 0 turns a limit off.
+#[derive(clap::Args, Clone)]
+pub struct LimitArgs {
+    /// Largest plugin ZIP accepted, in MB; a request declaring a larger body is refused before
+    /// it is read.
+    #[arg(long, value_name = "MB", default_value_t = 25)]
+    max_upload_mb: usize,
+    /// Seconds a request body may take to arrive before it is cut (408).
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    body_timeout_secs: u64,
+    /// A reverse proxy whose X-Forwarded-For header names the client (repeatable). Without
+    /// it the socket peer is the client and the header is ignored.
+    #[arg(long, value_name = "IP")]
+    trusted_proxy: Vec<std::net::IpAddr>,
+    /// Seconds failed sign-ins and tokens are counted over; a client over a limit waits until
+    /// the window ends. [default: 900]
+    #[arg(long, value_name = "SECS")]
+    failure_window_secs: Option<u64>,
+    /// Failed sign-ins from one address per window. [default: 30]
+    #[arg(long, value_name = "N")]
+    sign_in_failures_per_ip: Option<u32>,
+    /// Failed sign-ins for one account from one address per window. [default: 5]
+    #[arg(long, value_name = "N")]
+    sign_in_failures_per_account_ip: Option<u32>,
+    /// Failed sign-ins for one account from all addresses per window. [default: 50]
+    #[arg(long, value_name = "N")]
+    sign_in_failures_per_account: Option<u32>,
+    /// Unknown, expired or revoked tokens from one address per window. [default: 30]
+    #[arg(long, value_name = "N")]
+    token_failures_per_ip: Option<u32>,
+    /// Uploads per hour by one user. [default: 60]
+    #[arg(long, value_name = "N")]
+    uploads_per_hour_user: Option<u32>,
+    /// Uploads per hour from one address. [default: 300]
+    #[arg(long, value_name = "N")]
+    uploads_per_hour_ip: Option<u32>,
+    /// Other writes per minute by one user. [default: 120]
+    #[arg(long, value_name = "N")]
+    writes_per_minute_user: Option<u32>,
+    /// Other writes per minute from one address. [default: 600]
+    #[arg(long, value_name = "N")]
+    writes_per_minute_ip: Option<u32>,
+    /// Reads (plugins.xml, downloads, pages) per minute from one address. [default: 0, off:
+    /// many QGIS clients behind one NAT read plugins.xml at start-up]
+    #[arg(long, value_name = "N")]
+    reads_per_minute_ip: Option<u32>,
+}
+
+impl LimitArgs {
+    fn apply(&self, c: &mut Config) {
+        c.max_upload_bytes = self.max_upload_mb.max(1) * 1024 * 1024;
+        c.body_timeout = Duration::from_secs(self.body_timeout_secs.max(1));
+        c.trusted_proxies = self.trusted_proxy.clone();
+        let l = &mut c.limits;
+        if let Some(s) = self.failure_window_secs {
+            l.failure_window = Duration::from_secs(s.max(1));
+        }
+        for (flag, field) in [
+            (self.sign_in_failures_per_ip, &mut l.sign_in_failures_per_ip),
+            (
+                self.sign_in_failures_per_account_ip,
+                &mut l.sign_in_failures_per_account_ip,
+            ),
+            (
+                self.sign_in_failures_per_account,
+                &mut l.sign_in_failures_per_account,
+            ),
+            (self.token_failures_per_ip, &mut l.token_failures_per_ip),
+            (self.uploads_per_hour_user, &mut l.uploads_per_hour_user),
+            (self.uploads_per_hour_ip, &mut l.uploads_per_hour_ip),
+            (self.writes_per_minute_user, &mut l.writes_per_minute_user),
+            (self.writes_per_minute_ip, &mut l.writes_per_minute_ip),
+            (self.reads_per_minute_ip, &mut l.reads_per_minute_ip),
+        ] {
+            if let Some(v) = flag {
+                *field = v;
+            }
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -278,6 +362,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let mut c = config(&args.data, Some(&args.run))?;
     c.bind = args.bind;
     c.run_worker = !args.no_worker;
+    args.limits.apply(&mut c);
     let rt = runtime()?;
     rt.block_on(vetted_server::serve(c))?;
     // A scan abandoned at shutdown (its job already handed back) may still be running on a

@@ -10,7 +10,9 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::AppState;
 use crate::db::{Db, Plugin, User, now};
+use crate::limits::{self, Refusal};
 
 pub const SESSION_COOKIE: &str = "vetted_session";
 
@@ -89,7 +91,15 @@ impl Principal {
 pub enum AuthError {
     /// Credentials were given and are wrong, expired or revoked.
     Invalid(&'static str),
+    /// Too many failures from this client or for this account, or over a write rate: 429.
+    Limited(Refusal),
     Internal(anyhow::Error),
+}
+
+impl From<Refusal> for AuthError {
+    fn from(r: Refusal) -> Self {
+        AuthError::Limited(r)
+    }
 }
 
 impl From<anyhow::Error> for AuthError {
@@ -98,8 +108,22 @@ impl From<anyhow::Error> for AuthError {
     }
 }
 
-/// Reads Basic, Token/Bearer or the session cookie; `Ok(None)` when none was sent.
-pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Option<Principal>, AuthError> {
+/// Reads Basic, Token/Bearer or the session cookie; `Ok(None)` when none was sent. Failed
+/// passwords and tokens count against the client (`limits.rs`); a caller known by a request
+/// that writes counts against that user's write rate.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, AuthError> {
+    let who = credentials(state, headers).await?;
+    if let Some(p) = &who {
+        limits::count_user_request(state, p.user.id).await?;
+    }
+    Ok(who)
+}
+
+async fn credentials(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, AuthError> {
+    let db = &state.db;
     if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
         let value = value
             .to_str()
@@ -108,8 +132,8 @@ pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Option<Princip
         let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
         let rest = rest.trim();
         return match scheme.to_ascii_lowercase().as_str() {
-            "basic" => basic(db, rest).await.map(Some),
-            "token" | "bearer" => token(db, rest).await.map(Some),
+            "basic" => basic(state, rest).await.map(Some),
+            "token" | "bearer" => token(state, rest).await.map(Some),
             _ => Err(AuthError::Invalid(
                 "unsupported Authorization scheme (use Basic, Token or Bearer)",
             )),
@@ -144,31 +168,92 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
-/// Checks a user name and password (Basic auth, XML-RPC, sign-in).
-pub async fn check_password(db: &Db, username: &str, password: &str) -> Result<User, AuthError> {
+/// Checks a user name and password (Basic auth, XML-RPC, sign-in), within the brute-force
+/// limits: a client over them is refused before the password is looked at.
+pub async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<User, AuthError> {
+    limits::sign_in_allowed(state, username).await?;
+    match verify_user(&state.db, username, password).await {
+        Ok(user) => {
+            limits::sign_in_succeeded(state, username).await;
+            Ok(user)
+        }
+        Err(AuthError::Invalid(why)) => {
+            limits::sign_in_failed(state, username).await;
+            Err(AuthError::Invalid(why))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn verify_user(db: &Db, username: &str, password: &str) -> Result<User, AuthError> {
     let user = db.user_by_name(username).await?;
     // Hash even for unknown users so timing does not reveal which names exist.
     let hash = user
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.clone());
-    let ok = tokio::task::spawn_blocking({
-        let password = password.to_string();
-        move || verify_password(&password, &hash)
-    })
-    .await
-    .map_err(|e| AuthError::Internal(anyhow::anyhow!("password check: {e}")))?;
+    let ok = check_on_pool(password.to_string(), hash).await?;
     match user {
         Some(user) if ok => Ok(user),
         _ => Err(AuthError::Invalid("wrong user name or password")),
     }
 }
 
+/// A password check: the argon2 verification, on the pool below.
+type Check = Box<dyn FnOnce() + Send>;
+
+/// Password checks run on a few long-lived threads (one per core, 2 to 8). Each argon2 check
+/// holds ~19 MiB while it runs; run on the shared blocking pool, a flood of Basic-auth requests
+/// would spread that over many threads (and many allocator arenas that keep the memory). Here
+/// a flood waits in the queue and memory stays at a few checks' worth.
+static PASSWORD_POOL: std::sync::LazyLock<std::sync::Mutex<std::sync::mpsc::Sender<Check>>> =
+    std::sync::LazyLock::new(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Check>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        for i in 0..threads {
+            let rx = rx.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("vetted-password-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+        }
+        std::sync::Mutex::new(tx)
+    });
+
+async fn check_on_pool(password: String, hash: String) -> Result<bool, AuthError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Check = Box::new(move || {
+        let _ = tx.send(verify_password(&password, &hash));
+    });
+    PASSWORD_POOL
+        .lock()
+        .map_err(|_| AuthError::Internal(anyhow::anyhow!("password check pool poisoned")))?
+        .send(job)
+        .map_err(|_| AuthError::Internal(anyhow::anyhow!("password check pool stopped")))?;
+    rx.await
+        .map_err(|_| AuthError::Internal(anyhow::anyhow!("password check did not answer")))
+}
+
 // A real hash of a random secret, used to spend the same time on unknown user names.
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| hash_password(&random_secret()).unwrap_or_default());
 
-async fn basic(db: &Db, encoded: &str) -> Result<Principal, AuthError> {
+async fn basic(state: &AppState, encoded: &str) -> Result<Principal, AuthError> {
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .map_err(|_| AuthError::Invalid("malformed Basic credentials"))?;
@@ -177,14 +262,23 @@ async fn basic(db: &Db, encoded: &str) -> Result<Principal, AuthError> {
     let (user, password) = decoded
         .split_once(':')
         .ok_or(AuthError::Invalid("malformed Basic credentials"))?;
-    let user = check_password(db, user, password).await?;
+    let user = check_password(state, user, password).await?;
     Ok(Principal {
         user,
         token_plugin: None,
     })
 }
 
-async fn token(db: &Db, secret: &str) -> Result<Principal, AuthError> {
+async fn token(state: &AppState, secret: &str) -> Result<Principal, AuthError> {
+    limits::token_allowed(state).await?;
+    let found = token_principal(&state.db, secret).await;
+    if let Err(AuthError::Invalid(_)) = &found {
+        limits::token_failed(state).await;
+    }
+    found
+}
+
+async fn token_principal(db: &Db, secret: &str) -> Result<Principal, AuthError> {
     if secret.is_empty() {
         return Err(AuthError::Invalid("empty token"));
     }

@@ -1,7 +1,7 @@
 //! The server's settings, read once at start-up (from `vetted serve`/`worker`/`admin` flags)
 //! into one typed struct that every part receives.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -55,6 +55,75 @@ pub struct Config {
     /// How often each upstream is synced on a schedule by `serve` and `worker` processes (an
     /// upstream's own `sync_interval` overrides it); zero turns scheduled syncs off.
     pub upstream_sync_interval: Duration,
+    /// Brute-force and rate limits (`limits.rs`).
+    pub limits: Limits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client; from anyone else the header
+    /// is ignored and the socket peer is the client.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Time a request body may take to arrive; a slower one is cut (408).
+    pub body_timeout: Duration,
+}
+
+/// Limits on one client (`limits.rs`); every count is shared through the database. A zero
+/// turns that limit off.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The window failed sign-ins and tokens are counted in; a client over a limit waits until
+    /// it ends.
+    pub failure_window: Duration,
+    /// Failed sign-ins (any account) from one client address.
+    pub sign_in_failures_per_ip: u32,
+    /// Failed sign-ins for one account from one client address.
+    pub sign_in_failures_per_account_ip: u32,
+    /// Failed sign-ins for one account from all addresses together: the cap on a guessing
+    /// attack spread over many addresses (and what such an attack can lock the owner out by).
+    pub sign_in_failures_per_account: u32,
+    /// Unknown, expired or revoked tokens from one client address.
+    pub token_failures_per_ip: u32,
+    /// Uploads per hour by one user, and from one address.
+    pub uploads_per_hour_user: u32,
+    pub uploads_per_hour_ip: u32,
+    /// Other writes (POST, PUT, DELETE) per minute by one user, and from one address.
+    pub writes_per_minute_user: u32,
+    pub writes_per_minute_ip: u32,
+    /// Reads per minute from one address: off by default (QGIS clients behind one NAT all
+    /// read plugins.xml at start-up).
+    pub reads_per_minute_ip: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            failure_window: Duration::from_secs(15 * 60),
+            sign_in_failures_per_ip: 30,
+            sign_in_failures_per_account_ip: 5,
+            sign_in_failures_per_account: 50,
+            token_failures_per_ip: 30,
+            uploads_per_hour_user: 60,
+            uploads_per_hour_ip: 300,
+            writes_per_minute_user: 120,
+            writes_per_minute_ip: 600,
+            reads_per_minute_ip: 0,
+        }
+    }
+}
+
+impl Limits {
+    /// Every limit off (tests and benchmarks that hammer one address).
+    pub fn off() -> Limits {
+        Limits {
+            sign_in_failures_per_ip: 0,
+            sign_in_failures_per_account_ip: 0,
+            sign_in_failures_per_account: 0,
+            token_failures_per_ip: 0,
+            uploads_per_hour_user: 0,
+            uploads_per_hour_ip: 0,
+            writes_per_minute_user: 0,
+            writes_per_minute_ip: 0,
+            reads_per_minute_ip: 0,
+            ..Limits::default()
+        }
+    }
 }
 
 impl Config {
@@ -83,6 +152,9 @@ impl Config {
             upstream_connect_timeout: Duration::from_secs(10),
             upstream_timeout: Duration::from_secs(120),
             upstream_sync_interval: Duration::from_secs(6 * 3600),
+            limits: Limits::default(),
+            trusted_proxies: Vec::new(),
+            body_timeout: crate::limits::DEFAULT_BODY_TIMEOUT,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod export;
 pub mod jobs;
+pub mod limits;
 pub mod mail;
 pub mod qgis_config;
 pub mod rescan;
@@ -125,7 +126,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let app = routes::router(state.clone());
     let mut rx_http = rx;
     tasks.push(tokio::spawn(async move {
-        let served = axum::serve(listener, app)
+        // The socket peer is the client address of `limits.rs` (unless a trusted proxy).
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
             .with_graceful_shutdown(async move {
                 let _ = rx_http.wait_for(|stop| *stop).await;
             })

@@ -163,15 +163,21 @@ async fn error_pages_are_html_with_the_reason() {
             .header("cookie", format!("vetted_session={}", session(&alice)))
             .multipart(form)
             .send()
-            .await
-            .unwrap();
+            .await;
+        // A declared length over the body limit is refused (413) before the body is read and
+        // the connection closed: a client still writing the body may see the connection end
+        // instead of the page. Within the limit, the page says why.
+        let r = match r {
+            Err(e) if size > 1024 * 1024 && e.is_request() => continue,
+            r => r.unwrap(),
+        };
         assert_eq!(r.status(), 413, "size {size}");
         assert!(is_html(&r));
+        let text = r.text().await.unwrap_or_default();
         assert!(
-            r.text()
-                .await
-                .unwrap()
-                .contains("larger than this repository accepts")
+            text.contains("larger than this repository accepts")
+                || (size > 1024 * 1024 && text.is_empty()),
+            "{text}"
         );
     }
     ts.stop().await;

@@ -29,12 +29,15 @@ const SESSION_DAYS: i64 = 14;
 /// so other sites cannot make a signed-in browser upload (the CSRF defence of the form API).
 pub async fn sign_in(
     state: State,
+    headers: HeaderMap,
     body: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body.map_err(|e| {
         ApiError::bad_request(format!("expected JSON {{\"username\", \"password\"}}: {e}"))
     })?;
-    let user = auth::check_password(&state.db, &body.username, &body.password).await?;
+    let user = auth::check_password(&state, &body.username, &body.password).await?;
+    // A session id the client had before is never carried over (session fixation).
+    end_session(&state, &headers).await?;
     let cookie = start_session(&state, &user).await?;
     let mut r = Json(json!({ "username": user.username })).into_response();
     r.headers_mut().insert(header::SET_COOKIE, cookie);

@@ -107,6 +107,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(ops::metrics))
         .merge(crate::web::router(state.clone()))
         .fallback(crate::web::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::guard,
+        ))
         .layer(axum::middleware::map_response(crate::web::security_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -120,6 +124,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds to wait (429): sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -127,6 +133,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn bad_request(m: impl Into<String>) -> ApiError {
@@ -157,6 +164,11 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Invalid(m) => ApiError::unauthorized(m),
+            AuthError::Limited(r) => ApiError {
+                status: r.status,
+                message: r.message,
+                retry_after: r.retry_after,
+            },
             AuthError::Internal(e) => e.into(),
         }
     }
@@ -179,6 +191,11 @@ impl From<UploadError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(json!({ "detail": self.message }))).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -193,7 +210,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 /// The caller, or None when no credentials were sent; wrong credentials are a 401.
 pub async fn principal(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Principal>> {
-    Ok(auth::authenticate(&state.db, headers).await?)
+    Ok(auth::authenticate(state, headers).await?)
 }
 
 /// The caller, who must have sent credentials.

@@ -64,10 +64,11 @@ fn success(value: Value) -> Response {
 }
 
 async fn plugin_upload(state: &AppState, headers: &HeaderMap, params: &[Value]) -> Response {
-    let principal = match auth::authenticate(&state.db, headers).await {
+    let principal = match auth::authenticate(state, headers).await {
         Ok(Some(p)) if p.token_plugin.is_none() => p,
         Ok(_) => return unauthorized("plugin.upload needs HTTP Basic authentication"),
         Err(AuthError::Invalid(m)) => return unauthorized(m),
+        Err(AuthError::Limited(r)) => return r.response(headers),
         Err(AuthError::Internal(e)) => {
             tracing::error!("authenticating an XML-RPC call: {e:#}");
             return fault(-32500, "internal error");

@@ -78,8 +78,11 @@ pub async fn sign_in(
     let next = safe_next(fields.get("next"));
     let username = fields.get("username").unwrap_or_default();
     let password = fields.get("password").unwrap_or_default();
-    match auth::check_password(&state.db, username, password).await {
+    match auth::check_password(&state, username, password).await {
         Ok(user) => {
+            // Never keep a session id the browser had before (session fixation): whatever
+            // session cookie it sent ends here, and a new random one is issued.
+            api::end_session(&state, &headers).await?;
             let cookie = api::start_session(&state, &user).await?;
             let mut r = Redirect::to(&next).into_response();
             r.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -89,6 +92,20 @@ pub async fn sign_in(
             StatusCode::UNAUTHORIZED,
             Page::new("Sign in").render(Some(&viewer), sign_in_form(&viewer, &next, Some(why))),
         )),
+        Err(AuthError::Limited(refusal)) => {
+            let mut r = html_response(
+                refusal.status,
+                Page::new("Sign in").render(
+                    Some(&viewer),
+                    sign_in_form(&viewer, &next, Some(refusal.message.as_str())),
+                ),
+            );
+            if let Some(secs) = refusal.retry_after {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            Ok(r)
+        }
         Err(AuthError::Internal(e)) => Err(e.into()),
     }
 }

@@ -195,6 +195,8 @@ pub struct WebError {
     sign_in_then: Option<String>,
     /// A page signed-out visitors may not see yet: offer to sign in and come back here.
     sign_in_hint: Option<String>,
+    /// Seconds to wait (429), sent as `Retry-After`.
+    retry_after: Option<u64>,
 }
 
 impl WebError {
@@ -204,7 +206,15 @@ impl WebError {
             message: message.into(),
             sign_in_then: None,
             sign_in_hint: None,
+            retry_after: None,
         }
+    }
+
+    /// Over a brute-force or rate limit (`limits.rs`).
+    pub fn limited(r: crate::limits::Refusal) -> WebError {
+        let mut e = WebError::new(r.status, r.message);
+        e.retry_after = r.retry_after;
+        e
     }
 
     /// For a signed-out visitor, adds a sign-in link back to `here` to a 404: unpublished
@@ -231,6 +241,7 @@ impl WebError {
             message: "Sign in to see this page.".into(),
             sign_in_then: Some(then.to_string()),
             sign_in_hint: None,
+            retry_after: None,
         }
     }
 
@@ -242,6 +253,8 @@ impl WebError {
             StatusCode::PAYLOAD_TOO_LARGE => "Upload too large",
             StatusCode::BAD_REQUEST => "Bad request",
             StatusCode::CONFLICT => "Conflict",
+            StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+            StatusCode::REQUEST_TIMEOUT => "Too slow",
             s if s.is_server_error() => "Something went wrong",
             _ => "Error",
         }
@@ -250,7 +263,9 @@ impl WebError {
 
 impl From<ApiError> for WebError {
     fn from(e: ApiError) -> Self {
-        WebError::new(e.status, e.message)
+        let mut w = WebError::new(e.status, e.message);
+        w.retry_after = e.retry_after;
+        w
     }
 }
 
@@ -278,7 +293,12 @@ impl IntoResponse for WebError {
                 p { a href="/plugins/" { "Back to the plugins" } }
             }
         };
-        html_response(self.status, Page::new(title).render(None, content))
+        let mut r = html_response(self.status, Page::new(title).render(None, content));
+        if let Some(secs) = self.retry_after {
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        r
     }
 }
 

@@ -27,11 +27,15 @@ pub struct Viewer {
 impl Viewer {
     /// Reads the session (or other credentials); a stale or wrong session counts as signed out.
     pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Viewer, WebError> {
-        let who = match auth::authenticate(&state.db, headers).await {
+        let who = match auth::authenticate(state, headers).await {
             Ok(who) => who,
             Err(AuthError::Invalid(_)) => None,
+            Err(AuthError::Limited(r)) => return Err(WebError::limited(r)),
             Err(AuthError::Internal(e)) => return Err(e.into()),
         };
+        // The pages are for people: a plugin token (made to upload one plugin's versions from
+        // CI) does not open the account page, forms or review pages of its owner.
+        let who = who.filter(|p| p.token_plugin.is_none());
         let csrf_secret = match (&who, auth::session_cookie(headers)) {
             (Some(_), Some(session)) => Some(session),
             _ => cookie(headers, FORM_COOKIE),
