@@ -188,7 +188,10 @@ async fn chaos(db_kind: Db) {
         .unwrap();
     let t = Instant::now();
     while client.get(format!("{url}/healthz")).send().await.is_err() {
-        assert!(t.elapsed() < Duration::from_secs(30), "server did not start");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -211,7 +214,10 @@ async fn chaos(db_kind: Db) {
                     PluginZip::valid(&name, "1.0.0").bytes()
                 };
                 let form = reqwest::multipart::Form::new()
-                    .part("package", reqwest::multipart::Part::bytes(zip).file_name("p.zip"))
+                    .part(
+                        "package",
+                        reqwest::multipart::Part::bytes(zip).file_name("p.zip"),
+                    )
                     .text("publish_immediately", "on");
                 let r = client
                     .post(format!("{url}/plugins/add/"))
@@ -274,10 +280,9 @@ async fn chaos(db_kind: Db) {
                     .unwrap();
                     let clean = matches!(&row, Some((s, 1, n)) if s == "validated" && *n > 0);
                     if blocked || !clean {
-                        violations
-                            .lock()
-                            .unwrap()
-                            .push(format!("{name} downloadable while {row:?} (blocked: {blocked})"));
+                        violations.lock().unwrap().push(format!(
+                            "{name} downloadable while {row:?} (blocked: {blocked})"
+                        ));
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -300,7 +305,10 @@ async fn chaos(db_kind: Db) {
             cluster.start_server();
         } else {
             drop(cluster.workers[target].take());
-            kills.push(format!("worker{target}@{:.1}s", started.elapsed().as_secs_f64()));
+            kills.push(format!(
+                "worker{target}@{:.1}s",
+                started.elapsed().as_secs_f64()
+            ));
             tokio::time::sleep(pause).await;
             cluster.start_worker(target);
         }
@@ -323,12 +331,11 @@ async fn chaos(db_kind: Db) {
         .collect();
     let t = Instant::now();
     loop {
-        let pending: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM versions WHERE status = 'validating'",
-        )
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM versions WHERE status = 'validating'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
         if pending == 0 {
             break;
         }
@@ -379,9 +386,22 @@ async fn chaos(db_kind: Db) {
         started.elapsed().as_secs_f64()
     );
     let violations = violations.lock().unwrap().clone();
-    assert!(violations.is_empty(), "downloadable without a clean scan:\n{}", violations.join("\n"));
-    assert!(lost.is_empty(), "acknowledged uploads lost or wrong:\n{}\n{}", lost.join("\n"), logs(dir.path()));
-    assert!(acknowledged.len() >= UPLOADS / 3, "too few uploads got through: {}", acknowledged.len());
+    assert!(
+        violations.is_empty(),
+        "downloadable without a clean scan:\n{}",
+        violations.join("\n")
+    );
+    assert!(
+        lost.is_empty(),
+        "acknowledged uploads lost or wrong:\n{}\n{}",
+        lost.join("\n"),
+        logs(dir.path())
+    );
+    assert!(
+        acknowledged.len() >= UPLOADS / 3,
+        "too few uploads got through: {}",
+        acknowledged.len()
+    );
 
     drop(cluster);
     db.pool.close().await;

@@ -77,9 +77,15 @@ async fn uploads_and_readers_at_once() {
     );
     let dir = tempfile::tempdir().unwrap();
     let config = config_for(Db::Sqlite, dir.path()).await;
-    vetted_server::create_user(config.clone(), "trudy", "t@example.org", PASSWORD, Role::Trusted)
-        .await
-        .unwrap();
+    vetted_server::create_user(
+        config.clone(),
+        "trudy",
+        "t@example.org",
+        PASSWORD,
+        Role::Trusted,
+    )
+    .await
+    .unwrap();
     let db = vetted_server::db::Db::connect(&config).await.unwrap();
     let data = config.data_dir.to_str().unwrap().to_string();
     let port = free_port();
@@ -128,12 +134,19 @@ async fn uploads_and_readers_at_once() {
         .unwrap();
     let t = Instant::now();
     while client.get(format!("{url}/healthz")).send().await.is_err() {
-        assert!(t.elapsed() < Duration::from_secs(30), "server did not start");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // One published plugin so plugins.xml has an entry.
     let form = reqwest::multipart::Form::new()
-        .part("package", reqwest::multipart::Part::bytes(PluginZip::valid("seed", "1.0.0").bytes()).file_name("p.zip"))
+        .part(
+            "package",
+            reqwest::multipart::Part::bytes(PluginZip::valid("seed", "1.0.0").bytes())
+                .file_name("p.zip"),
+        )
         .text("publish_immediately", "on");
     let r = client
         .post(format!("{url}/plugins/add/"))
@@ -153,7 +166,10 @@ async fn uploads_and_readers_at_once() {
         let (client, url, go) = (client.clone(), url.clone(), go.clone());
         uploads.spawn(async move {
             let form = reqwest::multipart::Form::new()
-                .part("package", reqwest::multipart::Part::bytes(zip).file_name("p.zip"))
+                .part(
+                    "package",
+                    reqwest::multipart::Part::bytes(zip).file_name("p.zip"),
+                )
                 .text("publish_immediately", "on");
             let rq = client
                 .post(format!("{url}/plugins/add/"))
@@ -183,7 +199,10 @@ async fn uploads_and_readers_at_once() {
                 Ok(r) => {
                     let status = r.status().as_u16();
                     let body = r.text().await.unwrap_or_default();
-                    assert!(status != 200 || body.contains("<plugins"), "reader {i}: {body}");
+                    assert!(
+                        status != 200 || body.contains("<plugins"),
+                        "reader {i}: {body}"
+                    );
                     (status, took)
                 }
                 Err(e) => panic!("reader {i}: {e}"),
@@ -215,8 +234,17 @@ async fn uploads_and_readers_at_once() {
     }
     report("plugins.xml readers", read_times, read_wall);
     report("uploads", up_times, up_wall);
-    assert!(bad.is_empty(), "{} failed requests: {:?}", bad.len(), &bad[..bad.len().min(20)]);
-    assert!(start.elapsed() < Duration::from_secs(180), "took {:?}", start.elapsed());
+    assert!(
+        bad.is_empty(),
+        "{} failed requests: {:?}",
+        bad.len(),
+        &bad[..bad.len().min(20)]
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(180),
+        "took {:?}",
+        start.elapsed()
+    );
 
     // Nothing lost: every upload stored and scanned (validated, published).
     let t = Instant::now();
@@ -230,7 +258,10 @@ async fn uploads_and_readers_at_once() {
         .await
         .unwrap();
         if done == UPLOADS as i64 {
-            assert_eq!(validated, UPLOADS as i64, "every upload validated and published");
+            assert_eq!(
+                validated, UPLOADS as i64,
+                "every upload validated and published"
+            );
             break;
         }
         assert!(
@@ -248,7 +279,17 @@ async fn uploads_and_readers_at_once() {
         .await
         .unwrap();
     assert_eq!(versions, UPLOADS as i64 + 1);
-    let metrics = client.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("vetted_http_responses_total{class=\"5xx\"} 0"), "{metrics}");
+    let metrics = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("vetted_http_responses_total{class=\"5xx\"} 0"),
+        "{metrics}"
+    );
     db.pool.close().await;
 }

@@ -40,9 +40,15 @@ async fn secrets_never_leave_unmasked() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_for(Db::Sqlite, dir.path()).await;
     for (name, role) in [("admin", Role::Admin), ("alice", Role::Plain)] {
-        vetted_server::create_user(config.clone(), name, &format!("{name}@example.org"), PASSWORD, role)
-            .await
-            .unwrap();
+        vetted_server::create_user(
+            config.clone(),
+            name,
+            &format!("{name}@example.org"),
+            PASSWORD,
+            role,
+        )
+        .await
+        .unwrap();
     }
     let data = config.data_dir.to_str().unwrap().to_string();
     let port = free_port();
@@ -50,7 +56,13 @@ async fn secrets_never_leave_unmasked() {
     let log_path = dir.path().join("serve.log");
     let server = Proc(
         Command::new(VETTED)
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data", &data])
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--data",
+                &data,
+            ])
             .env("RUST_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log_path).unwrap())
@@ -61,7 +73,10 @@ async fn secrets_never_leave_unmasked() {
     let client = reqwest::Client::new();
     let t = Instant::now();
     while client.get(format!("{url}/healthz")).send().await.is_err() {
-        assert!(t.elapsed() < Duration::from_secs(30), "server did not start");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -74,8 +89,10 @@ async fn secrets_never_leave_unmasked() {
             ),
         )
         .bytes();
-    let form = reqwest::multipart::Form::new()
-        .part("package", reqwest::multipart::Part::bytes(zip).file_name("leaky.zip"));
+    let form = reqwest::multipart::Form::new().part(
+        "package",
+        reqwest::multipart::Part::bytes(zip).file_name("leaky.zip"),
+    );
     let r = client
         .post(format!("{url}/plugins/add/"))
         .basic_auth("alice", Some(PASSWORD))
@@ -87,7 +104,9 @@ async fn secrets_never_leave_unmasked() {
     let mut problems = leaks("upload answer", &r.text().await.unwrap());
 
     let get = |path: String, user: &'static str| {
-        let rq = client.get(format!("{url}{path}")).basic_auth(user, Some(PASSWORD));
+        let rq = client
+            .get(format!("{url}{path}"))
+            .basic_auth(user, Some(PASSWORD));
         async move {
             let r = rq.send().await.unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
@@ -115,7 +134,10 @@ async fn secrets_never_leave_unmasked() {
             "/api/versions?status=blocked",
         ] {
             let (status, body) = get(path.to_string(), user).await;
-            assert!(status == 200 || (status == 403 && path.starts_with("/api/versions")), "{path}: {status}");
+            assert!(
+                status == 200 || (status == 403 && path.starts_with("/api/versions")),
+                "{path}: {status}"
+            );
             problems.extend(leaks(&format!("{path} as {user}"), &body));
             if path.ends_with("/scan") {
                 scan_json = body;
@@ -124,8 +146,14 @@ async fn secrets_never_leave_unmasked() {
     }
     // The findings are there, masked.
     assert!(scan_json.contains("AWSKeyDetector"), "{scan_json}");
-    assert!(scan_json.contains("AKIA"), "a masked key keeps its prefix: {scan_json}");
-    assert!(scan_json.contains("B105") || scan_json.contains("KeywordDetector"), "{scan_json}");
+    assert!(
+        scan_json.contains("AKIA"),
+        "a masked key keeps its prefix: {scan_json}"
+    );
+    assert!(
+        scan_json.contains("B105") || scan_json.contains("KeywordDetector"),
+        "{scan_json}"
+    );
 
     // Web pages, signed in by session (the uploader and the admin).
     for user in ["alice", "admin"] {
@@ -146,7 +174,10 @@ async fn secrets_never_leave_unmasked() {
             "/plugins/?status=blocked",
         ] {
             let (status, body) = web.page(path).await;
-            assert!(status == 200 || (status == 403 && path == "/queue"), "{path}: {status}");
+            assert!(
+                status == 200 || (status == 403 && path == "/queue"),
+                "{path}: {status}"
+            );
             problems.extend(leaks(&format!("page {path} as {user}"), &body));
         }
     }
@@ -181,8 +212,15 @@ async fn secrets_never_leave_unmasked() {
     // The log, once the server is gone.
     drop(server);
     let log = std::fs::read_to_string(&log_path).unwrap();
-    assert!(log.contains("DEBUG") || log.contains("request"), "the log was captured: {log}");
+    assert!(
+        log.contains("DEBUG") || log.contains("request"),
+        "the log was captured: {log}"
+    );
     problems.extend(leaks("server log", &log));
 
-    assert!(problems.is_empty(), "secrets leaked:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "secrets leaked:\n{}",
+        problems.join("\n")
+    );
 }

@@ -122,7 +122,10 @@ pub async fn authenticate(
     Ok(who)
 }
 
-async fn credentials(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, AuthError> {
+async fn credentials(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, AuthError> {
     let db = &state.db;
     if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
         let value = value

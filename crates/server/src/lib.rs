@@ -131,10 +131,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-            .with_graceful_shutdown(async move {
-                let _ = rx_http.wait_for(|stop| *stop).await;
-            })
-            .await;
+        .with_graceful_shutdown(async move {
+            let _ = rx_http.wait_for(|stop| *stop).await;
+        })
+        .await;
         if let Err(e) = served {
             tracing::error!("server error: {e}");
         }

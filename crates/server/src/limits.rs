@@ -197,13 +197,12 @@ async fn hit(db: &Db, key: &str, len: i64) -> anyhow::Result<(i64, i64)> {
 async fn count(db: &Db, key: &str, len: i64) -> anyhow::Result<(i64, i64)> {
     let t = now();
     let start = window_start(t, len);
-    let hits: Option<i64> = sqlx::query_scalar(
-        "SELECT hits FROM limit_counters WHERE key = $1 AND window_start = $2",
-    )
-    .bind(key)
-    .bind(start)
-    .fetch_optional(&db.pool)
-    .await?;
+    let hits: Option<i64> =
+        sqlx::query_scalar("SELECT hits FROM limit_counters WHERE key = $1 AND window_start = $2")
+            .bind(key)
+            .bind(start)
+            .fetch_optional(&db.pool)
+            .await?;
     Ok((hits.unwrap_or(0), start + len - t))
 }
 
@@ -649,8 +648,14 @@ mod tests {
             Some("203.0.113.9".parse().unwrap())
         );
         // No header or a garbled hop: the proxy itself.
-        assert_eq!(client_ip(Some(proxy), &HeaderMap::new(), &[proxy]), Some(proxy));
-        assert_eq!(client_ip(Some(proxy), &xff("1.2.3.4, junk"), &[proxy]), Some(proxy));
+        assert_eq!(
+            client_ip(Some(proxy), &HeaderMap::new(), &[proxy]),
+            Some(proxy)
+        );
+        assert_eq!(
+            client_ip(Some(proxy), &xff("1.2.3.4, junk"), &[proxy]),
+            Some(proxy)
+        );
         // IPv4-mapped IPv6 peers are their IPv4 address.
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
         assert_eq!(client_ip(Some(mapped), &h, &[]), Some(other));

@@ -133,7 +133,13 @@ fn api(anon: u16, f: impl Fn(Who) -> u16) -> impl Fn(Who, Via) -> u16 {
 /// A web page: tokens count as signed out; signed-out callers get `anon` (303 to sign-in for
 /// pages that need it).
 fn page(anon: u16, f: impl Fn(Who) -> u16) -> impl Fn(Who, Via) -> u16 {
-    move |who, _| if who == Anon || token(who) { anon } else { f(who) }
+    move |who, _| {
+        if who == Anon || token(who) {
+            anon
+        } else {
+            f(who)
+        }
+    }
 }
 
 /// A web form POST behind sign-in: signed out 303 to sign-in; `before_csrf` decides refusals
@@ -186,150 +192,423 @@ fn cases(w: &World) -> Vec<Case> {
     let rule = w.rule.clone();
     vec![
         // ---- uploads
-        case("POST", "/plugins/{package}/version/add/", "/plugins/authz/version/add/",
+        case(
+            "POST",
+            "/plugins/{package}/version/add/",
+            "/plugins/authz/version/add/",
             Body::Upload(|n| zip("authz", &format!("9.{n}.0"))),
-            api(401, move |w| one_of(w, &editors, 201, 403))),
-        case("POST", "/plugins/api/{package}/version/add/", "/plugins/api/authz/version/add/",
+            api(401, move |w| one_of(w, &editors, 201, 403)),
+        ),
+        case(
+            "POST",
+            "/plugins/api/{package}/version/add/",
+            "/plugins/api/authz/version/add/",
             Body::Upload(|n| zip("authz", &format!("9.{n}.0"))),
-            api(401, move |w| one_of(w, &editors, 201, 403))),
+            api(401, move |w| one_of(w, &editors, 201, 403)),
+        ),
         // Allowed callers pass the permission check and meet the existing version (409).
-        case("POST", "/plugins/api/{package}/version/{version}/update/",
+        case(
+            "POST",
+            "/plugins/api/{package}/version/{version}/update/",
             "/plugins/api/authz/version/2.0.0/update/",
             Body::Upload(|_| zip("authz", "2.0.0")),
-            api(401, move |w| one_of(w, &editors, 409, 403))),
-        case("POST", "/plugins/add/", "/plugins/add/",
+            api(401, move |w| one_of(w, &editors, 409, 403)),
+        ),
+        case(
+            "POST",
+            "/plugins/add/",
+            "/plugins/add/",
             Body::Upload(|n| zip(&format!("newp{n}"), "1.0.0")),
-            api(401, |w| if token(w) { 403 } else { 201 })),
-        case("POST", "/plugins/RPC2/", "/plugins/RPC2/",
+            api(401, |w| if token(w) { 403 } else { 201 }),
+        ),
+        case(
+            "POST",
+            "/plugins/RPC2/",
+            "/plugins/RPC2/",
             Body::XmlRpc(|n| zip(&format!("rpcp{n}"), "1.0.0")),
-            |who, _| if who == Anon || token(who) { 401 } else { 200 }),
+            |who, _| if who == Anon || token(who) { 401 } else { 200 },
+        ),
         // ---- files and feeds
-        case("GET", "/plugins/{package}/version/{version}/download/",
-            "/plugins/authz/version/2.0.0/download/", Body::None,
-            api(401, move |w| one_of(w, &insiders, 200, 403))),
-        case("GET", "/plugins/{package}/version/{version}/download/",
-            "/plugins/authz/version/1.0.0/download/", Body::None, all(200)),
-        case("GET", "/plugins/plugins.xml", "/plugins/plugins.xml", Body::None, all(200)),
+        case(
+            "GET",
+            "/plugins/{package}/version/{version}/download/",
+            "/plugins/authz/version/2.0.0/download/",
+            Body::None,
+            api(401, move |w| one_of(w, &insiders, 200, 403)),
+        ),
+        case(
+            "GET",
+            "/plugins/{package}/version/{version}/download/",
+            "/plugins/authz/version/1.0.0/download/",
+            Body::None,
+            all(200),
+        ),
+        case(
+            "GET",
+            "/plugins/plugins.xml",
+            "/plugins/plugins.xml",
+            Body::None,
+            all(200),
+        ),
         // ---- JSON API
-        case("GET", "/api/session", "/api/session", Body::None, api(401, |_| 200)),
-        case("POST", "/api/session", "/api/session",
-            Body::Json(json!({ "username": "bob", "password": PASSWORD })), all(200)),
-        case("DELETE", "/api/session", "/api/session", Body::None, all(204)),
+        case(
+            "GET",
+            "/api/session",
+            "/api/session",
+            Body::None,
+            api(401, |_| 200),
+        ),
+        case(
+            "POST",
+            "/api/session",
+            "/api/session",
+            Body::Json(json!({ "username": "bob", "password": PASSWORD })),
+            all(200),
+        ),
+        case(
+            "DELETE",
+            "/api/session",
+            "/api/session",
+            Body::None,
+            all(204),
+        ),
         case("GET", "/api/plugins", "/api/plugins", Body::None, all(200)),
-        case("GET", "/api/plugins/{name}", "/api/plugins/authz", Body::None, api(200, |_| 200)),
-        case("GET", "/api/plugins/{name}/versions/{version}", "/api/plugins/authz/versions/2.0.0",
-            Body::None, api(404, move |w| one_of(w, &insiders, 200, 404))),
-        case("GET", "/api/plugins/{name}/versions/{version}", "/api/plugins/authz/versions/1.0.0",
-            Body::None, api(200, |_| 200)),
-        case("GET", "/api/plugins/{name}/versions/{version}/scan",
+        case(
+            "GET",
+            "/api/plugins/{name}",
+            "/api/plugins/authz",
+            Body::None,
+            api(200, |_| 200),
+        ),
+        case(
+            "GET",
+            "/api/plugins/{name}/versions/{version}",
+            "/api/plugins/authz/versions/2.0.0",
+            Body::None,
+            api(404, move |w| one_of(w, &insiders, 200, 404)),
+        ),
+        case(
+            "GET",
+            "/api/plugins/{name}/versions/{version}",
+            "/api/plugins/authz/versions/1.0.0",
+            Body::None,
+            api(200, |_| 200),
+        ),
+        case(
+            "GET",
+            "/api/plugins/{name}/versions/{version}/scan",
             "/api/plugins/authz/versions/2.0.0/scan",
-            Body::None, api(404, move |w| one_of(w, &insiders, 200, 404))),
-        case("POST", "/api/plugins/{name}/versions/{version}/approve",
-            "/api/plugins/authz/versions/3.0.0/approve", Body::None,
-            api(401, move |w| one_of(w, &staff, 200, 403))),
-        case("POST", "/api/plugins/{name}/versions/{version}/rescan",
-            "/api/plugins/authz/versions/2.0.0/rescan", Body::None,
-            api(401, move |w| one_of(w, &editors, 202, 403))),
-        case("POST", "/api/plugins/{name}/members", "/api/plugins/authz/members",
+            Body::None,
+            api(404, move |w| one_of(w, &insiders, 200, 404)),
+        ),
+        case(
+            "POST",
+            "/api/plugins/{name}/versions/{version}/approve",
+            "/api/plugins/authz/versions/3.0.0/approve",
+            Body::None,
+            api(401, move |w| one_of(w, &staff, 200, 403)),
+        ),
+        case(
+            "POST",
+            "/api/plugins/{name}/versions/{version}/rescan",
+            "/api/plugins/authz/versions/2.0.0/rescan",
+            Body::None,
+            api(401, move |w| one_of(w, &editors, 202, 403)),
+        ),
+        case(
+            "POST",
+            "/api/plugins/{name}/members",
+            "/api/plugins/authz/members",
             Body::Json(json!({ "username": "bob", "role": "editor" })),
-            api(401, move |w| one_of(w, &owners, 200, 403))),
-        case("DELETE", "/api/plugins/{name}/members/{username}", "/api/plugins/authz/members/dave",
-            Body::None, api(401, move |w| one_of(w, &owners, 200, 403))),
-        case("GET", "/api/versions", "/api/versions", Body::None,
-            api(401, move |w| one_of(w, &staff, 200, 403))),
-        case("POST", "/api/tokens", "/api/tokens", Body::Json(json!({ "plugin": "authz" })),
-            api(401, move |w| one_of(w, &owners, 201, 403))),
-        case("GET", "/api/tokens", "/api/tokens?plugin=authz", Body::None,
-            api(401, move |w| one_of(w, &owners, 200, 403))),
-        case("DELETE", "/api/tokens/{id}", format!("/api/tokens/{victim}"), Body::None,
-            api(401, move |w| one_of(w, &owners, 204, 403))),
+            api(401, move |w| one_of(w, &owners, 200, 403)),
+        ),
+        case(
+            "DELETE",
+            "/api/plugins/{name}/members/{username}",
+            "/api/plugins/authz/members/dave",
+            Body::None,
+            api(401, move |w| one_of(w, &owners, 200, 403)),
+        ),
+        case(
+            "GET",
+            "/api/versions",
+            "/api/versions",
+            Body::None,
+            api(401, move |w| one_of(w, &staff, 200, 403)),
+        ),
+        case(
+            "POST",
+            "/api/tokens",
+            "/api/tokens",
+            Body::Json(json!({ "plugin": "authz" })),
+            api(401, move |w| one_of(w, &owners, 201, 403)),
+        ),
+        case(
+            "GET",
+            "/api/tokens",
+            "/api/tokens?plugin=authz",
+            Body::None,
+            api(401, move |w| one_of(w, &owners, 200, 403)),
+        ),
+        case(
+            "DELETE",
+            "/api/tokens/{id}",
+            format!("/api/tokens/{victim}"),
+            Body::None,
+            api(401, move |w| one_of(w, &owners, 204, 403)),
+        ),
         case("GET", "/api/rules", "/api/rules", Body::None, all(200)),
-        case("GET", "/api/rules/{code}", format!("/api/rules/{rule}"), Body::None, all(200)),
-        case("PUT", "/api/rules/{code}", format!("/api/rules/{rule}"),
+        case(
+            "GET",
+            "/api/rules/{code}",
+            format!("/api/rules/{rule}"),
+            Body::None,
+            all(200),
+        ),
+        case(
+            "PUT",
+            "/api/rules/{code}",
+            format!("/api/rules/{rule}"),
             Body::Json(json!({ "enabled": true })),
-            api(401, |w| one_of(w, &[Admin], 200, 403))),
-        case("GET", "/api/upload-form", "/api/upload-form", Body::None, api(401, |_| 200)),
-        case("GET", "/api/upstreams", "/api/upstreams", Body::None,
-            api(401, |w| one_of(w, &[Admin], 200, 403))),
-        case("POST", "/api/upstreams", "/api/upstreams",
+            api(401, |w| one_of(w, &[Admin], 200, 403)),
+        ),
+        case(
+            "GET",
+            "/api/upload-form",
+            "/api/upload-form",
+            Body::None,
+            api(401, |_| 200),
+        ),
+        case(
+            "GET",
+            "/api/upstreams",
+            "/api/upstreams",
+            Body::None,
+            api(401, |w| one_of(w, &[Admin], 200, 403)),
+        ),
+        case(
+            "POST",
+            "/api/upstreams",
+            "/api/upstreams",
             Body::Json(json!({ "name": "elsewhere", "url": "file:///nonexistent/elsewhere.xml" })),
-            api(401, |w| one_of(w, &[Admin], 201, 403))),
-        case("GET", "/api/upstreams/{name}", "/api/upstreams/nowhere", Body::None,
-            api(401, |w| one_of(w, &[Admin], 200, 403))),
-        case("POST", "/api/upstreams/{name}/sync", "/api/upstreams/nowhere/sync", Body::None,
-            api(401, |w| one_of(w, &[Admin], 200, 403))),
-        case("POST", "/api/upstreams/{name}/allow", "/api/upstreams/nowhere/allow",
+            api(401, |w| one_of(w, &[Admin], 201, 403)),
+        ),
+        case(
+            "GET",
+            "/api/upstreams/{name}",
+            "/api/upstreams/nowhere",
+            Body::None,
+            api(401, |w| one_of(w, &[Admin], 200, 403)),
+        ),
+        case(
+            "POST",
+            "/api/upstreams/{name}/sync",
+            "/api/upstreams/nowhere/sync",
+            Body::None,
+            api(401, |w| one_of(w, &[Admin], 200, 403)),
+        ),
+        case(
+            "POST",
+            "/api/upstreams/{name}/allow",
+            "/api/upstreams/nowhere/allow",
             Body::Json(json!({ "package": "somewhere", "version": "1.0" })),
-            api(401, |w| one_of(w, &[Admin], 201, 403))),
+            api(401, |w| one_of(w, &[Admin], 201, 403)),
+        ),
         case("GET", "/healthz", "/healthz", Body::None, all(200)),
         case("GET", "/readyz", "/readyz", Body::None, all(200)),
         case("GET", "/metrics", "/metrics", Body::None, all(200)),
         // ---- web pages
         case("GET", "/", "/", Body::None, all(303)),
-        case("GET", "/static/app.css", "/static/app.css", Body::None, all(200)),
-        case("GET", "/static/app.js", "/static/app.js", Body::None, all(200)),
-        case("GET", "/sign-in", "/sign-in", Body::None, page(200, |_| 303)),
-        case("POST", "/sign-in", "/sign-in",
-            Body::Form(vec![("username", "bob".into()), ("password", PASSWORD.into())]),
-            |_, via| if via == Via::Session { 303 } else { 403 }),
-        case("POST", "/sign-out", "/sign-out", Body::Form(vec![]),
-            |_, via| if via == Via::Session { 303 } else { 403 }),
-        case("GET", "/account", "/account", Body::None, page(303, |_| 200)),
-        case("POST", "/account/tokens", "/account/tokens",
-            Body::Form(vec![("plugin", "authz".into()), ("days", "3".into())]),
-            form(|_| None, move |w| one_of(w, &owners, 200, 403))),
-        case("POST", "/account/tokens/{id}/revoke", format!("/account/tokens/{victim}/revoke"),
+        case(
+            "GET",
+            "/static/app.css",
+            "/static/app.css",
+            Body::None,
+            all(200),
+        ),
+        case(
+            "GET",
+            "/static/app.js",
+            "/static/app.js",
+            Body::None,
+            all(200),
+        ),
+        case(
+            "GET",
+            "/sign-in",
+            "/sign-in",
+            Body::None,
+            page(200, |_| 303),
+        ),
+        case(
+            "POST",
+            "/sign-in",
+            "/sign-in",
+            Body::Form(vec![
+                ("username", "bob".into()),
+                ("password", PASSWORD.into()),
+            ]),
+            |_, via| if via == Via::Session { 303 } else { 403 },
+        ),
+        case(
+            "POST",
+            "/sign-out",
+            "/sign-out",
             Body::Form(vec![]),
-            form(|_| None, move |w| one_of(w, &owners, 303, 403))),
+            |_, via| if via == Via::Session { 303 } else { 403 },
+        ),
+        case(
+            "GET",
+            "/account",
+            "/account",
+            Body::None,
+            page(303, |_| 200),
+        ),
+        case(
+            "POST",
+            "/account/tokens",
+            "/account/tokens",
+            Body::Form(vec![("plugin", "authz".into()), ("days", "3".into())]),
+            form(|_| None, move |w| one_of(w, &owners, 200, 403)),
+        ),
+        case(
+            "POST",
+            "/account/tokens/{id}/revoke",
+            format!("/account/tokens/{victim}/revoke"),
+            Body::Form(vec![]),
+            form(|_| None, move |w| one_of(w, &owners, 303, 403)),
+        ),
         case("GET", "/plugins/", "/plugins/", Body::None, all(200)),
-        case("GET", "/plugins/{package}/", "/plugins/authz/", Body::None, all(200)),
-        case("GET", "/plugins/{package}/version/{version}/", "/plugins/authz/version/2.0.0/",
-            Body::None, page(404, move |w| one_of(w, &insiders, 200, 404))),
-        case("POST", "/plugins/{package}/version/{version}/rescan",
-            "/plugins/authz/version/2.0.0/rescan", Body::Form(vec![]),
-            form(|_| None, move |w| one_of(w, &editors, 303, 403))),
-        case("POST", "/plugins/{package}/version/{version}/approve",
-            "/plugins/authz/version/3.0.0/approve", Body::Form(vec![]),
-            form(|_| None, move |w| one_of(w, &staff, 303, 403))),
-        case("POST", "/plugins/{package}/version/{version}/unapprove",
-            "/plugins/authz/version/1.0.0/unapprove", Body::Form(vec![]),
-            form(|_| None, move |w| one_of(w, &staff, 303, 403))),
+        case(
+            "GET",
+            "/plugins/{package}/",
+            "/plugins/authz/",
+            Body::None,
+            all(200),
+        ),
+        case(
+            "GET",
+            "/plugins/{package}/version/{version}/",
+            "/plugins/authz/version/2.0.0/",
+            Body::None,
+            page(404, move |w| one_of(w, &insiders, 200, 404)),
+        ),
+        case(
+            "POST",
+            "/plugins/{package}/version/{version}/rescan",
+            "/plugins/authz/version/2.0.0/rescan",
+            Body::Form(vec![]),
+            form(|_| None, move |w| one_of(w, &editors, 303, 403)),
+        ),
+        case(
+            "POST",
+            "/plugins/{package}/version/{version}/approve",
+            "/plugins/authz/version/3.0.0/approve",
+            Body::Form(vec![]),
+            form(|_| None, move |w| one_of(w, &staff, 303, 403)),
+        ),
+        case(
+            "POST",
+            "/plugins/{package}/version/{version}/unapprove",
+            "/plugins/authz/version/1.0.0/unapprove",
+            Body::Form(vec![]),
+            form(|_| None, move |w| one_of(w, &staff, 303, 403)),
+        ),
         case("GET", "/upload", "/upload", Body::None, page(303, |_| 200)),
-        case("POST", "/upload", "/upload",
+        case(
+            "POST",
+            "/upload",
+            "/upload",
             Body::Upload(|n| zip(&format!("webp{n}"), "1.0.0")),
-            form(|_| None, |_| 303)),
-        case("GET", "/plugins/{package}/upload", "/plugins/authz/upload", Body::None,
-            page(303, move |w| one_of(w, &editors, 200, 403))),
-        case("POST", "/plugins/{package}/upload", "/plugins/authz/upload",
+            form(|_| None, |_| 303),
+        ),
+        case(
+            "GET",
+            "/plugins/{package}/upload",
+            "/plugins/authz/upload",
+            Body::None,
+            page(303, move |w| one_of(w, &editors, 200, 403)),
+        ),
+        case(
+            "POST",
+            "/plugins/{package}/upload",
+            "/plugins/authz/upload",
             Body::Upload(|n| zip("authz", &format!("8.{n}.0"))),
-            form(move |w| (!editors.contains(&w)).then_some(403), |_| 303)),
-        case("GET", "/queue", "/queue", Body::None,
-            page(303, move |w| one_of(w, &staff, 200, 403))),
-        case("GET", "/admin/rules", "/admin/rules", Body::None,
-            page(303, |w| one_of(w, &[Admin], 200, 403))),
-        case("POST", "/admin/rules", "/admin/rules",
+            form(move |w| (!editors.contains(&w)).then_some(403), |_| 303),
+        ),
+        case(
+            "GET",
+            "/queue",
+            "/queue",
+            Body::None,
+            page(303, move |w| one_of(w, &staff, 200, 403)),
+        ),
+        case(
+            "GET",
+            "/admin/rules",
+            "/admin/rules",
+            Body::None,
+            page(303, |w| one_of(w, &[Admin], 200, 403)),
+        ),
+        case(
+            "POST",
+            "/admin/rules",
+            "/admin/rules",
             Body::Form(vec![("action", "enable".into()), ("code", rule.clone())]),
-            form(|w| (w != Admin).then_some(403), |_| 303)),
-        case("GET", "/admin/users", "/admin/users", Body::None,
-            page(303, |w| one_of(w, &[Admin], 200, 403))),
-        case("POST", "/admin/users/{id}", format!("/admin/users/{dave}"),
+            form(|w| (w != Admin).then_some(403), |_| 303),
+        ),
+        case(
+            "GET",
+            "/admin/users",
+            "/admin/users",
+            Body::None,
+            page(303, |w| one_of(w, &[Admin], 200, 403)),
+        ),
+        case(
+            "POST",
+            "/admin/users/{id}",
+            format!("/admin/users/{dave}"),
             Body::Form(vec![("trusted", "on".into())]),
-            form(|w| (w != Admin).then_some(403), |_| 303)),
+            form(|w| (w != Admin).then_some(403), |_| 303),
+        ),
         case("GET", "/docs/", "/docs/", Body::None, all(200)),
         case("GET", "/docs/config", "/docs/config", Body::None, all(200)),
         case("GET", "/docs/policy", "/docs/policy", Body::None, all(200)),
-        case("GET", "/docs/rules/{code}", format!("/docs/rules/{rule}"), Body::None, all(200)),
+        case(
+            "GET",
+            "/docs/rules/{code}",
+            format!("/docs/rules/{rule}"),
+            Body::None,
+            all(200),
+        ),
         // Curation (issue #11): admins only.
-        case("GET", "/api/conflicts", "/api/conflicts", Body::None,
-            api(401, |w| one_of(w, &[Admin], 200, 403))),
-        case("GET", "/api/upstreams/{name}/search", "/api/upstreams/nowhere/search?q=plugin",
-            Body::None, api(401, |w| one_of(w, &[Admin], 200, 403))),
-        case("POST", "/api/upstreams/{name}/schedule", "/api/upstreams/nowhere/schedule",
+        case(
+            "GET",
+            "/api/conflicts",
+            "/api/conflicts",
+            Body::None,
+            api(401, |w| one_of(w, &[Admin], 200, 403)),
+        ),
+        case(
+            "GET",
+            "/api/upstreams/{name}/search",
+            "/api/upstreams/nowhere/search?q=plugin",
+            Body::None,
+            api(401, |w| one_of(w, &[Admin], 200, 403)),
+        ),
+        case(
+            "POST",
+            "/api/upstreams/{name}/schedule",
+            "/api/upstreams/nowhere/schedule",
             Body::Json(json!({ "sync_interval": 3600 })),
-            api(401, |w| one_of(w, &[Admin], 200, 403))),
+            api(401, |w| one_of(w, &[Admin], 200, 403)),
+        ),
         // The allow row above allowed `somewhere`: the first admin takes it back, the second
         // finds nothing to disallow.
-        case("POST", "/api/upstreams/{name}/disallow", "/api/upstreams/nowhere/disallow",
+        case(
+            "POST",
+            "/api/upstreams/{name}/disallow",
+            "/api/upstreams/nowhere/disallow",
             Body::Json(json!({ "package": "somewhere" })),
             |who, via| match who {
                 Anon => 401,
@@ -337,50 +616,113 @@ fn cases(w: &World) -> Vec<Case> {
                 Admin if via == Via::Basic => 200,
                 Admin => 404,
                 _ => 403,
-            }),
-        case("GET", "/admin/upstreams", "/admin/upstreams", Body::None,
-            page(303, |w| one_of(w, &[Admin], 200, 403))),
-        case("POST", "/admin/upstreams", "/admin/upstreams",
-            Body::Form(vec![("name", "webup".into()), ("url", "file:///nonexistent/web.xml".into())]),
-            form(|w| (w != Admin).then_some(403), |_| 303)),
-        case("GET", "/admin/upstreams/{name}", "/admin/upstreams/nowhere", Body::None,
-            page(303, |w| one_of(w, &[Admin], 200, 403))),
-        case("POST", "/admin/upstreams/{name}/sync", "/admin/upstreams/nowhere/sync",
+            },
+        ),
+        case(
+            "GET",
+            "/admin/upstreams",
+            "/admin/upstreams",
+            Body::None,
+            page(303, |w| one_of(w, &[Admin], 200, 403)),
+        ),
+        case(
+            "POST",
+            "/admin/upstreams",
+            "/admin/upstreams",
+            Body::Form(vec![
+                ("name", "webup".into()),
+                ("url", "file:///nonexistent/web.xml".into()),
+            ]),
+            form(|w| (w != Admin).then_some(403), |_| 303),
+        ),
+        case(
+            "GET",
+            "/admin/upstreams/{name}",
+            "/admin/upstreams/nowhere",
+            Body::None,
+            page(303, |w| one_of(w, &[Admin], 200, 403)),
+        ),
+        case(
+            "POST",
+            "/admin/upstreams/{name}/sync",
+            "/admin/upstreams/nowhere/sync",
             Body::Form(vec![]),
-            form(|w| (w != Admin).then_some(403), |_| 303)),
-        case("POST", "/admin/upstreams/{name}/allow", "/admin/upstreams/nowhere/allow",
-            Body::Form(vec![("package", "elsewhere".into()), ("mode", "follow".into())]),
-            form(|w| (w != Admin).then_some(403), |_| 303)),
-        case("POST", "/admin/upstreams/{name}/disallow", "/admin/upstreams/nowhere/disallow",
+            form(|w| (w != Admin).then_some(403), |_| 303),
+        ),
+        case(
+            "POST",
+            "/admin/upstreams/{name}/allow",
+            "/admin/upstreams/nowhere/allow",
+            Body::Form(vec![
+                ("package", "elsewhere".into()),
+                ("mode", "follow".into()),
+            ]),
+            form(|w| (w != Admin).then_some(403), |_| 303),
+        ),
+        case(
+            "POST",
+            "/admin/upstreams/{name}/disallow",
+            "/admin/upstreams/nowhere/disallow",
             Body::Form(vec![("package", "elsewhere".into())]),
-            form(|w| (w != Admin).then_some(403), |_| 303)),
-        case("GET", "/admin/conflicts", "/admin/conflicts", Body::None,
-            page(303, |w| one_of(w, &[Admin], 200, 403))),
-        case("GET", "/admin/qgis-config", "/admin/qgis-config", Body::None,
-            page(303, |w| one_of(w, &[Admin], 200, 403))),
-        case("GET", "/admin/qgis-config/{file}", "/admin/qgis-config/qgis_global_settings.ini",
-            Body::None, page(303, |w| one_of(w, &[Admin], 200, 403))),
+            form(|w| (w != Admin).then_some(403), |_| 303),
+        ),
+        case(
+            "GET",
+            "/admin/conflicts",
+            "/admin/conflicts",
+            Body::None,
+            page(303, |w| one_of(w, &[Admin], 200, 403)),
+        ),
+        case(
+            "GET",
+            "/admin/qgis-config",
+            "/admin/qgis-config",
+            Body::None,
+            page(303, |w| one_of(w, &[Admin], 200, 403)),
+        ),
+        case(
+            "GET",
+            "/admin/qgis-config/{file}",
+            "/admin/qgis-config/qgis_global_settings.ini",
+            Body::None,
+            page(303, |w| one_of(w, &[Admin], 200, 403)),
+        ),
         // Revocation of the unapproved 2.0.0, last, and lifted again: admins only.
-        case("POST", "/plugins/{package}/version/{version}/revoke",
+        case(
+            "POST",
+            "/plugins/{package}/version/{version}/revoke",
             "/plugins/authz/version/2.0.0/revoke",
             Body::Form(vec![("reason", "matrix".into())]),
-            form(|_| None, |w| one_of(w, &[Admin], 303, 403))),
-        case("POST", "/plugins/{package}/version/{version}/unrevoke",
-            "/plugins/authz/version/2.0.0/unrevoke", Body::Form(vec![]),
-            form(|_| None, |w| one_of(w, &[Admin], 303, 403))),
-        case("POST", "/api/plugins/{name}/versions/{version}/revoke",
-            "/api/plugins/authz/versions/2.0.0/revoke", Body::Json(json!({ "reason": "matrix" })),
-            api(401, |w| one_of(w, &[Admin], 200, 403))),
+            form(|_| None, |w| one_of(w, &[Admin], 303, 403)),
+        ),
+        case(
+            "POST",
+            "/plugins/{package}/version/{version}/unrevoke",
+            "/plugins/authz/version/2.0.0/unrevoke",
+            Body::Form(vec![]),
+            form(|_| None, |w| one_of(w, &[Admin], 303, 403)),
+        ),
+        case(
+            "POST",
+            "/api/plugins/{name}/versions/{version}/revoke",
+            "/api/plugins/authz/versions/2.0.0/revoke",
+            Body::Json(json!({ "reason": "matrix" })),
+            api(401, |w| one_of(w, &[Admin], 200, 403)),
+        ),
         // Lifting twice: the second finds nothing revoked.
-        case("POST", "/api/plugins/{name}/versions/{version}/unrevoke",
-            "/api/plugins/authz/versions/2.0.0/unrevoke", Body::None,
+        case(
+            "POST",
+            "/api/plugins/{name}/versions/{version}/unrevoke",
+            "/api/plugins/authz/versions/2.0.0/unrevoke",
+            Body::None,
             |who, via| match who {
                 Anon => 401,
                 w if bad_token(w) => 401,
                 Admin if via == Via::Basic => 200,
                 Admin => 409,
                 _ => 403,
-            }),
+            },
+        ),
     ]
 }
 
@@ -424,7 +766,9 @@ fn routes_in_sources() -> BTreeSet<(String, String)> {
             }
             let call = &text[start..end];
             let Some(q1) = call.find('"') else { continue };
-            let Some(q2) = call[q1 + 1..].find('"') else { continue };
+            let Some(q2) = call[q1 + 1..].find('"') else {
+                continue;
+            };
             let path = &call[q1 + 1..q1 + 1 + q2];
             let rest = &call[q1 + 1 + q2..];
             for method in ["get", "post", "put", "delete", "patch"] {
@@ -459,7 +803,10 @@ fn every_route_is_in_the_matrix() {
         sessions: vec![],
     };
     let in_sources = routes_in_sources();
-    assert!(in_sources.len() > 50, "the route parser found {in_sources:?}");
+    assert!(
+        in_sources.len() > 50,
+        "the route parser found {in_sources:?}"
+    );
     let in_matrix: BTreeSet<(String, String)> = cases(&world)
         .iter()
         .map(|c| (c.method.to_string(), c.pattern.to_string()))
@@ -475,7 +822,9 @@ fn every_route_is_in_the_matrix() {
 // ---- running it
 
 fn csrf_for(session: &str) -> String {
-    hex::encode(sha2::Sha256::digest(format!("vetted-csrf\0{session}").as_bytes()))
+    hex::encode(sha2::Sha256::digest(
+        format!("vetted-csrf\0{session}").as_bytes(),
+    ))
 }
 
 async fn json_of(r: reqwest::Response) -> Value {
@@ -488,7 +837,12 @@ async fn setup(ts: &TestServer) -> World {
     ts.user("carol", Role::Plain).await;
     ts.user("dave", Role::Plain).await;
     let db = &ts.state().db;
-    assert_eq!(ts.add_plugin("alice", zip("authz", "1.0.0"), false).await.status(), 201);
+    assert_eq!(
+        ts.add_plugin("alice", zip("authz", "1.0.0"), false)
+            .await
+            .status(),
+        201
+    );
     for v in ["2.0.0", "3.0.0"] {
         let r = ts
             .token_upload(
@@ -501,7 +855,10 @@ async fn setup(ts: &TestServer) -> World {
         assert_eq!(r.status(), 201);
     }
     for v in ["1.0.0", "2.0.0", "3.0.0"] {
-        assert_eq!(ts.wait_scanned("authz", v).await["validation_status"], "validated");
+        assert_eq!(
+            ts.wait_scanned("authz", v).await["validation_status"],
+            "validated"
+        );
     }
     let r = ts
         .post("/api/plugins/authz/versions/1.0.0/approve")
@@ -520,7 +877,12 @@ async fn setup(ts: &TestServer) -> World {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-    assert_eq!(ts.add_plugin("bob", zip("bobs", "1.0.0"), false).await.status(), 201);
+    assert_eq!(
+        ts.add_plugin("bob", zip("bobs", "1.0.0"), false)
+            .await
+            .status(),
+        201
+    );
     let mut tokens = vec![
         (Token, ts.create_token("alice", "authz").await),
         (ForeignToken, ts.create_token("bob", "bobs").await),
@@ -595,19 +957,49 @@ fn basic(user: &str) -> String {
 async fn restore(ts: &TestServer, w: &World) {
     let pool = &ts.state().db.pool;
     let run = |sql: &'static str, a: i64, b: i64| async move {
-        sqlx::query(sql).bind(a).bind(b).execute(pool).await.unwrap();
+        sqlx::query(sql)
+            .bind(a)
+            .bind(b)
+            .execute(pool)
+            .await
+            .unwrap();
     };
-    run("UPDATE versions SET approved = 1 WHERE id = $1 OR id = $2", w.v1, w.v1).await;
-    run("UPDATE versions SET approved = 0 WHERE id = $1 OR id = $2", w.v2, w.v3).await;
-    run("DELETE FROM plugin_members WHERE plugin_id = $1 AND user_id = $2", w.plugin, w.bob).await;
-    run("DELETE FROM plugin_members WHERE plugin_id = $1 AND user_id = $2", w.plugin, w.dave).await;
+    run(
+        "UPDATE versions SET approved = 1 WHERE id = $1 OR id = $2",
+        w.v1,
+        w.v1,
+    )
+    .await;
+    run(
+        "UPDATE versions SET approved = 0 WHERE id = $1 OR id = $2",
+        w.v2,
+        w.v3,
+    )
+    .await;
+    run(
+        "DELETE FROM plugin_members WHERE plugin_id = $1 AND user_id = $2",
+        w.plugin,
+        w.bob,
+    )
+    .await;
+    run(
+        "DELETE FROM plugin_members WHERE plugin_id = $1 AND user_id = $2",
+        w.plugin,
+        w.dave,
+    )
+    .await;
     run(
         "INSERT INTO plugin_members (plugin_id, user_id, role) VALUES ($1, $2, 'editor')",
         w.plugin,
         w.dave,
     )
     .await;
-    run("UPDATE tokens SET revoked = 0 WHERE id = $1 OR id = $2", w.victim_token, w.victim_token).await;
+    run(
+        "UPDATE tokens SET revoked = 0 WHERE id = $1 OR id = $2",
+        w.victim_token,
+        w.victim_token,
+    )
+    .await;
     run(
         "UPDATE users SET is_admin = 0, is_staff = 0, is_trusted = 0 WHERE id = $1 OR id = $2",
         w.dave,
@@ -618,7 +1010,10 @@ async fn restore(ts: &TestServer, w: &World) {
         .execute(pool)
         .await
         .unwrap();
-    sqlx::query("DELETE FROM sessions").execute(pool).await.unwrap();
+    sqlx::query("DELETE FROM sessions")
+        .execute(pool)
+        .await
+        .unwrap();
     for (_, user, secret) in &w.sessions {
         sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
             .bind(vetted_server::auth::hash_secret(secret))
@@ -648,12 +1043,24 @@ async fn fingerprint(ts: &TestServer) -> Vec<i64> {
         "SELECT COUNT(*) FROM sessions",
         "SELECT CAST(COALESCE(SUM(is_admin + is_staff + is_trusted), 0) AS BIGINT) FROM users",
     ] {
-        out.push(sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.unwrap());
+        out.push(
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+        );
     }
     out
 }
 
-async fn send(ts: &TestServer, w: &World, c: &Case, who: Who, via: Via, n: u32) -> reqwest::Response {
+async fn send(
+    ts: &TestServer,
+    w: &World,
+    c: &Case,
+    who: Who,
+    via: Via,
+    n: u32,
+) -> reqwest::Response {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -678,8 +1085,10 @@ async fn send(ts: &TestServer, w: &World, c: &Case, who: Who, via: Via, n: u32) 
         Body::None => rq,
         Body::Json(v) => rq.json(v),
         Body::Form(fields) => {
-            let mut pairs: Vec<(String, String)> =
-                fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let mut pairs: Vec<(String, String)> = fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
             if let Some(t) = &csrf {
                 pairs.push(("csrf_token".into(), t.clone()));
             }
@@ -738,9 +1147,15 @@ async fn matrix(db: Db) {
             count += 1;
             let mut problem = None;
             if status != expected {
-                problem = Some(format!("got {status}, expected {expected}: {}", body.chars().take(160).collect::<String>()));
+                problem = Some(format!(
+                    "got {status}, expected {expected}: {}",
+                    body.chars().take(160).collect::<String>()
+                ));
             } else if c.pattern == "/plugins/RPC2/" && status == 200 && body.contains("<fault>") {
-                problem = Some(format!("XML-RPC fault: {}", body.chars().take(200).collect::<String>()));
+                problem = Some(format!(
+                    "XML-RPC fault: {}",
+                    body.chars().take(200).collect::<String>()
+                ));
             }
             let refused = status >= 400 || location.starts_with("/sign-in");
             if refused {
@@ -752,13 +1167,24 @@ async fn matrix(db: Db) {
                 }
             }
             if let Some(p) = problem {
-                wrong.push(format!("{} {} as {who:?} via {via:?}: {p}", c.method, c.path));
+                wrong.push(format!(
+                    "{} {} as {who:?} via {via:?}: {p}",
+                    c.method, c.path
+                ));
             }
             restore(&ts, &w).await;
         }
     }
-    eprintln!("authorization matrix on {db:?}: {count} requests, {} wrong", wrong.len());
-    assert!(wrong.is_empty(), "{} of {count} requests answered wrongly:\n{}", wrong.len(), wrong.join("\n"));
+    eprintln!(
+        "authorization matrix on {db:?}: {count} requests, {} wrong",
+        wrong.len()
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} of {count} requests answered wrongly:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
     ts.stop().await;
 }
 

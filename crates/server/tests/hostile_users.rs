@@ -28,7 +28,12 @@ fn brute_force_limits(c: &mut vetted_server::Config) {
     };
 }
 
-async fn json_sign_in(ts: &TestServer, from: &str, user: &str, password: &str) -> reqwest::Response {
+async fn json_sign_in(
+    ts: &TestServer,
+    from: &str,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
     ts.post("/api/session")
         .header("X-Forwarded-For", from)
         .json(&json!({ "username": user, "password": password }))
@@ -129,12 +134,17 @@ async fn sign_in_brute_force(db: Db) {
     .await;
     // Other accounts are not affected.
     assert_eq!(
-        json_sign_in(&ts, "192.0.2.77", "bob", PASSWORD).await.status(),
+        json_sign_in(&ts, "192.0.2.77", "bob", PASSWORD)
+            .await
+            .status(),
         StatusCode::OK
     );
 
     // One address trying many accounts hits the per-address limit.
-    for (i, user) in ["u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8"].iter().enumerate() {
+    for (i, user) in ["u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8"]
+        .iter()
+        .enumerate()
+    {
         let r = json_sign_in(&ts, "192.0.2.200", user, "guess").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
     }
@@ -150,10 +160,12 @@ async fn sign_in_brute_force(db: Db) {
         .await
         .unwrap();
     assert!(rows >= 5, "{rows}");
-    sqlx::query("INSERT INTO limit_counters (key, window_start, expires_at, hits) VALUES ('old', 1, 2, 9)")
-        .execute(&ts.state().db.pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO limit_counters (key, window_start, expires_at, hits) VALUES ('old', 1, 2, 9)",
+    )
+    .execute(&ts.state().db.pool)
+    .await
+    .unwrap();
     assert!(vetted_server::limits::purge(&ts.state().db).await.unwrap() >= 1);
     let old: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM limit_counters WHERE key = 'old'")
         .fetch_one(&ts.state().db.pool)
@@ -236,7 +248,8 @@ async fn bad_tokens_are_limited_per_address() {
     // Uploads with a token from there too.
     let form = reqwest::multipart::Form::new().part(
         "package",
-        reqwest::multipart::Part::bytes(PluginZip::valid("tok", "1.0.1").bytes()).file_name("p.zip"),
+        reqwest::multipart::Part::bytes(PluginZip::valid("tok", "1.0.1").bytes())
+            .file_name("p.zip"),
     );
     let r = ts
         .post("/plugins/api/tok/version/add/")
@@ -290,25 +303,45 @@ async fn uploads_and_writes_are_rate_limited_reads_are_not() {
     .await;
     let upload = |user: &'static str, from: &'static str, name: &str| {
         let zip = PluginZip::valid(name, "1.0.0").bytes();
-        let form = reqwest::multipart::Form::new()
-            .part("package", reqwest::multipart::Part::bytes(zip).file_name("p.zip"));
+        let form = reqwest::multipart::Form::new().part(
+            "package",
+            reqwest::multipart::Part::bytes(zip).file_name("p.zip"),
+        );
         ts.post("/plugins/add/")
             .header("X-Forwarded-For", from)
             .basic_auth(user, Some(PASSWORD))
             .multipart(form)
             .send()
     };
-    assert_eq!(upload("alice", "198.51.100.1", "ra").await.unwrap().status(), 201);
-    assert_eq!(upload("alice", "198.51.100.1", "rb").await.unwrap().status(), 201);
+    assert_eq!(
+        upload("alice", "198.51.100.1", "ra")
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(
+        upload("alice", "198.51.100.1", "rb")
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
     let r = upload("alice", "198.51.100.1", "rc").await.unwrap();
     assert_limited(r, "uploads from your account").await;
     assert!(ts.state().db.plugin_by_name("rc").await.unwrap().is_none());
     // Bob from the same address still may (per user), until the address's limit.
-    assert_eq!(upload("bob", "198.51.100.1", "rd").await.unwrap().status(), 201);
+    assert_eq!(
+        upload("bob", "198.51.100.1", "rd").await.unwrap().status(),
+        201
+    );
     let r = upload("bob", "198.51.100.1", "re").await.unwrap();
     assert_limited(r, "uploads from your address").await;
     // Bob from elsewhere is fine.
-    assert_eq!(upload("bob", "203.0.113.1", "rf").await.unwrap().status(), 201);
+    assert_eq!(
+        upload("bob", "203.0.113.1", "rf").await.unwrap().status(),
+        201
+    );
 
     // Other writes per user: three token creations, then 429.
     for i in 0..3 {
@@ -350,7 +383,14 @@ async fn uploads_and_writes_are_rate_limited_reads_are_not() {
     })
     .await;
     for _ in 0..5 {
-        assert_eq!(ts.get("/plugins/plugins.xml").send().await.unwrap().status(), 200);
+        assert_eq!(
+            ts.get("/plugins/plugins.xml")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
     let r = ts.get("/plugins/plugins.xml").send().await.unwrap();
     assert_limited(r, "requests from your address").await;
@@ -385,7 +425,10 @@ fn read_status(s: &mut TcpStream) -> String {
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) => panic!("reading the answer: {e}; got {:?}", String::from_utf8_lossy(&got)),
+            Err(e) => panic!(
+                "reading the answer: {e}; got {:?}",
+                String::from_utf8_lossy(&got)
+            ),
         }
     }
     String::from_utf8_lossy(&got)
@@ -435,7 +478,11 @@ fn endless_chunked(
     let took = started.elapsed();
     let _ = s.shutdown(std::net::Shutdown::Both);
     feeder.join().unwrap();
-    (status, took, sent.load(std::sync::atomic::Ordering::Relaxed))
+    (
+        status,
+        took,
+        sent.load(std::sync::atomic::Ordering::Relaxed),
+    )
 }
 
 /// The memory figures need a process of their own: this test runs itself again alone.
@@ -466,7 +513,10 @@ fn bodies_are_bounded_before_and_while_they_are_read() {
         String::from_utf8_lossy(&out.stderr)
     );
     eprintln!("{text}");
-    assert!(out.status.success(), "the body test failed in its own process");
+    assert!(
+        out.status.success(),
+        "the body test failed in its own process"
+    );
     assert!(text.contains("1 passed"), "{text}");
 }
 
@@ -526,7 +576,10 @@ async fn bodies_bounded() {
         })
         .await
         .unwrap();
-        assert!(status.contains(" 413 "), "{path}: {status} after {sent} bytes");
+        assert!(
+            status.contains(" 413 "),
+            "{path}: {status} after {sent} bytes"
+        );
         assert!(took < Duration::from_secs(20), "{path}: {took:?}");
         eprintln!("{path}: endless fast chunked body cut after {sent} bytes sent, {took:?}");
     }
@@ -535,7 +588,15 @@ async fn bodies_bounded() {
     // body deadline with 408.
     let (status, took, sent) = tokio::task::spawn_blocking({
         let (url, cookie) = (url.clone(), cookie.clone());
-        move || endless_chunked(&url, &cookie, "/plugins/add/", 1024, Duration::from_millis(100))
+        move || {
+            endless_chunked(
+                &url,
+                &cookie,
+                "/plugins/add/",
+                1024,
+                Duration::from_millis(100),
+            )
+        }
     })
     .await
     .unwrap();
@@ -550,7 +611,13 @@ async fn bodies_bounded() {
     for _ in 0..20 {
         let (url, cookie) = (url.clone(), cookie.clone());
         threads.push(std::thread::spawn(move || {
-            endless_chunked(&url, &cookie, "/plugins/add/", 64 * 1024, Duration::from_millis(1))
+            endless_chunked(
+                &url,
+                &cookie,
+                "/plugins/add/",
+                64 * 1024,
+                Duration::from_millis(1),
+            )
         }));
     }
     let mut total = 0;
@@ -572,7 +639,10 @@ async fn bodies_bounded() {
     // instead of all at once (200 × 19 MiB).
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..200 {
-        let rq = ts.get("/api/session").basic_auth("alice", Some(PASSWORD)).send();
+        let rq = ts
+            .get("/api/session")
+            .basic_auth("alice", Some(PASSWORD))
+            .send();
         set.spawn(async move { rq.await.unwrap().status() });
     }
     while let Some(s) = set.join_next().await {
@@ -581,7 +651,10 @@ async fn bodies_bounded() {
     let after_auth = rss_kib();
     let grown_mib = after_auth.saturating_sub(after_bodies) / 1024;
     eprintln!("memory: {after_auth} KiB after 200 concurrent password checks (+{grown_mib} MiB)");
-    assert!(grown_mib < 200, "password checks grew memory by {grown_mib} MiB");
+    assert!(
+        grown_mib < 200,
+        "password checks grew memory by {grown_mib} MiB"
+    );
 
     // The server is still serving, and nothing was stored.
     assert_eq!(ts.get("/healthz").send().await.unwrap().status(), 200);
@@ -652,7 +725,8 @@ async fn sessions_are_never_fixed_and_end_on_the_server() {
 
     // The web form does the same.
     let mut web = common::web::WebClient::new(&ts);
-    web.cookies.push(("vetted_session".into(), "planted-web-id".into()));
+    web.cookies
+        .push(("vetted_session".into(), "planted-web-id".into()));
     let page = web.get("/sign-in").await.text().await.unwrap();
     let csrf = common::web::csrf_in(&page).unwrap();
     let r = web
@@ -698,7 +772,10 @@ async fn sessions_are_never_fixed_and_end_on_the_server() {
     let csrf = common::web::csrf_in(&page).unwrap();
     let r = web.post_form("/sign-out", &[("csrf_token", &csrf)]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(whoami_with(&ts, &stolen_web).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        whoami_with(&ts, &stolen_web).await,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Sessions and tokens are stored hashed: no cookie or token value is in the database.
     let r = ts
