@@ -131,9 +131,7 @@ pub fn run(args: UpstreamArgs) -> anyhow::Result<u8> {
             let c = config(&data, None)?;
             runtime()?.block_on(async move {
                 let db = vetted_server::db::Db::connect(&c).await?;
-                let u = vetted_server::upstream::by_name(&db, &name)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("there is no upstream named {name:?}"))?;
+                let u = vetted_server::upstream::named(&db, &name).await?;
                 if page == 0 || per_page == 0 || per_page > 500 {
                     anyhow::bail!("--page counts from 1; --per-page is 1 to 500");
                 }
@@ -180,9 +178,7 @@ pub fn run(args: UpstreamArgs) -> anyhow::Result<u8> {
             let c = config(&data, None)?;
             runtime()?.block_on(async move {
                 let db = vetted_server::db::Db::connect(&c).await?;
-                let u = vetted_server::upstream::by_name(&db, &name)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("there is no upstream named {name:?}"))?;
+                let u = vetted_server::upstream::named(&db, &name).await?;
                 if !vetted_server::upstream::import::disallow(&db, &u, &package).await? {
                     anyhow::bail!("{package:?} is not allowed from upstream {name:?}");
                 }
@@ -257,11 +253,7 @@ pub fn run(args: UpstreamArgs) -> anyhow::Result<u8> {
                         }
                     }
                     Some(name) => {
-                        let u = vetted_server::upstream::by_name(&db, &name)
-                            .await?
-                            .ok_or_else(|| {
-                                anyhow::anyhow!("there is no upstream named {name:?}")
-                            })?;
+                        let u = vetted_server::upstream::named(&db, &name).await?;
                         let entries = vetted_server::upstream::catalogue(&db, u.id, gone).await?;
                         if json {
                             println!("{}", serde_json::to_string_pretty(&entries)?);
@@ -296,9 +288,7 @@ pub fn run(args: UpstreamArgs) -> anyhow::Result<u8> {
             let c = config(&data, None)?;
             runtime()?.block_on(async move {
                 let db = vetted_server::db::Db::connect(&c).await?;
-                let u = vetted_server::upstream::by_name(&db, &name)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("there is no upstream named {name:?}"))?;
+                let u = vetted_server::upstream::named(&db, &name).await?;
                 let admin = db
                     .user_by_name(&by)
                     .await?

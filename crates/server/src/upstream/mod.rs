@@ -186,6 +186,13 @@ pub async fn by_name(db: &Db, name: &str) -> anyhow::Result<Option<Upstream>> {
         .context("looking up the upstream")
 }
 
+/// The upstream called `name`, or an error that says there is none.
+pub async fn named(db: &Db, name: &str) -> anyhow::Result<Upstream> {
+    by_name(db, name)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("there is no upstream named {name:?}"))
+}
+
 /// The catalogue of one upstream: entries still listed, or every entry with `include_gone`.
 pub async fn catalogue(
     db: &Db,
