@@ -166,11 +166,14 @@ async fn worker_killed_mid_scan(db_kind: Db) {
     let _worker = spawn(&args, &dir.path().join("worker2.log"));
     let start = Instant::now();
     let v = loop {
+        // Download first, then status: the worker may finish in between, and
+        // a version that was downloadable earlier can no longer be validating.
+        let download = anonymous_download(&client, &url).await;
         let v = version_status(&client, &url).await;
         if v["validation_status"] != "validating" {
             break v;
         }
-        assert_eq!(anonymous_download(&client, &url).await, 401);
+        assert_eq!(download, 401, "downloadable while still validating");
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "job never finished: {:?}\n{}",
