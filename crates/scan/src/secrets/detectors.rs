@@ -420,21 +420,107 @@ impl KeywordSet {
     ];
 }
 
-/// A keyword pattern: the group holding the secret, its backtracking-free superset, and the
-/// exact (backtracking) pattern, compiled only when the superset first matches a line: the
-/// exact patterns cost milliseconds each to compile and most scans never need most of them.
+/// A keyword pattern: its backtracking-free superset, which rules lines out cheaply, and the
+/// exact pattern, compiled only when the superset first matches a line.
+///
+/// The exact pattern is detect-secrets' regex rewritten without lookaheads and back-references
+/// (see [`keyword_exact`]), so the regex crate's leftmost-first search returns the match Python's
+/// backtracking `re.search` returns. It is compiled forward-only (no lazy or full DFA, no literal
+/// pre-filter): it only ever runs on the few lines its superset matched, and the backtracking
+/// form cost about 6 ms per pattern to compile.
 pub struct KeywordPattern {
     source: String,
+    /// The reference form (Python's regex as detect-secrets writes it), kept for the tests.
+    #[cfg_attr(not(test), allow(dead_code))]
+    reference: String,
+    /// detect-secrets' group number of the secret in the reference form.
     pub group: usize,
     pub superset: Regex,
-    exact: OnceLock<Option<Fancy>>,
+    exact: OnceLock<Option<regex_automata::meta::Regex>>,
 }
 
 impl KeywordPattern {
     /// The exact pattern (`None` only if it failed to compile, which the tests rule out).
-    pub fn exact(&self) -> Option<&Fancy> {
-        self.exact.get_or_init(|| fancy(&self.source).ok()).as_ref()
+    pub fn exact(&self) -> Option<&regex_automata::meta::Regex> {
+        self.exact
+            .get_or_init(|| exact_keyword_regex(&self.source).ok())
+            .as_ref()
     }
+
+    /// Whether the pattern starts with a keyword (a search can start at the first one).
+    pub fn starts_with_keyword(&self) -> bool {
+        self.group != 2
+    }
+
+    /// The secret of the first match at or after byte `from` of `line`, as detect-secrets'
+    /// `match.group(group)` gives it.
+    pub fn secret<'l>(&self, line: &'l str, from: usize) -> Option<&'l str> {
+        let re = self.exact()?;
+        let mut caps = re.create_captures();
+        let input = regex_automata::Input::new(line).range(from..);
+        re.search_captures(&input, &mut caps);
+        // Exactly one of the quote branches took part in a match.
+        SECRET_GROUPS
+            .iter()
+            .find_map(|name| caps.get_group_by_name(name))
+            .map(|span| &line[span.range()])
+    }
+}
+
+/// The names of the secret's group in each quote branch of an exact keyword pattern.
+const SECRET_GROUPS: [&str; 4] = ["s0", "s1", "s2", "s3"];
+
+fn exact_keyword_regex(source: &str) -> Result<regex_automata::meta::Regex, String> {
+    use regex_automata::meta;
+    meta::Regex::builder()
+        .configure(
+            meta::Config::new()
+                .hybrid(false)
+                .dfa(false)
+                .onepass(false)
+                .auto_prefilter(false),
+        )
+        .build(source)
+        .map_err(|e| format!("pattern {source:?}: {e}"))
+}
+
+/// A keyword pattern of detect-secrets rewritten for a regex engine without lookarounds or
+/// back-references, with the same leftmost-first match.
+///
+/// - The secret `(?=[^\v'"]*)(?=\w+)[^\v'"]*[^\v,'"`]`: the first lookahead always holds; the
+///   second needs a word character first, and a word character is in both classes, so it is
+///   `\w(?:[^\v'"]*[^\v,'"`])?`, which tries the same lengths in the same (longest first) order.
+/// - A quote group followed by the secret and a back-reference to that group becomes one branch
+///   per quote character (`'S'|"S"|`S``), then, for an optional quote, an unquoted branch. At any
+///   position at most one quote branch can start, and it comes before the unquoted one, as the
+///   greedy `?` of the quote group tries a quote before none.
+///
+/// The secret's group is named `s0`..`s3` after its branch.
+pub fn keyword_exact(reference: &str) -> String {
+    let secret = r#"\w(?:[^\v'"]*[^\v,'"`])?"#;
+    let mut out = reference.to_string();
+    for n in 1..=9 {
+        for (group, quotes, optional) in [
+            (format!("({QUOTE}?)"), &["'", "\"", "`"][..], true),
+            (format!("({QUOTE})"), &["'", "\"", "`"][..], false),
+            ("(\")".to_string(), &["\""][..], false),
+        ] {
+            let reference_form = format!("{group}({SECRET})(\\{n})");
+            if !out.contains(&reference_form) {
+                continue;
+            }
+            let mut branches: Vec<String> = quotes
+                .iter()
+                .enumerate()
+                .map(|(i, q)| format!("{q}(?P<{}>{secret}){q}", SECRET_GROUPS[i]))
+                .collect();
+            if optional {
+                branches.push(format!("(?P<{}>{secret})", SECRET_GROUPS[3]));
+            }
+            out = out.replace(&reference_form, &format!("(?:{})", branches.join("|")));
+        }
+    }
+    out
 }
 
 /// The keyword detector's patterns for one file type, with the group that holds the secret.
@@ -490,10 +576,11 @@ fn keyword_sources(set: KeywordSet) -> Vec<(String, usize)> {
 fn build_keyword_set(set: KeywordSet) -> Result<Vec<KeywordPattern>, String> {
     keyword_sources(set)
         .into_iter()
-        .map(|(source, group)| {
+        .map(|(reference, group)| {
             Ok(KeywordPattern {
-                superset: plain(&keyword_superset(&source))?,
-                source,
+                superset: plain(&keyword_superset(&reference))?,
+                source: keyword_exact(&reference),
+                reference,
                 group,
                 exact: OnceLock::new(),
             })
@@ -895,6 +982,139 @@ mod tests {
             );
             for pattern in built.iter().flatten() {
                 assert!(pattern.exact().is_some(), "{}", pattern.source);
+                assert!(fancy(&pattern.reference).is_ok(), "{}", pattern.reference);
+                // Every back-reference and lookahead was rewritten away.
+                assert!(!pattern.source.contains("(?="), "{}", pattern.source);
+                assert!(
+                    !(1..=9).any(|n| pattern.source.contains(&format!(r"(\{n})"))),
+                    "{}",
+                    pattern.source
+                );
+            }
+        }
+    }
+
+    /// The reference (backtracking) form's secret group for the first match at `from`.
+    fn reference_secret(re: &Fancy, group: usize, line: &str, from: usize) -> Option<String> {
+        let caps = re.captures_from_pos(line, from).ok()??;
+        caps.get(group).map(|m| m.as_str().to_string())
+    }
+
+    fn token() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just("password".to_string()),
+            Just("PassWord".to_string()),
+            Just("api_key".to_string()),
+            Just("db_pass".to_string()),
+            Just("secret".to_string()),
+            Just("contraseña".to_string()),
+            Just("pwd".to_string()),
+            Just("=".to_string()),
+            Just("==".to_string()),
+            Just("===".to_string()),
+            Just("!=".to_string()),
+            Just("!==".to_string()),
+            Just(":=".to_string()),
+            Just(":".to_string()),
+            Just("=>".to_string()),
+            Just(";".to_string()),
+            Just(".assign(".to_string()),
+            Just("(".to_string()),
+            Just("[0]".to_string()),
+            Just("@".to_string()),
+            Just("'".to_string()),
+            Just("\"".to_string()),
+            Just("`".to_string()),
+            Just("]".to_string()),
+            Just(",".to_string()),
+            Just(" ".to_string()),
+            Just("\t".to_string()),
+            Just("\u{b}".to_string()),
+            Just("é".to_string()),
+            Just("_".to_string()),
+            "[a-zA-Z0-9]{1,6}",
+            "[ -~]{1,3}",
+        ]
+    }
+
+    /// Every keyword pattern of every file type with its reference form, compiled once.
+    static COMPILED: std::sync::LazyLock<Vec<(KeywordPattern, Fancy)>> =
+        std::sync::LazyLock::new(|| {
+            KeywordSet::ALL
+                .into_iter()
+                .flat_map(|set| build_keyword_set(set).expect("builds"))
+                .map(|p| {
+                    let reference = fancy(&p.reference).expect("compiles");
+                    (p, reference)
+                })
+                .collect()
+        });
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// The rewritten keyword patterns find the secret the reference (backtracking) patterns
+        /// find, on lines built from the tokens that steer them: keywords, operators, quotes,
+        /// brackets, separators, vertical tabs and non-ASCII word characters.
+        #[test]
+        fn keyword_rewrite_matches_the_reference(
+            tokens in proptest::collection::vec(token(), 1..14),
+            from_keyword in proptest::bool::ANY,
+        ) {
+            let line: String = tokens.concat();
+            for (pattern, reference) in COMPILED.iter() {
+                {
+                    let from = if from_keyword {
+                        line.find("pass").or_else(|| line.find("secret")).unwrap_or(0)
+                    } else {
+                        0
+                    };
+                    proptest::prop_assert_eq!(
+                        pattern.secret(&line, from).map(str::to_string),
+                        reference_secret(&reference, pattern.group, &line, from),
+                        "{} on {:?} from {}", pattern.reference, line, from
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keyword_rewrite_examples() {
+        let quotes = build_keyword_set(KeywordSet::QuotesRequired).expect("builds");
+        let secrets = |line: &str| -> Vec<Option<String>> {
+            quotes
+                .iter()
+                .map(|p| p.secret(line, 0).map(str::to_string))
+                .collect()
+        };
+        // equal_quotes: the quote closes where it opened; the secret needs a word character.
+        assert_eq!(
+            secrets(r#"password = "hunter2""#)[2].as_deref(),
+            Some("hunter2")
+        );
+        assert_eq!(secrets(r#"password = " hunter2""#)[2], None);
+        assert_eq!(
+            secrets(r#"password = "a`b`c""#)[2].as_deref(),
+            Some("a`b`c")
+        );
+        assert_eq!(secrets(r#"password = 'abc""#)[2], None);
+        // preceded: a quoted value compared with a keyword.
+        assert_eq!(secrets(r#"if 'x1' == db_pass:"#)[1].as_deref(), Some("x1"));
+        for p in &quotes {
+            let reference = fancy(&p.reference).expect("compiles");
+            for line in [
+                r#"password = "hunter2""#,
+                r#"api_key: 'abc', secret = `q`"#,
+                r#"pwd := "a" + "b""#,
+                r#"if "s3cr3t" === password_value {"#,
+                r#"PASSWORD=>'x';"#,
+            ] {
+                assert_eq!(
+                    p.secret(line, 0).map(str::to_string),
+                    reference_secret(&reference, p.group, line, 0),
+                    "{line}"
+                );
             }
         }
     }

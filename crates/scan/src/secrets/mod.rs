@@ -224,12 +224,13 @@ impl SecretsFamily {
                     if !pattern.superset.is_match(line) {
                         continue;
                     }
-                    let Some(re) = pattern.exact() else { continue };
-                    let from = if pattern.group == 2 { 0 } else { first_keyword };
-                    if let Ok(Some(caps)) = re.captures_from_pos(line, from)
-                        && let Some(m) = caps.get(pattern.group)
-                    {
-                        out.push((KEYWORD, m.as_str().to_string()));
+                    let from = if pattern.starts_with_keyword() {
+                        first_keyword
+                    } else {
+                        0
+                    };
+                    if let Some(secret) = pattern.secret(line, from) {
+                        out.push((KEYWORD, secret.to_string()));
                     }
                 }
             }
