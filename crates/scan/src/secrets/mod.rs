@@ -272,7 +272,7 @@ impl SecretsFamily {
         }
         let line_of = |pos: usize| starts.partition_point(|&s| s <= pos).saturating_sub(1);
         let mut hits = vec![0u32; lines.len()];
-        let mut mark = |re: &regex::Regex, bit: u32| {
+        let mut mark = |re: &detectors::Prefilter, bit: u32| {
             for m in re.find_iter(&joined) {
                 let (first, last) = (
                     line_of(m.start()),
