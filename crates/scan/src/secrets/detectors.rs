@@ -663,14 +663,39 @@ pub struct Patterns {
     /// Keyword patterns with the group that holds the secret and a backtracking-free superset
     /// that rules lines out cheaply, per set.
     keyword: Vec<(KeywordSet, OnceLock<Vec<KeywordPattern>>)>,
-    pub indirect_reference: Regex,
-    pub id_prefix: Regex,
-    pub uuid: Regex,
+    /// The heuristic filters' patterns, needed only once a line holds a candidate secret.
+    pub indirect_reference: FilterRegex,
+    pub id_prefix: FilterRegex,
+    pub uuid: FilterRegex,
     /// Same-line pragma for any file, and for `.yaml` files (`#` comments only), then the
     /// next-line ones: compiled on the first line that holds `pragma` (most files have none).
     allow: [OnceLock<Option<Regex>>; 4],
     /// The next-line pragma in `#` or `;` comments, which the config transformer keeps.
     pub ini_nextline: Regex,
+}
+
+/// A filter's pattern, compiled on first use (most files never hold a candidate secret).
+pub struct FilterRegex {
+    source: &'static str,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl FilterRegex {
+    fn new(source: &'static str) -> FilterRegex {
+        FilterRegex {
+            source,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// Whether the pattern matches. The patterns are constants a test compiles; were one ever
+    /// refused, its filter would drop nothing, which reports more, never less.
+    pub fn is_match(&self, haystack: &str) -> bool {
+        self.compiled
+            .get_or_init(|| plain(self.source).ok())
+            .as_ref()
+            .is_some_and(|re| re.is_match(haystack))
+    }
 }
 
 fn fancy(p: &str) -> Result<Fancy, String> {
@@ -771,11 +796,13 @@ impl Patterns {
                 r"(?i)(?:api|auth|service|account|db|database|priv|private|client)_?key|(?:db|database|key)_?pass|passw(?:or)?d|pwd|secret|contrase[ñn]a",
             )?,
             keyword,
-            indirect_reference: plain(
+            indirect_reference: FilterRegex::new(
                 r"([^\v=!:]*)\s*(:=?|[!=]{1,3})\s*([\w.-]+[\[\(][^\v]*[\]\)])",
-            )?,
-            id_prefix: plain(r"(?i)(^(id|myid|userid)|_id)s?[^a-z0-9]")?,
-            uuid: plain(r"(?i)[a-f0-9]{8}\-[a-f0-9]{4}\-[a-f0-9]{4}\-[a-f0-9]{4}\-[a-f0-9]{12}")?,
+            ),
+            id_prefix: FilterRegex::new(r"(?i)(^(id|myid|userid)|_id)s?[^a-z0-9]"),
+            uuid: FilterRegex::new(
+                r"(?i)[a-f0-9]{8}\-[a-f0-9]{4}\-[a-f0-9]{4}\-[a-f0-9]{4}\-[a-f0-9]{12}",
+            ),
             allow: Default::default(),
             ini_nextline: plain(
                 r"^[ \t]*[#;] *pragma: ?allowlist[ -]nextline[ -]secret.*?[ \t]*$",
@@ -981,6 +1008,10 @@ mod tests {
             }
         }
         let p = p.expect("compiles");
+        for filter in [&p.indirect_reference, &p.id_prefix, &p.uuid] {
+            assert!(plain(filter.source).is_ok(), "{}", filter.source);
+        }
+        assert!(p.uuid.is_match("123e4567-e89b-12d3-a456-426614174000"));
         assert!(p.allows("x = 'abc'  # pragma: allowlist secret", false, false));
         assert!(p.allows("// pragma: allowlist secret", false, false));
         assert!(!p.allows("// pragma: allowlist secret", false, true));
