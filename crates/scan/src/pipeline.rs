@@ -489,6 +489,10 @@ impl<'a> Accumulator<'a> {
             read
         };
         let workers = threads.min(entries.len());
+        // With fewer Python files than cores to spread, a large one's secrets scan gets a thread
+        // of its own ([`scan_split`]); with more, the files themselves keep the cores busy.
+        let python_files = entries.iter().filter(|e| e.path.ends_with(".py")).count();
+        let split = threads >= 2 && python_files < threads * 2;
         let budget = self.budget.clone();
         if workers <= 1 {
             for (index, entry) in entries.iter().enumerate() {
@@ -497,12 +501,20 @@ impl<'a> Accumulator<'a> {
                     break;
                 }
                 match read_next(entry) {
-                    Ok(bytes) => self.scan_one(&SourceFile::new(
-                        &entry.path,
-                        &entry.path[rel_start(entry)..],
-                        &bytes,
-                        entry.unix_mode,
-                    )),
+                    Ok(bytes) => {
+                        let file = SourceFile::new(
+                            &entry.path,
+                            &entry.path[rel_start(entry)..],
+                            &bytes,
+                            entry.unix_mode,
+                        );
+                        self.files_scanned += 1;
+                        if split {
+                            scan_split(&self.families, &mut self.outputs, &file);
+                        } else {
+                            scan_with(&self.families, &mut self.outputs, &file);
+                        }
+                    }
                     Err(f) => self.findings.push(*f),
                 }
             }
@@ -543,7 +555,11 @@ impl<'a> Accumulator<'a> {
                             &bytes,
                             entry.unix_mode,
                         );
-                        scan_with(families, &mut outputs, &file);
+                        if split {
+                            scan_split(families, &mut outputs, &file);
+                        } else {
+                            scan_with(families, &mut outputs, &file);
+                        }
                         scanned += 1;
                     }
                     (outputs, scanned, skipped)
@@ -912,4 +928,60 @@ fn scan_with(families: &[Box<dyn Family>], outputs: &mut [FamilyOutput], file: &
     for (family, out) in families.iter().zip(outputs.iter_mut()) {
         family.scan_file(file, out);
     }
+}
+
+/// Python files at least this large get the secrets family on a thread of its own when the
+/// package has too few files to keep every core busy.
+const SPLIT_MIN_BYTES: usize = 4 * 1024;
+
+/// Like [`scan_with`], but for a large Python file the secrets family, which reads lines and
+/// never the syntax tree, runs on its own thread beside the families that parse the file. A
+/// plugin of one or two large modules otherwise leaves a core idle while one thread runs every
+/// family in turn.
+fn scan_split(families: &[Box<dyn Family>], outputs: &mut [FamilyOutput], file: &SourceFile) {
+    let secrets = families.iter().position(|f| f.check() == Check::Secrets);
+    let Some(index) = secrets.filter(|_| file.is_python() && file.bytes.len() >= SPLIT_MIN_BYTES)
+    else {
+        return scan_with(families, outputs, file);
+    };
+    let (before, rest) = outputs.split_at_mut(index);
+    let Some((secrets_out, after)) = rest.split_first_mut() else {
+        return;
+    };
+    // The output is handed over through a slot so that, if no thread can be started, this
+    // thread still finds it and runs the family itself.
+    let slot = std::sync::Mutex::new(Some(secrets_out));
+    let family = &families[index];
+    let own = SourceFile::new(file.path, file.rel_path, file.bytes, file.unix_mode);
+    std::thread::scope(|scope| {
+        let slot = &slot;
+        let spawned = std::thread::Builder::new()
+            .name("vetted-secrets".into())
+            .stack_size(SCAN_STACK_SIZE)
+            .spawn_scoped(scope, move || {
+                if let Some(out) = slot.lock().ok().and_then(|mut s| s.take()) {
+                    family.scan_file(&own, out);
+                }
+            });
+        let others = families[..index]
+            .iter()
+            .zip(before.iter_mut())
+            .chain(families[index + 1..].iter().zip(after.iter_mut()));
+        for (family, out) in others {
+            family.scan_file(file, out);
+        }
+        match spawned {
+            Ok(handle) => {
+                if let Err(panic) = handle.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+            Err(_) => {
+                let again = SourceFile::new(file.path, file.rel_path, file.bytes, file.unix_mode);
+                if let Some(out) = slot.lock().ok().and_then(|mut s| s.take()) {
+                    family.scan_file(&again, out);
+                }
+            }
+        }
+    });
 }
