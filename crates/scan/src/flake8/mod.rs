@@ -250,7 +250,11 @@ const OWN: &[&str] = &[
 
 pub struct Flake8Family {
     config: Flake8Config,
-    ruff: Option<ruff::RuffLinter>,
+    /// The codes ruff checks for this scan, and its linter, set up by the first file that
+    /// needs it: ruff's settings cost about a millisecond, which would otherwise delay every
+    /// scan's start, Python files or not.
+    ruff_codes: Vec<&'static str>,
+    ruff: std::sync::OnceLock<Option<ruff::RuffLinter>>,
     own: Vec<&'static str>,
     e999: bool,
 }
@@ -268,14 +272,22 @@ impl Flake8Family {
             .copied()
             .filter(|c| rules.is_active(c))
             .collect();
-        let ruff = ruff::RuffLinter::new(&wanted, config.max_complexity);
         let own = OWN.iter().copied().filter(|c| rules.is_active(c)).collect();
         Flake8Family {
-            ruff,
+            ruff_codes: wanted,
+            ruff: std::sync::OnceLock::new(),
             own,
             e999: rules.is_active("E999"),
             config,
         }
+    }
+}
+
+impl Flake8Family {
+    fn linter(&self) -> Option<&ruff::RuffLinter> {
+        self.ruff
+            .get_or_init(|| ruff::RuffLinter::new(&self.ruff_codes, self.config.max_complexity))
+            .as_ref()
     }
 }
 
@@ -416,7 +428,7 @@ impl Family for Flake8Family {
         let toks = source::tokens(&lines, &parsed);
         let logicals = source::logical_lines(&toks);
         let mut hits: Vec<(usize, usize, String, String)> = Vec::new();
-        if let Some(linter) = &self.ruff {
+        if let Some(linter) = self.linter() {
             // pyflakes places import findings on the statement, ruff on the imported name.
             let mut statement_start: Vec<Option<(usize, usize)>> = vec![None; lines.len() + 2];
             for logical in &logicals {
