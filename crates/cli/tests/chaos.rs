@@ -8,27 +8,16 @@
 
 #[path = "../../server/tests/common/mod.rs"]
 mod common;
+mod harness;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{Db, PASSWORD, PluginZip, config_for, free_port};
+use harness::Proc;
 use vetted_server::Role;
-
-const VETTED: &str = env!("CARGO_BIN_EXE_vetted");
-
-/// A child killed (SIGKILL) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// xorshift64*: enough randomness for choosing moments, reproducible from the seed.
 struct Rng(u64);
@@ -59,18 +48,10 @@ struct Cluster {
 impl Cluster {
     fn spawn(&mut self, args: &[&str]) -> Proc {
         self.starts += 1;
-        let log = std::fs::File::create(self.dir.join(format!("{}-{}.log", args[0], self.starts)))
-            .unwrap();
+        let log = self.dir.join(format!("{}-{}.log", args[0], self.starts));
         let mut all: Vec<&str> = args.to_vec();
         all.extend(self.store.iter().map(String::as_str));
-        Proc(
-            Command::new(VETTED)
-                .args(&all)
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("starting vetted"),
-        )
+        harness::spawn(&all, &[], &log)
     }
 
     fn start_server(&mut self) {

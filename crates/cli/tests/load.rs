@@ -6,25 +6,15 @@
 
 #[path = "../../server/tests/common/mod.rs"]
 mod common;
+mod harness;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Db, PASSWORD, PluginZip, config_for, free_port};
 use vetted_server::Role;
 
-const VETTED: &str = env!("CARGO_BIN_EXE_vetted");
 const UPLOADS: usize = 200;
 const READERS: usize = 1000;
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 unsafe extern "C" {
     fn getrlimit(resource: i32, rlim: *mut [u64; 2]) -> i32;
@@ -90,41 +80,31 @@ async fn uploads_and_readers_at_once() {
     let data = config.data_dir.to_str().unwrap().to_string();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let serve_log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-    let _server = Proc(
-        Command::new(VETTED)
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--data",
-                &data,
-                "--concurrency",
-                "2",
-                "--uploads-per-hour-user",
-                "0",
-                "--uploads-per-hour-ip",
-                "0",
-                "--writes-per-minute-user",
-                "0",
-                "--writes-per-minute-ip",
-                "0",
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(serve_log)
-            .spawn()
-            .unwrap(),
+    let _server = harness::spawn(
+        &[
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data",
+            &data,
+            "--concurrency",
+            "2",
+            "--uploads-per-hour-user",
+            "0",
+            "--uploads-per-hour-ip",
+            "0",
+            "--writes-per-minute-user",
+            "0",
+            "--writes-per-minute-ip",
+            "0",
+        ],
+        &[("RUST_LOG", "warn")],
+        &dir.path().join("serve.log"),
     );
-    let worker_log = std::fs::File::create(dir.path().join("worker.log")).unwrap();
-    let _worker = Proc(
-        Command::new(VETTED)
-            .args(["worker", "--data", &data, "--concurrency", "2"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(worker_log)
-            .spawn()
-            .unwrap(),
+    let _worker = harness::spawn(
+        &["worker", "--data", &data, "--concurrency", "2"],
+        &[("RUST_LOG", "warn")],
+        &dir.path().join("worker.log"),
     );
     vetted_server::install_crypto_provider();
     let client = reqwest::Client::builder()

@@ -5,27 +5,16 @@
 
 #[path = "../../server/tests/common/mod.rs"]
 mod common;
+mod harness;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Db, PASSWORD, PluginZip, config_for, free_port};
 use vetted_server::Role;
 
-const VETTED: &str = env!("CARGO_BIN_EXE_vetted");
-
 const ACCESS_KEY: &str = "AKIAZ3MSJV4WWHCQCNOP";
 const SECRET_KEY: &str = "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";
 const PASSWORD_LITERAL: &str = "Tr0ub4dor-horse-battery-staple";
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn leaks(what: &str, text: &str) -> Vec<String> {
     [ACCESS_KEY, SECRET_KEY, PASSWORD_LITERAL]
@@ -54,20 +43,16 @@ async fn secrets_never_leave_unmasked() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let log_path = dir.path().join("serve.log");
-    let server = Proc(
-        Command::new(VETTED)
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--data",
-                &data,
-            ])
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log_path).unwrap())
-            .spawn()
-            .unwrap(),
+    let server = harness::spawn(
+        &[
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data",
+            &data,
+        ],
+        &[("RUST_LOG", "debug")],
+        &log_path,
     );
     vetted_server::install_crypto_provider();
     let client = reqwest::Client::new();

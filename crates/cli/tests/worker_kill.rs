@@ -5,36 +5,18 @@
 
 #[path = "../../server/tests/common/mod.rs"]
 mod common;
+mod harness;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Db, PASSWORD, PluginZip, config_for, free_port};
+use harness::{Proc, VETTED};
 use vetted_server::Role;
 
-const VETTED: &str = env!("CARGO_BIN_EXE_vetted");
-
-/// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn spawn(args: &[&str], log: &Path) -> Proc {
-    let log = std::fs::File::create(log).unwrap();
-    Proc(
-        Command::new(VETTED)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("starting vetted"),
-    )
+    harness::spawn(args, &[], log)
 }
 
 async fn job_rows(db: &vetted_server::db::Db) -> Vec<(String, i64, Option<String>)> {
