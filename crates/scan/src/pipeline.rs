@@ -509,11 +509,7 @@ impl<'a> Accumulator<'a> {
                             entry.unix_mode,
                         );
                         self.files_scanned += 1;
-                        if split {
-                            scan_split(&self.families, &mut self.outputs, &file);
-                        } else {
-                            scan_with(&self.families, &mut self.outputs, &file);
-                        }
+                        scan_split(&self.families, &mut self.outputs, &file, split);
                     }
                     Err(f) => self.findings.push(*f),
                 }
@@ -555,11 +551,7 @@ impl<'a> Accumulator<'a> {
                             &bytes,
                             entry.unix_mode,
                         );
-                        if split {
-                            scan_split(families, &mut outputs, &file);
-                        } else {
-                            scan_with(families, &mut outputs, &file);
-                        }
+                        scan_split(families, &mut outputs, &file, split);
                         scanned += 1;
                     }
                     (outputs, scanned, skipped)
@@ -934,14 +926,19 @@ fn scan_with(families: &[Box<dyn Family>], outputs: &mut [FamilyOutput], file: &
 /// package has too few files to keep every core busy.
 const SPLIT_MIN_BYTES: usize = 4 * 1024;
 
-/// Like [`scan_with`], but for a large Python file the secrets family, which reads lines and
-/// never the syntax tree, runs on its own thread beside the families that parse the file. A
-/// plugin of one or two large modules otherwise leaves a core idle while one thread runs every
-/// family in turn.
-fn scan_split(families: &[Box<dyn Family>], outputs: &mut [FamilyOutput], file: &SourceFile) {
+/// Like [`scan_with`], but when `split` is allowed and the file is a large Python file, the
+/// secrets family, which reads lines and never the syntax tree, runs on its own thread beside
+/// the families that parse the file. A plugin of one or two large modules otherwise leaves a
+/// core idle while one thread runs every family in turn.
+fn scan_split(
+    families: &[Box<dyn Family>],
+    outputs: &mut [FamilyOutput],
+    file: &SourceFile,
+    split: bool,
+) {
+    let large_python = split && file.is_python() && file.bytes.len() >= SPLIT_MIN_BYTES;
     let secrets = families.iter().position(|f| f.check() == Check::Secrets);
-    let Some(index) = secrets.filter(|_| file.is_python() && file.bytes.len() >= SPLIT_MIN_BYTES)
-    else {
+    let Some(index) = secrets.filter(|_| large_python) else {
         return scan_with(families, outputs, file);
     };
     let (before, rest) = outputs.split_at_mut(index);
@@ -977,9 +974,8 @@ fn scan_split(families: &[Box<dyn Family>], outputs: &mut [FamilyOutput], file: 
                 }
             }
             Err(_) => {
-                let again = SourceFile::new(file.path, file.rel_path, file.bytes, file.unix_mode);
                 if let Some(out) = slot.lock().ok().and_then(|mut s| s.take()) {
-                    family.scan_file(&again, out);
+                    family.scan_file(file, out);
                 }
             }
         }

@@ -281,9 +281,7 @@ impl Flake8Family {
             config,
         }
     }
-}
 
-impl Flake8Family {
     fn linter(&self) -> Option<&ruff::RuffLinter> {
         self.ruff
             .get_or_init(|| ruff::RuffLinter::new(&self.ruff_codes, self.config.max_complexity))
