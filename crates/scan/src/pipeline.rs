@@ -183,28 +183,54 @@ fn scan_file_target(
     budget: &Budget,
 ) -> Result<Report, TargetError> {
     let started = Instant::now();
-    let sha = sha256_file(path)?;
+    let cannot_read =
+        |e: std::io::Error| TargetError(format!("cannot read {}: {e}", path.display()));
+    // A file within the archive size limit is read once: hashed, then parsed from memory (a
+    // ZIP read from disk costs a seek and a few reads per entry). A larger one is hashed as it
+    // streams past and refused by the archive reader before any entry is read.
+    let len = fs::metadata(path).map_err(cannot_read)?.len();
+    let held: Option<Vec<u8>> = if len <= options.limits.max_compressed {
+        Some(fs::read(path).map_err(cannot_read)?)
+    } else {
+        None
+    };
+    let sha = match &held {
+        Some(bytes) => hex::encode(Sha256::digest(bytes)),
+        None => sha256_file(path)?,
+    };
     let display = path.display().to_string();
     // A QGIS project (`.qgz`) is a ZIP too, but it is scanned as one file, not as a plugin.
     let is_project = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("qgz"));
-    if !is_project && looks_like_zip(path) {
+    let is_zip = match &held {
+        Some(bytes) => {
+            // As `looks_like_zip`: the magic needs four bytes to read.
+            (bytes.len() >= 4 && bytes.starts_with(b"PK"))
+                || path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+        }
+        None => looks_like_zip(path),
+    };
+    if !is_project && is_zip {
         let target = Target {
             path: display.clone(),
             kind: TargetKind::Zip,
             sha256: sha,
         };
-        return Ok(match Input::open_zip(path, options.limits.clone()) {
-            Ok(input) => run(
-                input,
-                target,
-                Mode::Package { folder_name: None },
-                options,
-                budget,
-                started,
-            ),
-            Err(e) => unreadable(target, e, &display, options, budget, started),
+        let package = Mode::Package { folder_name: None };
+        return Ok(match held {
+            Some(bytes) => {
+                match crate::archive::open_zip_bytes(bytes, options.limits.clone(), String::new()) {
+                    Ok(input) => run(input, target, package, options, budget, started),
+                    Err(e) => unreadable(target, e, &display, options, budget, started),
+                }
+            }
+            None => match Input::open_zip(path, options.limits.clone()) {
+                Ok(input) => run(input, target, package, options, budget, started),
+                Err(e) => unreadable(target, e, &display, options, budget, started),
+            },
         });
     }
     // A lone file: scanned with every family, no package rules.
@@ -217,8 +243,10 @@ fn scan_file_target(
         kind: TargetKind::File,
         sha256: sha,
     };
-    let bytes =
-        fs::read(path).map_err(|e| TargetError(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = match held {
+        Some(bytes) => bytes,
+        None => fs::read(path).map_err(cannot_read)?,
+    };
     if bytes.len() as u64 > options.limits.max_entry_size {
         let e = ArchiveError {
             rule: crate::archive::rules::TOO_LARGE,

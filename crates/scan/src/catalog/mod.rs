@@ -39,6 +39,8 @@ pub struct FamilyRule {
 pub struct Catalog {
     rules: Vec<Rule>,
     by_code: BTreeMap<&'static str, usize>,
+    /// The fingerprint, computed by the first caller (every report and `--version` need it).
+    version: std::sync::OnceLock<String>,
 }
 
 /// An admin's setting for one rule, overriding the catalog defaults.
@@ -64,24 +66,33 @@ impl Catalog {
 
     /// A stable fingerprint of the defaults, reported as the ruleset version.
     pub fn version(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        for r in &self.rules {
-            h.update(format!(
-                "{}|{}|{:?}|{}|{}|{}\n",
-                r.check.id(),
-                r.code,
-                r.severity,
-                r.enabled,
-                r.skippable,
-                r.tool_default
-            ));
-        }
-        format!(
-            "{}+{}",
-            env!("CARGO_PKG_VERSION"),
-            &hex::encode(h.finalize())[..8]
-        )
+        self.version
+            .get_or_init(|| {
+                use sha2::{Digest, Sha256};
+                use std::fmt::Write;
+                let mut h = Sha256::new();
+                let mut line = String::new();
+                for r in &self.rules {
+                    line.clear();
+                    let _ = writeln!(
+                        line,
+                        "{}|{}|{:?}|{}|{}|{}",
+                        r.check.id(),
+                        r.code,
+                        r.severity,
+                        r.enabled,
+                        r.skippable,
+                        r.tool_default
+                    );
+                    h.update(line.as_bytes());
+                }
+                format!(
+                    "{}+{}",
+                    env!("CARGO_PKG_VERSION"),
+                    &hex::encode(h.finalize())[..8]
+                )
+            })
+            .clone()
     }
 
     pub fn default_setting(&self, code: &str) -> Option<RuleSetting> {
@@ -116,9 +127,13 @@ fn docs_for(check: Check) -> &'static str {
 fn parse_docs(text: &'static str) -> BTreeMap<&'static str, &'static str> {
     let mut out = BTreeMap::new();
     // Offsets of every heading line.
-    let mut heads: Vec<usize> = text.match_indices("\n## ").map(|(i, _)| i + 1).collect();
-    if text.starts_with("## ") {
-        heads.insert(0, 0);
+    let mut heads: Vec<usize> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("## ") {
+            heads.push(offset);
+        }
+        offset += line.len();
     }
     for (n, &start) in heads.iter().enumerate() {
         let end = heads.get(n + 1).copied().unwrap_or(text.len());
@@ -172,10 +187,15 @@ fn build() -> Catalog {
             description: "",
         });
     }
+    // Rule codes to their (first) place in `rules`, as rules are added.
+    let mut index = std::collections::HashMap::new();
+    for (i, r) in rules.iter().enumerate() {
+        index.entry(r.code).or_insert(i);
+    }
     for check in Check::ALL {
         for fr in family_rules(check) {
-            if let Some(rule) = rules.iter_mut().find(|r| r.code == fr.code) {
-                rule.tool_default = fr.tool_default;
+            if let Some(&i) = index.get(fr.code) {
+                rules[i].tool_default = fr.tool_default;
             } else {
                 // Rules plugins.qgis.org does not list run only when a profile or admin enables them.
                 let (severity, enabled, skippable) = if check == Check::Package {
@@ -193,6 +213,7 @@ fn build() -> Catalog {
                     tool_default: fr.tool_default,
                     description: "",
                 });
+                index.insert(fr.code, rules.len() - 1);
             }
         }
     }
@@ -219,7 +240,11 @@ fn build() -> Catalog {
     }
     rules.sort_by(|a, b| (a.check as u8, a.code).cmp(&(b.check as u8, b.code)));
     let by_code = rules.iter().enumerate().map(|(i, r)| (r.code, i)).collect();
-    Catalog { rules, by_code }
+    Catalog {
+        rules,
+        by_code,
+        version: std::sync::OnceLock::new(),
+    }
 }
 
 /// Vetted's own rules beyond the reference tools, enabled with their own default severity:
