@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod family;
 pub mod files;
 pub mod flake8;
+mod literal;
 pub mod options;
 pub mod package;
 mod pipeline;

@@ -273,7 +273,7 @@ pub fn check(
                 push(0, "E402", "module level import not at top of file".into());
             }
         } else if !state.seen_non_imports {
-            let dunder = DUNDER.as_ref().is_some_and(|r| r.is_match(&s));
+            let dunder = s.starts_with("__") && DUNDER.as_ref().is_some_and(|r| r.is_match(&s));
             let allowed = ["try", "except", "else", "finally", "with", "if", "elif"]
                 .iter()
                 .any(|k| s.starts_with(k));
@@ -296,6 +296,7 @@ pub fn check(
     }
 
     if (want("E713") || want("E714"))
+        && s.contains("not")
         && let Some(rx) = NEGATIVE.as_ref()
     {
         let mut from = 0;
@@ -333,6 +334,7 @@ pub fn check(
     }
 
     if want("E721")
+        && s.contains("type")
         && let (Some(a), Some(b)) = (TYPE_A.as_ref(), TYPE_B.as_ref())
     {
         let first_a = a.captures(&s).map(|m| {
@@ -376,7 +378,7 @@ pub fn check(
         comparison_to_singleton(chars, &mut push, want("E711"), want("E712"));
     }
 
-    if want("E722") && EXCEPT.as_ref().is_some_and(|r| r.is_match(&s)) {
+    if want("E722") && s.starts_with("except") && EXCEPT.as_ref().is_some_and(|r| r.is_match(&s)) {
         push(0, "E722", "do not use bare 'except'".into());
     }
 }

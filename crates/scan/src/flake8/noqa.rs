@@ -18,12 +18,11 @@ static FILE_WITH_CODES: LazyLock<Option<Regex>> =
 /// Whether the file carries a `# flake8: noqa` line that makes Flake8 skip it. Flake8 matches the
 /// regex at the start of each line; with codes after it the comment is only a warning.
 pub fn file_is_skipped(lines: &[&str]) -> bool {
-    let (Some(file), Some(with_codes)) = (FILE.as_ref(), FILE_WITH_CODES.as_ref()) else {
-        return false;
-    };
-    lines
-        .iter()
-        .any(|l| file.is_match(l) && !with_codes.is_match(l))
+    lines.iter().any(|l| {
+        crate::literal::may_contain_ci(l, &["noqa"])
+            && FILE.as_ref().is_some_and(|re| re.is_match(l))
+            && !FILE_WITH_CODES.as_ref().is_some_and(|re| re.is_match(l))
+    })
 }
 
 /// What a `# noqa` comment silences.
@@ -44,6 +43,9 @@ impl Noqa {
 
 /// The first `# noqa` in `text`, as Flake8's regex finds it.
 pub fn parse(text: &str) -> Option<Noqa> {
+    if !crate::literal::may_contain_ci(text, &["noqa"]) {
+        return None;
+    }
     let m = INLINE.as_ref()?.captures(text)?;
     Some(match m.name("codes") {
         None => Noqa::All,

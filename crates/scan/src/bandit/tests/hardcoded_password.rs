@@ -15,7 +15,9 @@ static CANDIDATES: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 pub fn is_candidate(name: &str) -> bool {
-    CANDIDATES.as_ref().is_some_and(|re| re.is_match(name))
+    // Every word of the pattern holds one of these.
+    crate::literal::may_contain_ci(name, &["pas", "pwd", "token", "secret"])
+        && CANDIDATES.as_ref().is_some_and(|re| re.is_match(name))
 }
 
 fn report(id: &'static str, name: &'static str, value: &str) -> Issue {
