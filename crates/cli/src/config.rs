@@ -18,7 +18,7 @@ use clap::ValueEnum;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use vetted_scan::Finding;
-use vetted_scan::archive::{ArchiveLimits, Input};
+use vetted_scan::archive::{ArchiveLimits, open_zip_bytes};
 
 /// Local config files no larger than this are read; a plugin's settings file is a few lines.
 const MAX_CONFIG_BYTES: u64 = 256 * 1024;
@@ -249,8 +249,14 @@ fn zip_config_files(zip: &Path) -> anyhow::Result<Vec<ConfigFile>> {
         max_entry_size: MAX_CONFIG_BYTES,
         ..ArchiveLimits::default()
     };
-    // An unreadable ZIP has no config; the scan itself reports why it is unreadable.
-    let Ok(mut input) = Input::open_zip(zip, limits) else {
+    // An unreadable ZIP, or one over the size limit, has no config; the scan itself reports
+    // why. One within the limit is read into memory at once: read from disk, the archive
+    // reader would seek and read a few times per entry.
+    let within = std::fs::metadata(zip).is_ok_and(|m| m.len() <= limits.max_compressed);
+    let Some(bytes) = within.then(|| std::fs::read(zip).ok()).flatten() else {
+        return Ok(Vec::new());
+    };
+    let Ok(mut input) = open_zip_bytes(bytes, limits, String::new()) else {
         return Ok(Vec::new());
     };
     let mut wanted: Vec<_> = input
