@@ -168,10 +168,15 @@ fn sha256_file(path: &Path) -> Result<String, TargetError> {
 
 fn looks_like_zip(path: &Path) -> bool {
     let mut magic = [0u8; 4];
-    let ok = fs::File::open(path)
+    let read = fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok();
-    (ok && &magic[..2] == b"PK")
+    is_zip(path, if read { &magic } else { &[] })
+}
+
+/// A ZIP by its first four bytes (`PK…`; a shorter file is none) or by its name.
+fn is_zip(path: &Path, head: &[u8]) -> bool {
+    (head.len() >= 4 && head.starts_with(b"PK"))
         || path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
@@ -203,34 +208,34 @@ fn scan_file_target(
     let is_project = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("qgz"));
-    let is_zip = match &held {
-        Some(bytes) => {
-            // As `looks_like_zip`: the magic needs four bytes to read.
-            (bytes.len() >= 4 && bytes.starts_with(b"PK"))
-                || path
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
-        }
+    let zip = match &held {
+        Some(bytes) => is_zip(path, bytes),
         None => looks_like_zip(path),
     };
-    if !is_project && is_zip {
+    if !is_project && zip {
         let target = Target {
             path: display.clone(),
             kind: TargetKind::Zip,
             sha256: sha,
         };
-        let package = Mode::Package { folder_name: None };
+        let limits = options.limits.clone();
         return Ok(match held {
-            Some(bytes) => {
-                match crate::archive::open_zip_bytes(bytes, options.limits.clone(), String::new()) {
-                    Ok(input) => run(input, target, package, options, budget, started),
-                    Err(e) => unreadable(target, e, &display, options, budget, started),
-                }
-            }
-            None => match Input::open_zip(path, options.limits.clone()) {
-                Ok(input) => run(input, target, package, options, budget, started),
-                Err(e) => unreadable(target, e, &display, options, budget, started),
-            },
+            Some(bytes) => scan_zip(
+                crate::archive::open_zip_bytes(bytes, limits, String::new()),
+                target,
+                &display,
+                options,
+                budget,
+                started,
+            ),
+            None => scan_zip(
+                Input::open_zip(path, limits),
+                target,
+                &display,
+                options,
+                budget,
+                started,
+            ),
         });
     }
     // A lone file: scanned with every family, no package rules.
@@ -263,6 +268,28 @@ fn scan_file_target(
     let mut acc = Accumulator::new(&rules, &config, budget.clone());
     acc.scan_one(&SourceFile::new(&name, &name, &bytes, None));
     Ok(acc.into_report(target, None, options, started, false))
+}
+
+/// A ZIP target: its entries scanned as a plugin package, or why it cannot be read.
+fn scan_zip<R: Read + std::io::Seek>(
+    opened: Result<Input<R>, ArchiveError>,
+    target: Target,
+    display: &str,
+    options: &ScanOptions,
+    budget: &Budget,
+    started: Instant,
+) -> Report {
+    match opened {
+        Ok(input) => run(
+            input,
+            target,
+            Mode::Package { folder_name: None },
+            options,
+            budget,
+            started,
+        ),
+        Err(e) => unreadable(target, e, display, options, budget, started),
+    }
 }
 
 fn scan_dir(path: &Path, options: &ScanOptions, budget: &Budget) -> Result<Report, TargetError> {
