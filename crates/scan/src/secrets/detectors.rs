@@ -383,6 +383,200 @@ pub fn prefilter_lead(detector: usize) -> Option<usize> {
     }
 }
 
+/// Every product of one choice from each list, concatenated.
+fn expand(parts: &[&[&str]]) -> Vec<String> {
+    parts.iter().fold(vec![String::new()], |acc, part| {
+        acc.iter()
+            .flat_map(|head| part.iter().map(move |tail| format!("{head}{tail}")))
+            .collect()
+    })
+}
+
+/// The gate of a regex-based detector's pre-filter: literals (ASCII case ignored) of which every
+/// match of the pre-filter contains at least one, so a file holding none of them needs neither
+/// the pre-filter's compilation nor its search. `None`: no literal rare enough to be worth it
+/// (the pre-filter is compiled and run on every file). `gates_are_sound` proves each gate over
+/// the product of the pre-filter's automaton and the gate's.
+pub fn gate(detector: usize) -> Option<Vec<String>> {
+    let keywords: &[&str] = &["key", "pw", "pass", "token"];
+    let list = |xs: &[&str]| Some(xs.iter().map(|x| x.to_string()).collect());
+    match detector {
+        1 => list(&["a3t", "abia", "acca", "akia", "asia", "aws"]),
+        2 => list(&["accountkey="]),
+        4 => list(&["://"]),
+        // The character before the keyword: the end of `cl`/`clou`/`cloudant`, a separator or
+        // `api`.
+        5 => {
+            let mut v = expand(&[&["l", "u", "t", "_", "-", "i"], keywords]);
+            v.push("cloudant.com".into());
+            Some(v)
+        }
+        7 => list(&["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]),
+        8 => list(&[
+            "glpat-",
+            "gldt-",
+            "glft-",
+            "glsoat-",
+            "glrt-",
+            "glcbt-",
+            "glimt-",
+            "glptt-",
+            "glagent-",
+            "gloas-",
+            "gr1348941",
+        ]),
+        // The keyword and the character after it (a quote, `]`, a space or the assignment).
+        10 => Some(expand(&[
+            &["key", "pwd", "pass", "token"],
+            &["\"", "'", "]", " ", "=", ":"],
+        ])),
+        11 => list(&["secret-", "secret_", "secreta", "secretk"]),
+        13 => list(&["eyj"]),
+        15 => Some(expand(&[
+            &["-us"],
+            &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+        ])),
+        16 => list(&["/:_authtoken="]),
+        17 => list(&["t3blbkfj"]),
+        18 => list(&["private key", "putty-user-key-file-2"]),
+        19 => list(&["pypi-age"]),
+        20 => list(&["sg."]),
+        21 => list(&[
+            "xoxa-",
+            "xoxb-",
+            "xoxp-",
+            "xoxo-",
+            "xoxs-",
+            "xoxr-",
+            "hooks.slack.com/services/",
+        ]),
+        // As Cloudant's (`sl`/`softlayer`, a separator or `api` before the keyword); the URL's
+        // dots are any character in the reference pattern.
+        22 => {
+            let mut v = expand(&[&["l", "r", "_", "-", "i"], keywords]);
+            v.push("com/soap/".into());
+            Some(v)
+        }
+        23 => list(&["sq0csp-"]),
+        24 => list(&["rk_live_", "sk_live_"]),
+        // Artifactory (`AP`), Discord, public IPs, Telegram and Twilio (`AC`, `SK`): their only
+        // literals are in most files.
+        _ => None,
+    }
+}
+
+/// The keyword pre-filter's gate: its words whole (`api_key`, `db_pass`, …), `passw`, `pwd`,
+/// `secret` and `contrase`; not `key` or `pass` alone, which most Python files hold.
+pub fn keyword_gate() -> Vec<String> {
+    let mut v = expand(&[
+        &[
+            "api", "auth", "service", "account", "db", "database", "priv", "private", "client",
+        ],
+        &["", "_"],
+        &["key"],
+    ]);
+    v.extend(expand(&[&["db", "database", "key"], &["", "_"], &["pass"]]));
+    v.extend(["passw", "pwd", "secret", "contrase"].map(String::from));
+    v
+}
+
+/// Characters that a case-insensitive pattern matches as an ASCII letter but an ASCII
+/// comparison does not: KELVIN SIGN (`k`) and LATIN SMALL LETTER LONG S (`s`). A file holding one
+/// opens every gate (`fold_exceptions_are_exactly_these` proves there are no others).
+pub const FOLD_EXCEPTIONS: [&str; 2] = ["\u{17F}", "\u{212A}"];
+
+/// Which pre-filters a file can match at all: one pass of every gate's literals.
+pub struct Gates {
+    automaton: aho_corasick::AhoCorasick,
+    /// Bits each literal opens.
+    opens: Vec<u32>,
+    /// Bits of the pre-filters without a gate.
+    always: u32,
+    all: u32,
+}
+
+impl Gates {
+    /// `gates[bit]`: the literals of that bit's gate, or `None` for a pre-filter without one.
+    fn new(gates: &[(u32, Option<Vec<String>>)]) -> Result<Gates, String> {
+        let mut literals: Vec<String> = Vec::new();
+        let mut opens: Vec<u32> = Vec::new();
+        let mut always = 0;
+        let mut all = 0;
+        let mut gated = 0;
+        for (bit, gate) in gates {
+            all |= bit;
+            match gate {
+                None => always |= bit,
+                Some(lits) => {
+                    gated |= bit;
+                    for lit in lits {
+                        match literals.iter().position(|l| l.eq_ignore_ascii_case(lit)) {
+                            Some(i) => opens[i] |= bit,
+                            None => {
+                                literals.push(lit.to_ascii_lowercase());
+                                opens.push(*bit);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for fold in FOLD_EXCEPTIONS {
+            literals.push(fold.to_string());
+            opens.push(gated);
+        }
+        // A DFA: it costs a little more to build than the default for this many literals, and
+        // searches a file several times faster.
+        let automaton = aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(&literals)
+            .map_err(|e| format!("gates: {e}"))?;
+        Ok(Gates {
+            automaton,
+            opens,
+            always,
+            all,
+        })
+    }
+
+    /// The bits of the pre-filters that can match somewhere in `text`.
+    pub fn open(&self, text: &str) -> u32 {
+        let mut open = self.always;
+        for hit in self.automaton.find_overlapping_iter(text) {
+            open |= self.opens[hit.pattern().as_usize()];
+            if open == self.all {
+                break;
+            }
+        }
+        open
+    }
+}
+
+/// A pre-filter, compiled the first time a file passes its gate.
+pub struct LazyPrefilter {
+    source: String,
+    compiled: OnceLock<Option<Prefilter>>,
+}
+
+impl LazyPrefilter {
+    fn new(source: String) -> LazyPrefilter {
+        LazyPrefilter {
+            source,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// The compiled pre-filter. Every source compiles (a test checks); were one refused, its
+    /// detector would find nothing, as if its gate were closed.
+    pub fn get(&self) -> Option<&Prefilter> {
+        self.compiled
+            .get_or_init(|| prefilter(&self.source).ok())
+            .as_ref()
+    }
+}
+
 /// The keyword detector's denylist (followed by any word characters), as its group 1.
 const DENYLIST: &str = r"(api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|contraseña|contrasena)\w*";
 const CLOSING: &str = r#"[]'"]{0,2}"#;
@@ -581,7 +775,7 @@ fn build_keyword_set(set: KeywordSet) -> Result<Vec<KeywordPattern>, String> {
         .into_iter()
         .map(|(reference, group)| {
             Ok(KeywordPattern {
-                superset: prefilter(&keyword_superset(&reference))?,
+                superset: superset(&keyword_superset(&reference))?,
                 source: keyword_exact(&reference),
                 reference,
                 group,
@@ -651,15 +845,24 @@ pub fn is_other_file_type(ext: &str) -> bool {
     )
 }
 
+/// Where a line can hold a keyword of the keyword detector.
+const KEYWORD_PREFILTER: &str = r"(?i)(?:api|auth|service|account|db|database|priv|private|client)_?key|(?:db|database|key)_?pass|passw(?:or)?d|pwd|secret|contrase[ñn]a";
+
+/// The bit of the keyword pre-filter among the gates (the regex detectors' pre-filters take the
+/// bits from 0, in the order of [`Patterns::prefilters`]).
+pub const KEYWORD_BIT: u32 = 1 << 31;
+
 /// Compiled patterns of every detector.
 pub struct Patterns {
     /// Pre-filter of each regex-based detector, in the order of `regex_detectors`: where in a
     /// file its exact patterns can match. (Scanning the file once per pre-filter, each with its
     /// literal acceleration, measured faster than one overlapping `RegexSet` pass.)
-    pub prefilters: Vec<Prefilter>,
+    pub prefilters: Vec<LazyPrefilter>,
     /// (detector index, exact patterns).
     pub regex_detectors: Vec<LazyPatterns>,
-    pub keyword_prefilter: Prefilter,
+    pub keyword_prefilter: LazyPrefilter,
+    /// Which pre-filters (bit `i`, and [`KEYWORD_BIT`] for the keyword one) a file can match.
+    pub gates: Gates,
     /// Keyword patterns with the group that holds the secret and a backtracking-free superset
     /// that rules lines out cheaply, per set.
     keyword: Vec<(KeywordSet, OnceLock<Vec<KeywordPattern>>)>,
@@ -713,6 +916,23 @@ pub type Prefilter = regex_automata::meta::Regex;
 fn prefilter(p: &str) -> Result<Prefilter, String> {
     Prefilter::builder()
         .configure(Prefilter::config().dfa(false))
+        .build(p)
+        .map_err(|e| format!("pattern {p:?}: {e}"))
+}
+
+/// A keyword pattern's superset. It runs only on the lines the keyword pre-filter marked, so it
+/// is compiled as the exact pattern is, forward-only (no lazy DFA, no literal pre-filter, which
+/// were three quarters of its compile time): on a line it matches, the exact pattern runs the
+/// same way anyway.
+fn superset(p: &str) -> Result<Prefilter, String> {
+    Prefilter::builder()
+        .configure(
+            Prefilter::config()
+                .dfa(false)
+                .hybrid(false)
+                .onepass(false)
+                .auto_prefilter(false),
+        )
         .build(p)
         .map_err(|e| format!("pattern {p:?}: {e}"))
 }
@@ -773,10 +993,16 @@ impl Patterns {
 
     pub fn compile() -> Result<Patterns, String> {
         let defs = regex_detector_patterns();
+        let mut gates: Vec<(u32, Option<Vec<String>>)> = defs
+            .iter()
+            .enumerate()
+            .map(|(i, (detector, _, _))| (1u32 << i, gate(*detector)))
+            .collect();
+        gates.push((KEYWORD_BIT, Some(keyword_gate())));
         let prefilters = defs
             .iter()
-            .map(|(_, _, pre)| prefilter(pre))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|(_, _, pre)| LazyPrefilter::new(pre.clone()))
+            .collect();
         let regex_detectors = defs
             .into_iter()
             .map(|(detector, sources, _)| LazyPatterns {
@@ -792,9 +1018,8 @@ impl Patterns {
         Ok(Patterns {
             prefilters,
             regex_detectors,
-            keyword_prefilter: prefilter(
-                r"(?i)(?:api|auth|service|account|db|database|priv|private|client)_?key|(?:db|database|key)_?pass|passw(?:or)?d|pwd|secret|contrase[ñn]a",
-            )?,
+            keyword_prefilter: LazyPrefilter::new(KEYWORD_PREFILTER.to_string()),
+            gates: Gates::new(&gates)?,
             keyword,
             indirect_reference: FilterRegex::new(
                 r"([^\v=!:]*)\s*(:=?|[!=]{1,3})\s*([\w.-]+[\[\(][^\v]*[\]\)])",
@@ -1008,6 +1233,9 @@ mod tests {
             }
         }
         let p = p.expect("compiles");
+        for lazy in p.prefilters.iter().chain([&p.keyword_prefilter]) {
+            assert!(lazy.get().is_some(), "{}", lazy.source);
+        }
         for filter in [&p.indirect_reference, &p.id_prefix, &p.uuid] {
             assert!(plain(filter.source).is_ok(), "{}", filter.source);
         }
@@ -1038,6 +1266,152 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A match of `pattern` that holds none of `literals` (ASCII case ignored), if there is one:
+    /// an exhaustive search of the product of the pattern's anchored DFA (every match is a string
+    /// it accepts from its start) and the literals' automaton, which stops a path as soon as a
+    /// literal is complete.
+    fn gate_escape(pattern: &str, literals: &[String]) -> Option<Vec<u8>> {
+        use aho_corasick::automaton::Automaton as _;
+        use regex_automata::dfa::{Automaton as _, StartKind, dense};
+        use std::collections::{HashMap, VecDeque};
+        let dfa = dense::Builder::new()
+            .configure(dense::Config::new().start_kind(StartKind::Anchored))
+            .build(pattern)
+            .expect("the pre-filter builds as a DFA");
+        let start = dfa
+            .universal_start_state(regex_automata::Anchored::Yes)
+            .expect("a pre-filter has no look-behind at its start");
+        let ac = aho_corasick::dfa::DFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(literals)
+            .expect("literals build");
+        let ac_start = ac
+            .start_state(aho_corasick::Anchored::No)
+            .expect("unanchored start");
+        // (DFA state, literal automaton state) -> (previous pair, byte), to give a witness.
+        type Pair = (
+            regex_automata::util::primitives::StateID,
+            aho_corasick::automaton::StateID,
+        );
+        let mut seen: HashMap<Pair, Option<(Pair, u8)>> = HashMap::new();
+        let witness = |seen: &HashMap<Pair, Option<(Pair, u8)>>, mut at: Pair| {
+            let mut bytes = Vec::new();
+            while let Some(Some((prev, b))) = seen.get(&at) {
+                bytes.push(*b);
+                at = *prev;
+            }
+            bytes.reverse();
+            bytes
+        };
+        let first = (start, ac_start);
+        seen.insert(first, None);
+        let mut queue = VecDeque::from([first]);
+        while let Some((d, a)) = queue.pop_front() {
+            // A match state says the input before the last byte matched (matches are delayed by
+            // one byte); the end of input is checked separately.
+            if dfa.is_match_state(dfa.next_eoi_state(d)) {
+                return Some(witness(&seen, (d, a)));
+            }
+            for b in 0..=255u8 {
+                let d2 = dfa.next_state(d, b);
+                if dfa.is_dead_state(d2) {
+                    continue;
+                }
+                if dfa.is_match_state(d2) {
+                    return Some(witness(&seen, (d, a)));
+                }
+                let a2 = ac.next_state(aho_corasick::Anchored::No, a, b);
+                if ac.is_match(a2) {
+                    continue;
+                }
+                if let std::collections::hash_map::Entry::Vacant(e) = seen.entry((d2, a2)) {
+                    e.insert(Some(((d, a), b)));
+                    queue.push_back((d2, a2));
+                }
+            }
+        }
+        None
+    }
+
+    /// Every gate is sound: no match of its pre-filter avoids all of its literals (with the two
+    /// characters that fold to ASCII letters, which open every gate).
+    #[test]
+    fn gates_are_sound() {
+        let with_folds = |mut lits: Vec<String>| {
+            lits.extend(FOLD_EXCEPTIONS.iter().map(|f| f.to_string()));
+            lits
+        };
+        let mut gated = 0;
+        for (detector, _, pre) in regex_detector_patterns() {
+            let Some(lits) = gate(detector) else { continue };
+            gated += 1;
+            let escape = gate_escape(&pre, &with_folds(lits));
+            assert!(
+                escape.is_none(),
+                "detector {detector}: {pre:?} matches {:?} without its gate",
+                String::from_utf8_lossy(&escape.unwrap_or_default())
+            );
+        }
+        assert!(gated >= 15, "{gated} gated pre-filters");
+        let escape = gate_escape(KEYWORD_PREFILTER, &with_folds(keyword_gate()));
+        assert!(escape.is_none(), "keyword: {escape:?}");
+        // The search finds an escape where there is one: a keyword gate without `pwd` lets
+        // `pwd` through, and a case-insensitive `key` matches through KELVIN SIGN.
+        let bad = gate_escape(
+            KEYWORD_PREFILTER,
+            &with_folds(vec!["key".into(), "pass".into()]),
+        );
+        assert!(bad.is_some());
+        let kelvin = gate_escape("(?i)key", &["key".to_string()]).unwrap_or_default();
+        assert!(
+            String::from_utf8_lossy(&kelvin).eq_ignore_ascii_case("\u{212A}ey"),
+            "{kelvin:?}"
+        );
+        assert_eq!(
+            gate_escape("(?i)key", &with_folds(vec!["key".into()])),
+            None
+        );
+    }
+
+    /// KELVIN SIGN and LONG S are the only non-ASCII characters a case-insensitive pattern
+    /// matches as an ASCII letter.
+    #[test]
+    fn fold_exceptions_are_exactly_these() {
+        let re = regex::Regex::new("(?i)^[a-z]$").expect("compiles");
+        let folding: Vec<String> = (0x80..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .map(String::from)
+            .filter(|c| re.is_match(c))
+            .collect();
+        assert_eq!(folding, FOLD_EXCEPTIONS.map(String::from).to_vec());
+    }
+
+    #[test]
+    fn gates_open_only_on_their_literals() {
+        let p = Patterns::compile().expect("compiles");
+        let gated: u32 = regex_detector_patterns()
+            .iter()
+            .enumerate()
+            .filter(|(_, (d, _, _))| gate(*d).is_some())
+            .map(|(i, _)| 1u32 << i)
+            .sum::<u32>()
+            | KEYWORD_BIT;
+        let closed = p.gates.open("x = 1\nprint(x)\n");
+        assert_eq!(closed & gated, 0);
+        let aws = regex_detector_patterns()
+            .iter()
+            .position(|(d, _, _)| *d == 1)
+            .expect("aws");
+        assert_ne!(p.gates.open("AWS_REGION = 'x'") & (1 << aws), 0);
+        assert_ne!(p.gates.open("my_PassWord = 1") & KEYWORD_BIT, 0);
+        assert_eq!(p.gates.open("pass") & KEYWORD_BIT, 0);
+        assert_eq!(p.gates.open("d.keys(); sort_key = 1") & KEYWORD_BIT, 0);
+        assert_ne!(p.gates.open("DB_Pass = 1") & KEYWORD_BIT, 0);
+        // A fold character opens every gate.
+        assert_eq!(p.gates.open("\u{17F}") & gated, gated);
     }
 
     /// The reference (backtracking) form's secret group for the first match at `from`.

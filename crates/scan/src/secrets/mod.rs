@@ -56,7 +56,7 @@ const HEX_LIMIT: f64 = 3.0;
 const SNIPPET_CHARS: usize = 300;
 const BASELINE: &str = ".secrets.baseline";
 /// Bit of a line's pre-filter hits saying a keyword of the keyword detector appears on it.
-const KEYWORD_BIT: u32 = 1 << 31;
+use detectors::KEYWORD_BIT;
 
 static PATTERNS: OnceLock<Result<Patterns, String>> = OnceLock::new();
 
@@ -196,7 +196,7 @@ impl SecretsFamily {
                 // A match cannot start more than `lead` bytes before the pre-filter's first hit.
                 let from = match (
                     detectors::prefilter_lead(*det),
-                    p.prefilters.get(i).and_then(|re| re.find(line)),
+                    p.prefilters.get(i).and_then(|re| re.get()?.find(line)),
                 ) {
                     (Some(lead), Some(m)) => {
                         floor_char_boundary(line, m.start().saturating_sub(lead))
@@ -218,7 +218,11 @@ impl SecretsFamily {
             let set = detectors::keyword_set_for(ext);
             // Patterns that start with a keyword cannot match before its first occurrence, so
             // the backtracking search starts there, and only on lines the superset matches.
-            let first_keyword = p.keyword_prefilter.find(line).map_or(0, |m| m.start());
+            let first_keyword = p
+                .keyword_prefilter
+                .get()
+                .and_then(|re| re.find(line))
+                .map_or(0, |m| m.start());
             {
                 for pattern in p.keyword_patterns(set) {
                     if !pattern.superset.is_match(line) {
@@ -283,10 +287,21 @@ impl SecretsFamily {
                 }
             }
         };
-        for (i, re) in p.prefilters.iter().enumerate() {
-            mark(re, 1 << i);
+        // Only the pre-filters whose gate the file passes are compiled and run: the others
+        // cannot match anywhere in it.
+        let open = p.gates.open(&joined);
+        for (i, lazy) in p.prefilters.iter().enumerate() {
+            if open & (1 << i) != 0
+                && let Some(re) = lazy.get()
+            {
+                mark(re, 1 << i);
+            }
         }
-        mark(&p.keyword_prefilter, KEYWORD_BIT);
+        if open & KEYWORD_BIT != 0
+            && let Some(re) = p.keyword_prefilter.get()
+        {
+            mark(re, KEYWORD_BIT);
+        }
         let ext = filters::py_ext(file.path);
         // detect-secrets keeps one finding per (type, secret) and file: the first.
         let mut seen: HashSet<(usize, String)> = HashSet::new();
