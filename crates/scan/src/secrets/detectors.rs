@@ -401,7 +401,10 @@ pub fn gate(detector: usize) -> Option<Vec<String>> {
     let keywords: &[&str] = &["key", "pw", "pass", "token"];
     let list = |xs: &[&str]| Some(xs.iter().map(|x| x.to_string()).collect());
     match detector {
-        1 => list(&["a3t", "abia", "acca", "akia", "asia", "aws"]),
+        // With the case-sensitive `A3T`, `ABIA`, `ACCA`, `AKIA`, `ASIA` of `gate_exact`.
+        1 => list(&["aws"]),
+        // Only the case-sensitive literals of `gate_exact`.
+        0 | 26 => list(&[]),
         2 => list(&["accountkey="]),
         4 => list(&["://"]),
         // The character before the keyword: the end of `cl`/`clou`/`cloudant`, a separator or
@@ -459,10 +462,21 @@ pub fn gate(detector: usize) -> Option<Vec<String>> {
         }
         23 => list(&["sq0csp-"]),
         24 => list(&["rk_live_", "sk_live_"]),
-        // Artifactory (`AP`), Discord, public IPs, Telegram and Twilio (`AC`, `SK`): their only
-        // literals are in most files.
+        // Discord, public IPs and Telegram: their only literals are in most files.
         _ => None,
     }
+}
+
+/// The case-sensitive literals of a detector's gate (with those of [`gate`], ASCII case
+/// ignored): the prefixes the reference patterns spell in capitals.
+pub fn gate_exact(detector: usize) -> Vec<String> {
+    let list: &[&str] = match detector {
+        0 => &["AKC", "AP"],
+        1 => &["A3T", "ABIA", "ACCA", "AKIA", "ASIA"],
+        26 => &["AC", "AK", "SC", "SK"],
+        _ => &[],
+    };
+    list.iter().map(|x| x.to_string()).collect()
 }
 
 /// The keyword pre-filter's gate: its words whole (`api_key`, `db_pass`, …), `passw`, `pwd`,
@@ -487,19 +501,25 @@ pub const FOLD_EXCEPTIONS: [&str; 2] = ["\u{17F}", "\u{212A}"];
 
 /// Which pre-filters a file can match at all: one pass of every gate's literals.
 pub struct Gates {
+    /// The literals compared with ASCII case ignored, and those compared exactly.
     automaton: aho_corasick::AhoCorasick,
-    /// Bits each literal opens.
+    exact: aho_corasick::AhoCorasick,
+    /// Bits each literal of `automaton` and of `exact` opens.
     opens: Vec<u32>,
+    opens_exact: Vec<u32>,
     /// Bits of the pre-filters without a gate.
     always: u32,
     all: u32,
 }
 
 impl Gates {
-    /// `gates[bit]`: the literals of that bit's gate, or `None` for a pre-filter without one.
-    fn new(gates: &[(u32, Option<Vec<String>>)]) -> Result<Gates, String> {
+    /// `gates[bit]`: the literals of that bit's gate (ASCII case ignored, then exact), or `None`
+    /// for a pre-filter without one.
+    fn new(gates: &[(u32, Option<(Vec<String>, Vec<String>)>)]) -> Result<Gates, String> {
         let mut literals: Vec<String> = Vec::new();
         let mut opens: Vec<u32> = Vec::new();
+        let mut exact: Vec<String> = Vec::new();
+        let mut opens_exact: Vec<u32> = Vec::new();
         let mut always = 0;
         let mut all = 0;
         let mut gated = 0;
@@ -507,8 +527,17 @@ impl Gates {
             all |= bit;
             match gate {
                 None => always |= bit,
-                Some(lits) => {
+                Some((lits, exact_lits)) => {
                     gated |= bit;
+                    for lit in exact_lits {
+                        match exact.iter().position(|l| l == lit) {
+                            Some(i) => opens_exact[i] |= bit,
+                            None => {
+                                exact.push(lit.clone());
+                                opens_exact.push(*bit);
+                            }
+                        }
+                    }
                     for lit in lits {
                         match literals.iter().position(|l| l.eq_ignore_ascii_case(lit)) {
                             Some(i) => opens[i] |= bit,
@@ -533,9 +562,15 @@ impl Gates {
             .match_kind(aho_corasick::MatchKind::Standard)
             .build(&literals)
             .map_err(|e| format!("gates: {e}"))?;
+        let exact_automaton = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(&exact)
+            .map_err(|e| format!("gates: {e}"))?;
         Ok(Gates {
             automaton,
+            exact: exact_automaton,
             opens,
+            opens_exact,
             always,
             all,
         })
@@ -544,11 +579,14 @@ impl Gates {
     /// The bits of the pre-filters that can match somewhere in `text`.
     pub fn open(&self, text: &str) -> u32 {
         let mut open = self.always;
+        for hit in self.exact.find_overlapping_iter(text) {
+            open |= self.opens_exact[hit.pattern().as_usize()];
+        }
         for hit in self.automaton.find_overlapping_iter(text) {
-            open |= self.opens[hit.pattern().as_usize()];
             if open == self.all {
                 break;
             }
+            open |= self.opens[hit.pattern().as_usize()];
         }
         open
     }
@@ -993,12 +1031,17 @@ impl Patterns {
 
     pub fn compile() -> Result<Patterns, String> {
         let defs = regex_detector_patterns();
-        let mut gates: Vec<(u32, Option<Vec<String>>)> = defs
+        let mut gates: Vec<(u32, Option<(Vec<String>, Vec<String>)>)> = defs
             .iter()
             .enumerate()
-            .map(|(i, (detector, _, _))| (1u32 << i, gate(*detector)))
+            .map(|(i, (detector, _, _))| {
+                (
+                    1u32 << i,
+                    gate(*detector).map(|ci| (ci, gate_exact(*detector))),
+                )
+            })
             .collect();
-        gates.push((KEYWORD_BIT, Some(keyword_gate())));
+        gates.push((KEYWORD_BIT, Some((keyword_gate(), Vec::new()))));
         let prefilters = defs
             .iter()
             .map(|(_, _, pre)| LazyPrefilter::new(pre.clone()))
@@ -1273,6 +1316,11 @@ mod tests {
     /// it accepts from its start) and the literals' automaton, which stops a path as soon as a
     /// literal is complete.
     fn gate_escape(pattern: &str, literals: &[String]) -> Option<Vec<u8>> {
+        gate_escape_with(pattern, literals, &[])
+    }
+
+    /// As [`gate_escape`], with `exact` literals compared exactly.
+    fn gate_escape_with(pattern: &str, literals: &[String], exact: &[String]) -> Option<Vec<u8>> {
         use aho_corasick::automaton::Automaton as _;
         use regex_automata::dfa::{Automaton as _, StartKind, dense};
         use std::collections::{HashMap, VecDeque};
@@ -1291,10 +1339,20 @@ mod tests {
         let ac_start = ac
             .start_state(aho_corasick::Anchored::No)
             .expect("unanchored start");
+        let cs = aho_corasick::dfa::DFA::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(exact)
+            .expect("literals build");
+        let cs_start = cs
+            .start_state(aho_corasick::Anchored::No)
+            .expect("unanchored start");
         // (DFA state, literal automaton state) -> (previous pair, byte), to give a witness.
         type Pair = (
             regex_automata::util::primitives::StateID,
-            aho_corasick::automaton::StateID,
+            (
+                aho_corasick::automaton::StateID,
+                aho_corasick::automaton::StateID,
+            ),
         );
         let mut seen: HashMap<Pair, Option<(Pair, u8)>> = HashMap::new();
         let witness = |seen: &HashMap<Pair, Option<(Pair, u8)>>, mut at: Pair| {
@@ -1306,7 +1364,7 @@ mod tests {
             bytes.reverse();
             bytes
         };
-        let first = (start, ac_start);
+        let first = (start, (ac_start, cs_start));
         seen.insert(first, None);
         let mut queue = VecDeque::from([first]);
         while let Some((d, a)) = queue.pop_front() {
@@ -1323,8 +1381,11 @@ mod tests {
                 if dfa.is_match_state(d2) {
                     return Some(witness(&seen, (d, a)));
                 }
-                let a2 = ac.next_state(aho_corasick::Anchored::No, a, b);
-                if ac.is_match(a2) {
+                let a2 = (
+                    ac.next_state(aho_corasick::Anchored::No, a.0, b),
+                    cs.next_state(aho_corasick::Anchored::No, a.1, b),
+                );
+                if ac.is_match(a2.0) || cs.is_match(a2.1) {
                     continue;
                 }
                 if let std::collections::hash_map::Entry::Vacant(e) = seen.entry((d2, a2)) {
@@ -1348,7 +1409,7 @@ mod tests {
         for (detector, _, pre) in regex_detector_patterns() {
             let Some(lits) = gate(detector) else { continue };
             gated += 1;
-            let escape = gate_escape(&pre, &with_folds(lits));
+            let escape = gate_escape_with(&pre, &with_folds(lits), &gate_exact(detector));
             assert!(
                 escape.is_none(),
                 "detector {detector}: {pre:?} matches {:?} without its gate",
@@ -1356,6 +1417,10 @@ mod tests {
             );
         }
         assert!(gated >= 15, "{gated} gated pre-filters");
+        // Exact literals are compared exactly: `akia` in lower case does not pass AWS's gate.
+        let aws = with_folds(vec!["aws".into()]);
+        assert!(gate_escape_with("AKIA|(?i:aws)", &aws, &["akia".into()]).is_some());
+        assert!(gate_escape_with("AKIA|(?i:aws)", &aws, &["AKIA".into()]).is_none());
         let escape = gate_escape(KEYWORD_PREFILTER, &with_folds(keyword_gate()));
         assert!(escape.is_none(), "keyword: {escape:?}");
         // The search finds an escape where there is one: a keyword gate without `pwd` lets
@@ -1406,6 +1471,8 @@ mod tests {
             .position(|(d, _, _)| *d == 1)
             .expect("aws");
         assert_ne!(p.gates.open("AWS_REGION = 'x'") & (1 << aws), 0);
+        assert_ne!(p.gates.open("k = 'AKIAXXXX'") & (1 << aws), 0);
+        assert_eq!(p.gates.open("k = 'akia, asia'") & (1 << aws), 0);
         assert_ne!(p.gates.open("my_PassWord = 1") & KEYWORD_BIT, 0);
         assert_eq!(p.gates.open("pass") & KEYWORD_BIT, 0);
         assert_eq!(p.gates.open("d.keys(); sort_key = 1") & KEYWORD_BIT, 0);
