@@ -554,10 +554,11 @@ impl Gates {
             literals.push(fold.to_string());
             opens.push(gated);
         }
-        // A DFA: it costs a little more to build than the default for this many literals, and
-        // searches a file several times faster.
+        // A contiguous NFA: a DFA searches twice as fast but costs more to build than a typical
+        // plugin's search (callgrind: 3 M instructions more on a 13 KB plugin, 5 M fewer on one
+        // of 160 KB).
         let automaton = aho_corasick::AhoCorasick::builder()
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
             .ascii_case_insensitive(true)
             .match_kind(aho_corasick::MatchKind::Standard)
             .build(&literals)
