@@ -1,19 +1,36 @@
 //! Cheap literal checks that rule a text out before a case-insensitive regex is compiled or run:
 //! most files never need the regex, and compiling one costs more than scanning the file.
 
-/// Whether `hay` may hold one of `words` when compared as a `(?i)` pattern compares (Unicode
-/// simple case folding, as Python's `re.IGNORECASE` and the regex crate do). ASCII text is
-/// answered exactly, ignoring ASCII case; text with any other character answers true, since
-/// characters such as `ſ` (long s) and `K` (Kelvin sign) fold to ASCII letters.
+/// Characters that a case-insensitive pattern matches as an ASCII letter but an ASCII
+/// comparison does not: LATIN SMALL LETTER LONG S (`s`) and KELVIN SIGN (`k`).
+/// `fold_exceptions_are_exactly_these` proves there are no others.
+pub const FOLD_EXCEPTIONS: [&str; 2] = ["\u{17F}", "\u{212A}"];
+
+/// Whether `hay` may hold one of `words` (ASCII words) when compared as a `(?i)` pattern compares
+/// (Unicode simple case folding, as Python's `re.IGNORECASE` and the regex crate do). Text that
+/// holds one of the [`FOLD_EXCEPTIONS`] answers true; any other text is answered exactly by an
+/// ASCII comparison ignoring case, since no other character folds to an ASCII letter.
 pub fn may_contain_ci(hay: &str, words: &[&str]) -> bool {
-    if !hay.is_ascii() {
+    let h = hay.as_bytes();
+    if !hay.is_ascii() && FOLD_EXCEPTIONS.iter().any(|f| hay.contains(f)) {
         return true;
     }
-    let h = hay.as_bytes();
-    words.iter().any(|w| {
-        let w = w.as_bytes();
-        !w.is_empty() && h.len() >= w.len() && h.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w))
-    })
+    words.iter().any(|w| contains_ascii_ci(h, w.as_bytes()))
+}
+
+/// Whether `hay` holds `word`, ASCII case ignored: candidates found by their first byte in either
+/// case (memchr), then compared.
+fn contains_ascii_ci(hay: &[u8], word: &[u8]) -> bool {
+    let Some(&first) = word.first() else {
+        return false;
+    };
+    if hay.len() < word.len() {
+        return false;
+    }
+    let last_start = hay.len() - word.len();
+    let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    memchr::memchr2_iter(lower, upper, &hay[..=last_start])
+        .any(|at| hay[at..at + word.len()].eq_ignore_ascii_case(word))
 }
 
 #[cfg(test)]
@@ -34,5 +51,48 @@ mod tests {
         assert!(may_contain_ci("paſſword", &["pas"]));
         let re = regex::Regex::new("(?i)pas").unwrap();
         assert!(re.is_match("paſſword"));
+        // Other non-ASCII text is answered exactly.
+        assert!(!may_contain_ci("mot de passe été", &["pwd", "secret"]));
+        assert!(may_contain_ci("mot de PASSE été", &["pas"]));
+        assert!(may_contain_ci("été PAS", &["pas"]));
+        assert!(!may_contain_ci("été PA", &["pas"]));
+        assert!(may_contain_ci("\u{212A}", &["x"]));
+    }
+
+    /// The exact answer agrees with the regex on ASCII and mixed text.
+    #[test]
+    fn agrees_with_the_regex() {
+        let re = regex::Regex::new("(?i)noqa|pwd").unwrap();
+        for hay in [
+            "x  # NOQA",
+            "# no qa",
+            "nOqA",
+            "é noqa",
+            "ñ pWd",
+            "pw d",
+            "",
+            "n",
+            "qa noq",
+            "ÅNOQAÅ",
+        ] {
+            assert_eq!(
+                may_contain_ci(hay, &["noqa", "pwd"]),
+                re.is_match(hay),
+                "{hay}"
+            );
+        }
+    }
+
+    /// LONG S and KELVIN SIGN are the only non-ASCII characters a case-insensitive pattern
+    /// matches as an ASCII letter.
+    #[test]
+    fn fold_exceptions_are_exactly_these() {
+        let re = regex::Regex::new("(?i)^[a-z]$").expect("compiles");
+        let folding: Vec<String> = (0x80..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .map(String::from)
+            .filter(|c| re.is_match(c))
+            .collect();
+        assert_eq!(folding, super::FOLD_EXCEPTIONS.map(String::from).to_vec());
     }
 }

@@ -494,10 +494,8 @@ pub fn keyword_gate() -> Vec<String> {
     v
 }
 
-/// Characters that a case-insensitive pattern matches as an ASCII letter but an ASCII
-/// comparison does not: KELVIN SIGN (`k`) and LATIN SMALL LETTER LONG S (`s`). A file holding one
-/// opens every gate (`fold_exceptions_are_exactly_these` proves there are no others).
-pub const FOLD_EXCEPTIONS: [&str; 2] = ["\u{17F}", "\u{212A}"];
+/// A file holding one of these opens every gate (they fold to ASCII letters).
+pub use crate::literal::FOLD_EXCEPTIONS;
 
 /// Which pre-filters a file can match at all: one pass of every gate's literals.
 pub struct Gates {
@@ -1433,19 +1431,6 @@ mod tests {
             gate_escape("(?i)key", &with_folds(vec!["key".into()])),
             None
         );
-    }
-
-    /// KELVIN SIGN and LONG S are the only non-ASCII characters a case-insensitive pattern
-    /// matches as an ASCII letter.
-    #[test]
-    fn fold_exceptions_are_exactly_these() {
-        let re = regex::Regex::new("(?i)^[a-z]$").expect("compiles");
-        let folding: Vec<String> = (0x80..=0x10FFFFu32)
-            .filter_map(char::from_u32)
-            .map(String::from)
-            .filter(|c| re.is_match(c))
-            .collect();
-        assert_eq!(folding, FOLD_EXCEPTIONS.map(String::from).to_vec());
     }
 
     #[test]
