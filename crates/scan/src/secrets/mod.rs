@@ -55,7 +55,7 @@ const HEX_LIMIT: f64 = 3.0;
 /// Longest snippet kept in a finding (after masking).
 const SNIPPET_CHARS: usize = 300;
 const BASELINE: &str = ".secrets.baseline";
-/// Bit of a line's pre-filter hits saying a keyword of the keyword detector appears on it.
+// Bit of a line's pre-filter hits saying a keyword of the keyword detector appears on it.
 use detectors::KEYWORD_BIT;
 
 static PATTERNS: OnceLock<Result<Patterns, String>> = OnceLock::new();
