@@ -117,7 +117,14 @@ static TYPE_B: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"\btype(?:\s*\(\s*([^)]*[^\s)])\s*\))\s+[=!]=").ok());
 static DUNDER: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r#"^__([^\s]+)__(?::\s*[a-zA-Z.0-9_\[\]"]+)? = "#).ok());
-static EXCEPT: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^except\s*:").ok());
+
+/// pycodestyle's `^except\s*:` (`\s` is Unicode white space there, as `char::is_whitespace`).
+fn is_bare_except(s: &str) -> bool {
+    s.strip_prefix("except").is_some_and(|rest| {
+        rest.trim_start_matches(char::is_whitespace)
+            .starts_with(':')
+    })
+}
 
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
@@ -273,7 +280,10 @@ pub fn check(
                 push(0, "E402", "module level import not at top of file".into());
             }
         } else if !state.seen_non_imports {
-            let dunder = s.starts_with("__") && DUNDER.as_ref().is_some_and(|r| r.is_match(&s));
+            // The pattern starts with `__` and ends with ` = `.
+            let dunder = s.starts_with("__")
+                && s.contains(" = ")
+                && DUNDER.as_ref().is_some_and(|r| r.is_match(&s));
             let allowed = ["try", "except", "else", "finally", "with", "if", "elif"]
                 .iter()
                 .any(|k| s.starts_with(k));
@@ -333,8 +343,10 @@ pub fn check(
         }
     }
 
+    // Both patterns hold `type` and a comparison (`==` or `!=`).
     if want("E721")
         && s.contains("type")
+        && (s.contains("==") || s.contains("!="))
         && let (Some(a), Some(b)) = (TYPE_A.as_ref(), TYPE_B.as_ref())
     {
         let first_a = a.captures(&s).map(|m| {
@@ -378,13 +390,32 @@ pub fn check(
         comparison_to_singleton(chars, &mut push, want("E711"), want("E712"));
     }
 
-    if want("E722") && s.starts_with("except") && EXCEPT.as_ref().is_some_and(|r| r.is_match(&s)) {
+    if want("E722") && is_bare_except(&s) {
         push(0, "E722", "do not use bare 'except'".into());
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bare_except_as_pycodestyle_matches_it() {
+        let re = regex::Regex::new(r"^except\s*:").expect("compiles");
+        for line in [
+            "except:",
+            "except :",
+            "except\t\u{3000}:",
+            "except Exception:",
+            "except(",
+            "excep:",
+            "  except:",
+            "except",
+            "except\n:",
+            "exceptional:",
+        ] {
+            assert_eq!(super::is_bare_except(line), re.is_match(line), "{line:?}");
+        }
+    }
+
     use super::*;
 
     #[test]
