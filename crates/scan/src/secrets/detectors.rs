@@ -528,22 +528,10 @@ impl Gates {
                 Some((lits, exact_lits)) => {
                     gated |= bit;
                     for lit in exact_lits {
-                        match exact.iter().position(|l| l == lit) {
-                            Some(i) => opens_exact[i] |= bit,
-                            None => {
-                                exact.push(lit.clone());
-                                opens_exact.push(*bit);
-                            }
-                        }
+                        add_literal(&mut exact, &mut opens_exact, lit.clone(), *bit);
                     }
                     for lit in lits {
-                        match literals.iter().position(|l| l.eq_ignore_ascii_case(lit)) {
-                            Some(i) => opens[i] |= bit,
-                            None => {
-                                literals.push(lit.to_ascii_lowercase());
-                                opens.push(*bit);
-                            }
-                        }
+                        add_literal(&mut literals, &mut opens, lit.to_ascii_lowercase(), *bit);
                     }
                 }
             }
@@ -588,6 +576,18 @@ impl Gates {
             open |= self.opens[hit.pattern().as_usize()];
         }
         open
+    }
+}
+
+/// Adds `lit` (already in the form it is compared in) opening `bit`: a literal already listed
+/// opens one more bit.
+fn add_literal(literals: &mut Vec<String>, opens: &mut Vec<u32>, lit: String, bit: u32) {
+    match literals.iter().position(|l| *l == lit) {
+        Some(i) => opens[i] |= bit,
+        None => {
+            literals.push(lit);
+            opens.push(bit);
+        }
     }
 }
 
@@ -1323,21 +1323,19 @@ mod tests {
         let start = dfa
             .universal_start_state(regex_automata::Anchored::Yes)
             .expect("a pre-filter has no look-behind at its start");
-        let ac = aho_corasick::dfa::DFA::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(aho_corasick::MatchKind::Standard)
-            .build(literals)
-            .expect("literals build");
-        let ac_start = ac
-            .start_state(aho_corasick::Anchored::No)
-            .expect("unanchored start");
-        let cs = aho_corasick::dfa::DFA::builder()
-            .match_kind(aho_corasick::MatchKind::Standard)
-            .build(exact)
-            .expect("literals build");
-        let cs_start = cs
-            .start_state(aho_corasick::Anchored::No)
-            .expect("unanchored start");
+        let automaton = |lits: &[String], ignore_case: bool| {
+            let a = aho_corasick::dfa::DFA::builder()
+                .ascii_case_insensitive(ignore_case)
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .build(lits)
+                .expect("literals build");
+            let start = a
+                .start_state(aho_corasick::Anchored::No)
+                .expect("unanchored start");
+            (a, start)
+        };
+        let (ac, ac_start) = automaton(literals, true);
+        let (cs, cs_start) = automaton(exact, false);
         // (DFA state, literal automaton state) -> (previous pair, byte), to give a witness.
         type Pair = (
             regex_automata::util::primitives::StateID,
