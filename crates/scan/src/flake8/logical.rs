@@ -397,6 +397,8 @@ pub fn check(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn bare_except_as_pycodestyle_matches_it() {
         let re = regex::Regex::new(r"^except\s*:").expect("compiles");
@@ -412,11 +414,9 @@ mod tests {
             "except\n:",
             "exceptional:",
         ] {
-            assert_eq!(super::is_bare_except(line), re.is_match(line), "{line:?}");
+            assert_eq!(is_bare_except(line), re.is_match(line), "{line:?}");
         }
     }
-
-    use super::*;
 
     #[test]
     fn mutes_strings() {

@@ -392,19 +392,44 @@ fn expand(parts: &[&[&str]]) -> Vec<String> {
     })
 }
 
-/// The gate of a regex-based detector's pre-filter: literals (ASCII case ignored) of which every
-/// match of the pre-filter contains at least one, so a file holding none of them needs neither
-/// the pre-filter's compilation nor its search. `None`: no literal rare enough to be worth it
-/// (the pre-filter is compiled and run on every file). `gates_are_sound` proves each gate over
+/// A pre-filter's gate: literals of which every match of the pre-filter contains at least one,
+/// compared with ASCII case ignored or exactly.
+pub struct Gate {
+    pub ignore_case: Vec<String>,
+    pub exact: Vec<String>,
+}
+
+/// The gate of a regex-based detector's pre-filter, so a file holding none of its literals needs
+/// neither the pre-filter's compilation nor its search. `None`: no literal rare enough to be worth
+/// it (the pre-filter is compiled and run on every file). `gates_are_sound` proves each gate over
 /// the product of the pre-filter's automaton and the gate's.
-pub fn gate(detector: usize) -> Option<Vec<String>> {
+pub fn gate(detector: usize) -> Option<Gate> {
+    // The prefixes the reference patterns spell in capitals.
+    let exact: Vec<String> = match detector {
+        0 => &["AKC", "AP"][..],
+        1 => &["A3T", "ABIA", "ACCA", "AKIA", "ASIA"],
+        26 => &["AC", "AK", "SC", "SK"],
+        _ => &[],
+    }
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    let ignore_case = gate_ignoring_case(detector);
+    if ignore_case.is_none() && exact.is_empty() {
+        return None;
+    }
+    Some(Gate {
+        ignore_case: ignore_case.unwrap_or_default(),
+        exact,
+    })
+}
+
+/// The literals of a detector's gate compared with ASCII case ignored.
+fn gate_ignoring_case(detector: usize) -> Option<Vec<String>> {
     let keywords: &[&str] = &["key", "pw", "pass", "token"];
     let list = |xs: &[&str]| Some(xs.iter().map(|x| x.to_string()).collect());
     match detector {
-        // With the case-sensitive `A3T`, `ABIA`, `ACCA`, `AKIA`, `ASIA` of `gate_exact`.
         1 => list(&["aws"]),
-        // Only the case-sensitive literals of `gate_exact`.
-        0 | 26 => list(&[]),
         2 => list(&["accountkey="]),
         4 => list(&["://"]),
         // The character before the keyword: the end of `cl`/`clou`/`cloudant`, a separator or
@@ -467,21 +492,9 @@ pub fn gate(detector: usize) -> Option<Vec<String>> {
     }
 }
 
-/// The case-sensitive literals of a detector's gate (with those of [`gate`], ASCII case
-/// ignored): the prefixes the reference patterns spell in capitals.
-pub fn gate_exact(detector: usize) -> Vec<String> {
-    let list: &[&str] = match detector {
-        0 => &["AKC", "AP"],
-        1 => &["A3T", "ABIA", "ACCA", "AKIA", "ASIA"],
-        26 => &["AC", "AK", "SC", "SK"],
-        _ => &[],
-    };
-    list.iter().map(|x| x.to_string()).collect()
-}
-
 /// The keyword pre-filter's gate: its words whole (`api_key`, `db_pass`, …), `passw`, `pwd`,
 /// `secret` and `contrase`; not `key` or `pass` alone, which most Python files hold.
-pub fn keyword_gate() -> Vec<String> {
+pub fn keyword_gate() -> Gate {
     let mut v = expand(&[
         &[
             "api", "auth", "service", "account", "db", "database", "priv", "private", "client",
@@ -491,7 +504,10 @@ pub fn keyword_gate() -> Vec<String> {
     ]);
     v.extend(expand(&[&["db", "database", "key"], &["", "_"], &["pass"]]));
     v.extend(["passw", "pwd", "secret", "contrase"].map(String::from));
-    v
+    Gate {
+        ignore_case: v,
+        exact: Vec::new(),
+    }
 }
 
 /// A file holding one of these opens every gate (they fold to ASCII letters).
@@ -511,9 +527,8 @@ pub struct Gates {
 }
 
 impl Gates {
-    /// `gates[bit]`: the literals of that bit's gate (ASCII case ignored, then exact), or `None`
-    /// for a pre-filter without one.
-    fn new(gates: &[(u32, Option<(Vec<String>, Vec<String>)>)]) -> Result<Gates, String> {
+    /// `gates[bit]`: that bit's gate, or `None` for a pre-filter without one.
+    fn new(gates: &[(u32, Option<Gate>)]) -> Result<Gates, String> {
         let mut literals: Vec<String> = Vec::new();
         let mut opens: Vec<u32> = Vec::new();
         let mut exact: Vec<String> = Vec::new();
@@ -525,12 +540,12 @@ impl Gates {
             all |= bit;
             match gate {
                 None => always |= bit,
-                Some((lits, exact_lits)) => {
+                Some(gate) => {
                     gated |= bit;
-                    for lit in exact_lits {
+                    for lit in &gate.exact {
                         add_literal(&mut exact, &mut opens_exact, lit.clone(), *bit);
                     }
-                    for lit in lits {
+                    for lit in &gate.ignore_case {
                         add_literal(&mut literals, &mut opens, lit.to_ascii_lowercase(), *bit);
                     }
                 }
@@ -1023,17 +1038,12 @@ impl Patterns {
 
     pub fn compile() -> Result<Patterns, String> {
         let defs = regex_detector_patterns();
-        let mut gates: Vec<(u32, Option<(Vec<String>, Vec<String>)>)> = defs
+        let mut gates: Vec<(u32, Option<Gate>)> = defs
             .iter()
             .enumerate()
-            .map(|(i, (detector, _, _))| {
-                (
-                    1u32 << i,
-                    gate(*detector).map(|ci| (ci, gate_exact(*detector))),
-                )
-            })
+            .map(|(i, (detector, _, _))| (1u32 << i, gate(*detector)))
             .collect();
-        gates.push((KEYWORD_BIT, Some((keyword_gate(), Vec::new()))));
+        gates.push((KEYWORD_BIT, Some(keyword_gate())));
         let prefilters = defs
             .iter()
             .map(|(_, _, pre)| LazyPrefilter::new(pre.clone()))
@@ -1397,9 +1407,9 @@ mod tests {
         };
         let mut gated = 0;
         for (detector, _, pre) in regex_detector_patterns() {
-            let Some(lits) = gate(detector) else { continue };
+            let Some(g) = gate(detector) else { continue };
             gated += 1;
-            let escape = gate_escape_with(&pre, &with_folds(lits), &gate_exact(detector));
+            let escape = gate_escape_with(&pre, &with_folds(g.ignore_case), &g.exact);
             assert!(
                 escape.is_none(),
                 "detector {detector}: {pre:?} matches {:?} without its gate",
@@ -1411,7 +1421,7 @@ mod tests {
         let aws = with_folds(vec!["aws".into()]);
         assert!(gate_escape_with("AKIA|(?i:aws)", &aws, &["akia".into()]).is_some());
         assert!(gate_escape_with("AKIA|(?i:aws)", &aws, &["AKIA".into()]).is_none());
-        let escape = gate_escape(KEYWORD_PREFILTER, &with_folds(keyword_gate()));
+        let escape = gate_escape(KEYWORD_PREFILTER, &with_folds(keyword_gate().ignore_case));
         assert!(escape.is_none(), "keyword: {escape:?}");
         // The search finds an escape where there is one: a keyword gate without `pwd` lets
         // `pwd` through, and a case-insensitive `key` matches through KELVIN SIGN.
