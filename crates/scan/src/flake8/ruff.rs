@@ -63,13 +63,10 @@ impl RuffLinter {
         if rules.is_empty() {
             return None;
         }
-        let mut settings = LinterSettings::for_rules(rules);
+        let mut settings = settings_for(rules)?;
         settings.preview = PreviewMode::Enabled;
-        // pyflakes reports unused imports in `__init__.py` and only exempts the name `_`.
+        // pyflakes reports unused imports in `__init__.py`.
         settings.ignore_init_module_imports = false;
-        if let Ok(rx) = regex::Regex::new("^_$") {
-            settings.dummy_variable_rgx = rx;
-        }
         if let Some(n) = max_complexity {
             settings.mccabe.max_complexity = n;
         }
@@ -107,6 +104,81 @@ impl RuffLinter {
     }
 }
 
+/// `LinterSettings::for_rules(rules)` spelled out field by field, except two regexes ruff's
+/// defaults compile and Flake8 never reads, which cost more than linting a small plugin: the
+/// dummy-variable pattern is pyflakes' (only `_` is exempt) from the start, and flake8-copyright's
+/// notice pattern (no Flake8 code reaches it) is one that compiles at once. The default rule
+/// selection `for_rules` builds and drops is skipped. `settings_are_ruffs_defaults` compares the
+/// whole settings with ruff's. `None` only if a constant pattern failed to compile.
+fn settings_for(rules: Vec<Rule>) -> Option<LinterSettings> {
+    use ruff_linter::line_width::{IndentWidth, LineLength};
+    use ruff_linter::rules::flake8_copyright;
+    use ruff_linter::settings::types::{
+        CompiledPerFileIgnoreList, CompiledPerFileTargetVersionList, ExtensionMapping,
+        FilePatternSet,
+    };
+    use ruff_linter::settings::{TASK_TAGS, fix_safety_table::FixSafetyTable};
+    // What ruff's `fs::get_cwd` answers (its `path_dedot::CWD`).
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    Some(LinterSettings {
+        exclude: FilePatternSet::default(),
+        extension: ExtensionMapping::default(),
+        project_root: cwd.clone(),
+        rules: rules.into_iter().collect(),
+        per_file_ignores: CompiledPerFileIgnoreList::default(),
+        fix_safety: FixSafetyTable::default(),
+        unresolved_target_version: ruff_python_ast::PythonVersion::latest().into(),
+        per_file_target_version: CompiledPerFileTargetVersionList::default(),
+        preview: PreviewMode::default(),
+        explicit_preview_rules: false,
+        allowed_confusables: Default::default(),
+        builtins: vec![],
+        dummy_variable_rgx: regex::Regex::new("^_$").ok()?,
+        external: vec![],
+        ignore_init_module_imports: true,
+        logger_objects: vec![],
+        namespace_packages: vec![],
+        src: vec![cwd.clone(), cwd.join("src")],
+        tab_size: IndentWidth::default(),
+        line_length: LineLength::default(),
+        task_tags: TASK_TAGS.iter().map(ToString::to_string).collect(),
+        typing_modules: vec![],
+        typing_extensions: true,
+        future_annotations: false,
+        flake8_annotations: Default::default(),
+        flake8_bandit: Default::default(),
+        flake8_boolean_trap: Default::default(),
+        flake8_bugbear: Default::default(),
+        flake8_builtins: Default::default(),
+        flake8_comprehensions: Default::default(),
+        flake8_copyright: flake8_copyright::settings::Settings {
+            notice_rgx: regex::Regex::new("^$").ok()?,
+            author: None,
+            min_file_size: 0,
+        },
+        flake8_errmsg: Default::default(),
+        flake8_gettext: Default::default(),
+        flake8_implicit_str_concat: Default::default(),
+        flake8_import_conventions: Default::default(),
+        flake8_pytest_style: Default::default(),
+        flake8_quotes: Default::default(),
+        flake8_self: Default::default(),
+        flake8_tidy_imports: Default::default(),
+        flake8_type_checking: Default::default(),
+        flake8_unused_arguments: Default::default(),
+        isort: Default::default(),
+        mccabe: Default::default(),
+        pep8_naming: Default::default(),
+        pycodestyle: Default::default(),
+        pydoclint: Default::default(),
+        pydocstyle: Default::default(),
+        pyflakes: Default::default(),
+        pylint: Default::default(),
+        pyupgrade: Default::default(),
+        ruff: Default::default(),
+    })
+}
+
 /// Ruff's wording in Flake8's style: pycodestyle and pyflakes messages start lower-case, names are quoted
 /// with `'` instead of backticks.
 fn flake8_message(code: &str, message: &str) -> String {
@@ -129,5 +201,35 @@ fn flake8_message(code: &str, message: &str) -> String {
         }
     } else {
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Apart from the two patterns it replaces on purpose, `settings_for` builds what ruff's
+    /// `for_rules` builds: every setting, as ruff prints them, is the same.
+    #[test]
+    fn settings_are_ruffs_defaults() {
+        let rules: Vec<Rule> = ["F401", "E501", "E711", "C901"]
+            .iter()
+            .map(|c| Rule::from_code(c).unwrap())
+            .collect();
+        let ours = settings_for(rules.clone()).unwrap();
+        let mut theirs = LinterSettings::for_rules(rules);
+        assert_ne!(
+            ours.flake8_copyright.notice_rgx.as_str(),
+            theirs.flake8_copyright.notice_rgx.as_str()
+        );
+        assert_ne!(
+            ours.dummy_variable_rgx.as_str(),
+            theirs.dummy_variable_rgx.as_str()
+        );
+        theirs.flake8_copyright.notice_rgx = ours.flake8_copyright.notice_rgx.clone();
+        theirs.dummy_variable_rgx = ours.dummy_variable_rgx.clone();
+        let (ours, theirs) = (ours.to_string(), theirs.to_string());
+        assert!(ours.contains("linter.rules.enabled") && ours.contains("mccabe"), "{ours}");
+        assert_eq!(ours, theirs);
     }
 }
