@@ -248,7 +248,7 @@ fn suppression_cost(rule: &Rule) -> String {
 /// The documentation of one rule, or `None` for a code the catalog does not have.
 pub fn render(code: &str) -> Option<String> {
     let rule = catalog().get(code)?;
-    let parts = split_description(rule.description);
+    let parts = split_description(rule.description());
     let (bad, good) = match PACKAGE_EXAMPLES.iter().find(|(c, _, _)| *c == rule.code) {
         Some((_, bad, good)) if parts.bad.is_empty() => (bad.to_string(), good.to_string()),
         _ => (parts.bad.clone(), parts.good.clone()),

@@ -69,7 +69,7 @@ pub fn views(settings: &BTreeMap<String, RuleSetting>) -> Vec<RuleView> {
                 skippable: s.map_or(r.skippable, |s| s.skippable),
                 severity: s.map_or(r.severity, |s| s.severity).as_str(),
                 customized: s.is_some(),
-                description: r.description,
+                description: r.description(),
             }
         })
         .collect()

@@ -98,7 +98,7 @@ pub fn render(report: &Report) -> Value {
             let rule = cat.get(code);
             let name = rule.map_or(*code, |r| r.name);
             let desc = rule
-                .map(|r| r.description)
+                .map(|r| r.description())
                 .filter(|d| !d.is_empty())
                 .unwrap_or(name);
             let severity = rule.map_or(Severity::Warning, |r| r.severity);

@@ -1551,7 +1551,7 @@ mod tests {
                     );
                     proptest::prop_assert_eq!(
                         secret.map(str::to_string),
-                        reference_secret(&reference, pattern.group, &line, from),
+                        reference_secret(reference, pattern.group, &line, from),
                         "{} on {:?} from {}", pattern.reference, line, from
                     );
                 }

@@ -76,10 +76,10 @@ pub async fn rule_page(
                     @if v.customized { " (changed by an admin; the default is " (rule.severity.as_str()) ")" }
                 }
             }
-            @if rule.description.is_empty() {
+            @if rule.description().is_empty() {
                 p { "No description yet." }
             } @else {
-                (description(rule.description))
+                (description(rule.description()))
             }
         }
     };
