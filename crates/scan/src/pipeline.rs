@@ -16,6 +16,7 @@ use crate::catalog::catalog;
 use crate::family::{BundledConfig, Family, FamilyOutput, ScanSetup, SourceFile};
 use crate::options::{ActiveRules, ScanOptions};
 use crate::package::{self, PackageLayout, PackageRoot};
+use crate::policy::vendor::HashScope;
 use crate::report::{
     Check, CheckSummary, Finding, PackageInfo, Report, SCHEMA, ScanError, ScannerInfo, Severity,
     Stats, SuppressedBy, Target, TargetKind, Verdict,
@@ -143,7 +144,7 @@ fn timed_out(
     };
     let rules = ActiveRules::new(options);
     let config = BundledConfig::default();
-    let mut acc = Accumulator::new(&rules, &config, budget.clone());
+    let mut acc = Accumulator::new(&rules, &config, budget.clone(), HashScope::All);
     acc.errors
         .push(budget.error(" while one file was still being analysed"));
     acc.into_report(target, None, options, started, false)
@@ -265,7 +266,8 @@ fn scan_file_target(
     }
     let rules = ActiveRules::new(options);
     let config = BundledConfig::default();
-    let mut acc = Accumulator::new(&rules, &config, budget.clone());
+    let hash = HashScope::new([name.as_str()], options.vendor_index.is_some());
+    let mut acc = Accumulator::new(&rules, &config, budget.clone(), hash);
     acc.scan_one(&SourceFile::new(&name, &name, &bytes, None));
     Ok(acc.into_report(target, None, options, started, false))
 }
@@ -345,7 +347,7 @@ fn unreadable(
 ) -> Report {
     let rules = ActiveRules::new(options);
     let config = BundledConfig::default();
-    let mut acc = Accumulator::new(&rules, &config, budget.clone());
+    let mut acc = Accumulator::new(&rules, &config, budget.clone(), HashScope::All);
     acc.findings.push(e.into_finding(path));
     acc.into_report(target, None, options, started, true)
 }
@@ -407,7 +409,8 @@ fn run<R: Read + std::io::Seek>(
         }
     }
 
-    let mut acc = Accumulator::new(&rules, &config, budget.clone());
+    let hash = HashScope::new(paths.iter().copied(), options.vendor_index.is_some());
+    let mut acc = Accumulator::new(&rules, &config, budget.clone(), hash);
     acc.findings.extend(pkg_findings);
     // A folder's digest: its sorted relative paths and their contents, hashed in the one pass.
     let mut folder_digest = (target.kind == TargetKind::Directory).then(Sha256::new);
@@ -445,7 +448,13 @@ struct Accumulator<'a> {
 }
 
 impl<'a> Accumulator<'a> {
-    fn new(rules: &'a ActiveRules, config: &'a BundledConfig, budget: Budget) -> Self {
+    /// `hash`: the files whose hash vendored-library recognition can compare.
+    fn new(
+        rules: &'a ActiveRules,
+        config: &'a BundledConfig,
+        budget: Budget,
+        hash: HashScope,
+    ) -> Self {
         let setup = ScanSetup { rules, config };
         if rules.any_in(Check::Secrets) {
             // The secret patterns take a few milliseconds to compile: do it beside the reading
@@ -494,7 +503,7 @@ impl<'a> Accumulator<'a> {
                 threat_rules,
             }));
         }
-        families.push(Box::new(crate::policy::facts::FactScan));
+        families.push(Box::new(crate::policy::facts::FactScan { hash }));
         let outputs = families.iter().map(|_| FamilyOutput::default()).collect();
         Accumulator {
             rules,

@@ -9,6 +9,7 @@ use crate::report::Check;
 #[derive(Debug, Clone)]
 pub struct FileFacts {
     pub path: String,
+    /// Empty when the file is outside the [`HashScope`]: recognition never compares it.
     pub sha256: String,
     /// Kept for packaging metadata files only (`vendor::is_metadata_path`).
     pub metadata: Option<Vec<u8>>,
@@ -18,7 +19,9 @@ pub struct FileFacts {
     pub broken: bool,
 }
 
-pub struct FactScan;
+pub struct FactScan {
+    pub hash: super::vendor::HashScope,
+}
 
 impl Family for FactScan {
     fn check(&self) -> Check {
@@ -37,7 +40,11 @@ impl Family for FactScan {
         };
         out.files.push(FileFacts {
             path: file.path.to_string(),
-            sha256: super::vendor::sha256_hex(file.bytes),
+            sha256: if self.hash.covers(file.path) {
+                super::vendor::sha256_hex(file.bytes)
+            } else {
+                String::new()
+            },
             metadata,
             imports,
             broken,

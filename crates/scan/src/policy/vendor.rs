@@ -124,11 +124,56 @@ fn same_name(a: &str, b: &str) -> bool {
 /// What the scan saw of the input that recognition needs.
 #[derive(Debug, Default)]
 pub struct Listing {
-    /// Input path → SHA-256 (hex) of every file.
+    /// Input path → SHA-256 (hex) of every file, or an empty string for a file recognition
+    /// never compares (see [`HashScope`]).
     pub hashes: BTreeMap<String, String>,
     /// Contents of packaging metadata files (`*.dist-info/{METADATA,RECORD}`,
     /// `*.egg-info/{PKG-INFO,top_level.txt}`).
     pub metadata: BTreeMap<String, Vec<u8>>,
+}
+
+/// The files whose hash recognition can compare: every file when an index is given (a library
+/// is then recognised by its files alone, anywhere); otherwise only the files beside a
+/// `*.dist-info/RECORD`, the one published list a package carries. Decided from the input's
+/// list of paths before any file is read, so the other files are never hashed.
+#[derive(Debug, Clone)]
+pub enum HashScope {
+    All,
+    /// Paths starting with one of these (`""` for a `RECORD` at the top).
+    Under(Vec<String>),
+}
+
+impl HashScope {
+    pub fn new<'a>(paths: impl IntoIterator<Item = &'a str>, index: bool) -> HashScope {
+        if index {
+            return HashScope::All;
+        }
+        let mut prefixes: Vec<String> = paths
+            .into_iter()
+            .filter_map(|path| {
+                let (dir, file) = path.rsplit_once('/')?;
+                (file == "RECORD" && dir.ends_with(".dist-info")).then(|| record_prefix(dir))
+            })
+            .collect();
+        prefixes.sort();
+        prefixes.dedup();
+        HashScope::Under(prefixes)
+    }
+
+    pub fn covers(&self, path: &str) -> bool {
+        match self {
+            HashScope::All => true,
+            HashScope::Under(prefixes) => prefixes.iter().any(|p| path.starts_with(p.as_str())),
+        }
+    }
+}
+
+/// The folder holding a metadata folder, as the prefix of the paths in it (`""` at the top).
+fn record_prefix(dir: &str) -> String {
+    match dir.rsplit_once('/') {
+        Some((p, _)) => format!("{p}/"),
+        None => String::new(),
+    }
 }
 
 /// Whether the scan keeps the bytes of this path for recognition.
@@ -151,10 +196,7 @@ pub fn recognise(listing: &Listing, index: Option<&VendorIndex>) -> Vec<Vendored
         let Some((dir, file)) = path.rsplit_once('/') else {
             continue;
         };
-        let prefix = match dir.rsplit_once('/') {
-            Some((p, _)) => format!("{p}/"),
-            None => String::new(),
-        };
+        let prefix = record_prefix(dir);
         let text = String::from_utf8_lossy(bytes);
         if dir.ends_with(".dist-info") && file == "RECORD" {
             let meta = listing
@@ -625,6 +667,42 @@ mod tests {
             libs[0].changed_files,
             vec!["p/ext/lib/__init__.py", "p/ext/lib/extra.py"]
         );
+    }
+
+    /// Recognition gives the same answer when the files outside the hash scope carry no hash:
+    /// a changed copy beside a RECORD, an egg-info library and loose plugin code.
+    #[test]
+    fn files_outside_the_hash_scope_need_no_hash() {
+        let code: &[u8] = b"exec(x)\n";
+        let record = record_line("lib/__init__.py", code) + "lib-1.0.dist-info/RECORD,,\n";
+        let files: Vec<(&str, &[u8])> = vec![
+            ("p/__init__.py", b"from .ext import lib\n"),
+            ("p/main.py", b"pass\n"),
+            ("p/ext/lib/__init__.py", b"exec(y)\n"),
+            ("p/ext/lib/extra.py", b"pass\n"),
+            ("p/ext/lib-1.0.dist-info/METADATA", b"Name: lib\nVersion: 1.0\n"),
+            ("p/ext/lib-1.0.dist-info/RECORD", record.as_bytes()),
+            ("p/vendor/old.egg-info/PKG-INFO", b"Name: old\nVersion: 2\n"),
+            ("p/vendor/old.egg-info/top_level.txt", b"old\n"),
+            ("p/vendor/old.py", b"pass\n"),
+        ];
+        let full = listing(&files);
+        let scope = HashScope::new(files.iter().map(|(p, _)| *p), false);
+        let mut partial = listing(&files);
+        let mut blank = 0;
+        for (path, hash) in partial.hashes.iter_mut() {
+            if !scope.covers(path) {
+                hash.clear();
+                blank += 1;
+            }
+        }
+        assert_eq!(blank, 5, "{scope:?}");
+        let (a, b) = (recognise(&full, None), recognise(&partial, None));
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!(a.len(), 2, "{a:?}");
+        assert_eq!(a[0].changed_files, vec!["p/ext/lib/__init__.py", "p/ext/lib/extra.py"]);
+        assert!(HashScope::new(files.iter().map(|(p, _)| *p), true).covers("p/main.py"));
+        assert!(HashScope::new(["x-1.dist-info/RECORD"], false).covers("anything.py"));
     }
 
     #[test]
