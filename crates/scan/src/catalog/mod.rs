@@ -30,8 +30,12 @@ impl Rule {
     /// The rule's section of `docs/<family>.md` (empty if it has none). The docs are split into
     /// sections the first time any description is asked for: a scan never needs them.
     pub fn description(&self) -> &'static str {
-        static DOCS: LazyLock<Vec<BTreeMap<&'static str, &'static str>>> =
-            LazyLock::new(|| Check::ALL.iter().map(|c| parse_docs(docs_for(*c))).collect());
+        static DOCS: LazyLock<Vec<BTreeMap<&'static str, &'static str>>> = LazyLock::new(|| {
+            Check::ALL
+                .iter()
+                .map(|c| parse_docs(docs_for(*c)))
+                .collect()
+        });
         let at = Check::ALL.iter().position(|c| *c == self.check);
         at.and_then(|i| DOCS.get(i))
             .and_then(|docs| docs.get(self.code))

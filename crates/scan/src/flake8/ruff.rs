@@ -229,7 +229,10 @@ mod tests {
         theirs.flake8_copyright.notice_rgx = ours.flake8_copyright.notice_rgx.clone();
         theirs.dummy_variable_rgx = ours.dummy_variable_rgx.clone();
         let (ours, theirs) = (ours.to_string(), theirs.to_string());
-        assert!(ours.contains("linter.rules.enabled") && ours.contains("mccabe"), "{ours}");
+        assert!(
+            ours.contains("linter.rules.enabled") && ours.contains("mccabe"),
+            "{ours}"
+        );
         assert_eq!(ours, theirs);
     }
 }

@@ -2,7 +2,7 @@
 //! `__init__.py` (imports anywhere in a file count: `classFactory` imports the plugin class
 //! inside a function). A file that does not compile matters only if it is on that chain.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Stmt};
@@ -104,29 +104,40 @@ pub fn test_support(
             dir = dir.rsplit_once('/').map_or("", |(d, _)| d).to_string();
         }
     }
-    let mut used_by_tests: BTreeSet<String> = BTreeSet::new();
-    let mut used_by_code: BTreeSet<String> = BTreeSet::new();
+    let mut used_by_tests: BTreeSet<&str> = BTreeSet::new();
+    let mut used_by_code: BTreeSet<&str> = BTreeSet::new();
+    // Files of one folder importing the same module reach the same files: resolved once.
+    let mut resolved: HashMap<(&str, &str), Vec<String>> = HashMap::new();
     for (from, mods) in imports {
         let from_tests = super::is_test_path(&rel(from));
+        let from_dir = from.rsplit_once('/').map_or("", |(d, _)| d);
         for m in mods {
-            for target in resolve(root_prefix, from, m, files) {
-                for dir in candidates.iter().filter(|d| target.starts_with(d.as_str())) {
+            let targets = resolved
+                .entry((from_dir, m.as_str()))
+                .or_insert_with(|| resolve(root_prefix, from, m, files));
+            for target in targets.iter() {
+                // The candidate folders holding the target: its own folder and those above.
+                let holding = target
+                    .match_indices('/')
+                    .filter_map(|(i, _)| candidates.get(&target[..=i]));
+                for dir in holding {
                     if from.starts_with(dir.as_str()) {
                         continue;
                     }
                     if from_tests {
-                        used_by_tests.insert(dir.clone());
+                        used_by_tests.insert(dir);
                     } else {
-                        used_by_code.insert(dir.clone());
+                        used_by_code.insert(dir);
                     }
                 }
             }
         }
     }
-    candidates
+    used_by_tests
         .into_iter()
-        .filter(|d| used_by_tests.contains(d) && !used_by_code.contains(d))
-        .filter(|d| !loaded.iter().any(|l| l.starts_with(d.as_str())))
+        .filter(|d| !used_by_code.contains(d))
+        .filter(|d| !loaded.iter().any(|l| l.starts_with(d)))
+        .map(str::to_string)
         .collect()
 }
 
@@ -163,27 +174,30 @@ fn resolve(
         name = module;
     }
     let mut out = Vec::new();
+    // Candidate paths are spelled in one buffer; only those that exist are kept.
+    let mut candidate =
+        String::with_capacity(root_prefix.len() + from_path.len() + module.len() + 16);
+    let mut check = |stem: &str, tail: &str, out: &mut Vec<String>| {
+        candidate.clear();
+        candidate.push_str(stem);
+        candidate.push_str(tail);
+        if files.contains(candidate.as_str()) {
+            out.push(candidate.clone());
+        }
+    };
     for base in bases {
-        let mut path = base.clone();
+        let mut path = String::with_capacity(base.len() + name.len() + 1);
+        path.push_str(&base);
         for (i, part) in name.split('.').filter(|p| !p.is_empty()).enumerate() {
             if i > 0 || !path.is_empty() && !path.ends_with('/') {
                 path.push('/');
             }
             path.push_str(part);
-            let package = format!("{path}/__init__.py");
-            if files.contains(&package) {
-                out.push(package);
-            }
+            check(&path, "/__init__.py", &mut out);
         }
-        let as_module = format!("{path}.py");
-        if files.contains(&as_module) {
-            out.push(as_module);
-        }
+        check(&path, ".py", &mut out);
         if name.is_empty() {
-            let package = format!("{base}__init__.py");
-            if files.contains(&package) {
-                out.push(package);
-            }
+            check(&base, "__init__.py", &mut out);
         }
     }
     out

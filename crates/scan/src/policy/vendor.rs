@@ -680,7 +680,10 @@ mod tests {
             ("p/main.py", b"pass\n"),
             ("p/ext/lib/__init__.py", b"exec(y)\n"),
             ("p/ext/lib/extra.py", b"pass\n"),
-            ("p/ext/lib-1.0.dist-info/METADATA", b"Name: lib\nVersion: 1.0\n"),
+            (
+                "p/ext/lib-1.0.dist-info/METADATA",
+                b"Name: lib\nVersion: 1.0\n",
+            ),
             ("p/ext/lib-1.0.dist-info/RECORD", record.as_bytes()),
             ("p/vendor/old.egg-info/PKG-INFO", b"Name: old\nVersion: 2\n"),
             ("p/vendor/old.egg-info/top_level.txt", b"old\n"),
@@ -700,7 +703,10 @@ mod tests {
         let (a, b) = (recognise(&full, None), recognise(&partial, None));
         assert_eq!(format!("{a:?}"), format!("{b:?}"));
         assert_eq!(a.len(), 2, "{a:?}");
-        assert_eq!(a[0].changed_files, vec!["p/ext/lib/__init__.py", "p/ext/lib/extra.py"]);
+        assert_eq!(
+            a[0].changed_files,
+            vec!["p/ext/lib/__init__.py", "p/ext/lib/extra.py"]
+        );
         assert!(HashScope::new(files.iter().map(|(p, _)| *p), true).covers("p/main.py"));
         assert!(HashScope::new(["x-1.dist-info/RECORD"], false).covers("anything.py"));
     }

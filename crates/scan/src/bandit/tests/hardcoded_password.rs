@@ -207,6 +207,9 @@ mod candidate_tests {
             matched += usize::from(re.is_match(n));
         }
         // Both outcomes are exercised, many times over.
-        assert!(matched > 10_000 && names.len() - matched > 10_000, "{matched}");
+        assert!(
+            matched > 10_000 && names.len() - matched > 10_000,
+            "{matched}"
+        );
     }
 }
