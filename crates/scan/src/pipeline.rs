@@ -919,8 +919,11 @@ fn mask_known_secrets(
         list.dedup();
     }
     let mask = |text: &mut String, list: &[&str]| {
+        // A text without the secret stays as it is (most texts hold none of its file's secrets).
         for secret in list {
-            *text = mask_in(text, secret);
+            if text.contains(secret) {
+                *text = mask_in(text, secret);
+            }
         }
     };
     for f in findings.iter_mut() {
