@@ -518,10 +518,11 @@ pub struct Gates {
     /// The literals compared with ASCII case ignored, and those compared exactly.
     automaton: aho_corasick::AhoCorasick,
     exact: aho_corasick::AhoCorasick,
-    /// The same literals as `automaton`, as a DFA: it searches about twice as fast but costs more
-    /// to build than a small plugin's whole search, so it is built once this process has
-    /// searched [`DFA_AFTER`] bytes with the NFA, and used from then on.
+    /// `automaton`'s literals, for `dfa`.
     literals: Vec<String>,
+    /// The same automaton as a DFA: it searches faster but costs more to build than a small
+    /// plugin's whole search, so it is built once this process has `searched` [`DFA_AFTER`]
+    /// bytes with the NFA, and used from then on.
     dfa: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>>,
     searched: std::sync::atomic::AtomicUsize,
     /// Bits each literal of `automaton` and of `exact` opens.
@@ -561,9 +562,7 @@ impl Gates {
             literals.push(fold.to_string());
             opens.push(gated);
         }
-        // A contiguous NFA first: a DFA searches twice as fast but costs more to build than a
-        // typical plugin's search (callgrind: 3 M instructions more on a 13 KB plugin, 5 M fewer
-        // on one of 160 KB).
+        // A contiguous NFA first; the DFA only after [`DFA_AFTER`] bytes.
         let automaton = gate_automaton(&literals, aho_corasick::AhoCorasickKind::ContiguousNFA)?;
         let exact_automaton = aho_corasick::AhoCorasick::builder()
             .match_kind(aho_corasick::MatchKind::Standard)
