@@ -13,6 +13,10 @@ use crate::bandit::visitor::{Node, StrCtx};
 /// one. Matched by hand: compiling the pattern cost more than a small plugin's whole Bandit scan.
 /// `candidates_as_bandits_pattern_finds_them` checks it against the pattern.
 pub fn is_candidate(name: &str) -> bool {
+    // Every word holds one of these; most names hold none and need no folding.
+    if !crate::literal::may_contain_ci(name, &["pas", "pwd", "token", "secret"]) {
+        return false;
+    }
     let mut pieces = name.split('_').peekable();
     let mut folded = Vec::new();
     while let Some(piece) = pieces.next() {
