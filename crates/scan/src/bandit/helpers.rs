@@ -363,6 +363,17 @@ impl<'a> CallCtx<'a> {
     }
 }
 
+/// Whether one `.`-separated part of a qualified name is `part` (Bandit's
+/// `part in qualname.split(".")`), without building the list.
+pub fn has_part(qual: &str, part: &str) -> bool {
+    qual.split('.').any(|p| p == part)
+}
+
+/// The last `.`-separated part of a qualified name (the whole name when it has no dot).
+pub fn last_part(qual: &str) -> &str {
+    qual.rsplit('.').next().unwrap_or(qual)
+}
+
 pub fn lit_str(s: &str) -> Lit {
     Lit::Str(s.to_string())
 }

@@ -1,5 +1,5 @@
 //! B324 hashlib_insecure_functions.
-use crate::bandit::helpers::{CallCtx, High, Issue, Lit, Medium};
+use crate::bandit::helpers::{CallCtx, High, Issue, Lit, Medium, has_part, last_part};
 
 const WEAK_HASHES: &[&str] = &["md4", "md5", "sha", "sha1"];
 const WEAK_CRYPT_HASHES: &[&str] = &["METHOD_CRYPT", "METHOD_MD5", "METHOD_BLOWFISH"];
@@ -16,9 +16,8 @@ fn issue(sev: crate::bandit::helpers::Level, text: String) -> Issue {
 }
 
 pub fn check(c: &CallCtx) -> Option<Issue> {
-    let parts: Vec<&str> = c.qual.split('.').collect();
-    let func = *parts.last()?;
-    if parts.contains(&"hashlib") {
+    let func = last_part(&c.qual);
+    if has_part(&c.qual, "hashlib") {
         if WEAK_HASHES.contains(&func) {
             if used_for_security(c) {
                 return Some(issue(
@@ -47,7 +46,7 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
                 ));
             }
         }
-    } else if parts.contains(&"crypt") && (func == "crypt" || func == "mksalt") {
+    } else if has_part(&c.qual, "crypt") && (func == "crypt" || func == "mksalt") {
         let args = c.call_args();
         let name = if func == "crypt" {
             if args.len() > 1 {

@@ -1,5 +1,5 @@
 //! B615 huggingface_unsafe_download.
-use crate::bandit::helpers::{CallCtx, High, Issue, Lit, Medium, is_const};
+use crate::bandit::helpers::{CallCtx, High, Issue, Lit, Medium, has_part, is_const, last_part};
 
 pub fn check(c: &CallCtx) -> Option<Issue> {
     if !["transformers", "datasets", "huggingface_hub"]
@@ -8,15 +8,14 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
     {
         return None;
     }
-    let parts: Vec<&str> = c.qual.split('.').collect();
-    let func = parts.last().copied().unwrap_or("");
+    let func = last_part(&c.qual);
     let required = match func {
         "from_pretrained" => "transformers",
         "load_dataset" => "datasets",
         "hf_hub_download" | "snapshot_download" | "repository_id" => "huggingface_hub",
         _ => return None,
     };
-    if !parts.contains(&required) {
+    if !has_part(&c.qual, required) {
         return None;
     }
     for k in c.keywords() {

@@ -2,7 +2,7 @@
 use ruff_python_ast::visitor::source_order::{self, SourceOrderVisitor};
 use ruff_python_ast::{self as ast, Expr};
 
-use crate::bandit::helpers::{CallCtx, High, Issue, Medium};
+use crate::bandit::helpers::{CallCtx, High, Issue, Medium, has_part, last_part};
 
 const TEXT_FALSE: &str = "Using jinja2 templates with autoescape=False is dangerous and can lead to XSS. Use autoescape=True or use the select_autoescape function to mitigate XSS vulnerabilities.";
 const TEXT_UNKNOWN: &str = "Using jinja2 templates with autoescape=False is dangerous and can lead to XSS. Ensure autoescape=True or use the select_autoescape function to mitigate XSS vulnerabilities.";
@@ -28,8 +28,7 @@ impl<'a> SourceOrderVisitor<'a> for Keywords<'a> {
 }
 
 pub fn check(c: &CallCtx) -> Option<Issue> {
-    let parts: Vec<&str> = c.qual.split('.').collect();
-    if !(parts.contains(&"jinja2") && parts.last() == Some(&"Environment")) {
+    if !(last_part(&c.qual) == "Environment" && has_part(&c.qual, "jinja2")) {
         return None;
     }
     let mut kws = Keywords::default();

@@ -1,9 +1,8 @@
 //! B702 use_of_mako_templates.
-use crate::bandit::helpers::{CallCtx, High, Issue, Medium};
+use crate::bandit::helpers::{CallCtx, High, Issue, Medium, has_part, last_part};
 
 pub fn check(c: &CallCtx) -> Option<Issue> {
-    let parts: Vec<&str> = c.qual.split('.').collect();
-    (parts.contains(&"mako") && parts.last() == Some(&"Template")).then(|| {
+    (last_part(&c.qual) == "Template" && has_part(&c.qual, "mako")).then(|| {
         Issue::new(
             "B702",
             "use_of_mako_templates",

@@ -22,6 +22,14 @@ fn bad() -> Vec<Lit> {
 }
 
 pub fn check_bad_version(c: &CallCtx) -> Option<Issue> {
+    // Every branch below reads the `ssl_version` or `method` keyword; most calls have neither.
+    if !c.keywords().iter().any(|k| {
+        k.arg
+            .as_ref()
+            .is_some_and(|a| matches!(a.id.as_str(), "ssl_version" | "method"))
+    }) {
+        return None;
+    }
     let bad = bad();
     if c.qual == "ssl.wrap_socket" {
         if c.check_kw("ssl_version", &bad) == Some(true) {
