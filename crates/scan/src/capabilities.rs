@@ -507,29 +507,67 @@ impl Finder<'_> {
     /// The qualified name of an expression naming something: `os.path.join`, with calls in
     /// the chain written as `name()` (`qgis.core.QgsApplication.authManager().…`).
     fn qualified(&self, expr: &Expr) -> Option<String> {
+        let mut name = String::new();
+        self.qualified_into(expr, &mut name).then_some(name)
+    }
+
+    /// Appends the qualified name of `expr` to `out` (one buffer for the whole chain); false
+    /// when it has none, with `out` left in any state.
+    fn qualified_into(&self, expr: &Expr, out: &mut String) -> bool {
         match expr {
-            Expr::Name(n) => Some(
-                self.aliases
-                    .get(n.id.as_str())
-                    .cloned()
-                    .unwrap_or_else(|| n.id.to_string()),
-            ),
-            Expr::Attribute(a) => Some(format!("{}.{}", self.qualified(&a.value)?, a.attr.id)),
+            Expr::Name(n) => {
+                out.push_str(
+                    self.aliases
+                        .get(n.id.as_str())
+                        .map_or(n.id.as_str(), String::as_str),
+                );
+                true
+            }
+            Expr::Attribute(a) => {
+                if !self.qualified_into(&a.value, out) {
+                    return false;
+                }
+                out.push('.');
+                out.push_str(a.attr.id.as_str());
+                true
+            }
             Expr::Call(c) => {
                 // `getattr(module, "name")`, `__import__("os")`, `importlib.import_module("os")`.
-                let callee = self.qualified(&c.func)?;
-                let first_str = c.arguments.args.first().and_then(string_literal);
-                match callee.as_str() {
+                let start = out.len();
+                if !self.qualified_into(&c.func, out) {
+                    return false;
+                }
+                match &out[start..] {
                     "getattr" => {
-                        let base = self.qualified(c.arguments.args.first()?)?;
-                        let name = c.arguments.args.get(1).and_then(string_literal)?;
-                        Some(format!("{base}.{name}"))
+                        out.truncate(start);
+                        let Some(base) = c.arguments.args.first() else {
+                            return false;
+                        };
+                        let Some(Expr::StringLiteral(name)) = c.arguments.args.get(1) else {
+                            return false;
+                        };
+                        if !self.qualified_into(base, out) {
+                            return false;
+                        }
+                        out.push('.');
+                        out.push_str(name.value.to_str());
+                        true
                     }
-                    "__import__" | "importlib.import_module" => first_str,
-                    _ => Some(format!("{callee}()")),
+                    "__import__" | "importlib.import_module" => {
+                        out.truncate(start);
+                        let Some(Expr::StringLiteral(module)) = c.arguments.args.first() else {
+                            return false;
+                        };
+                        out.push_str(module.value.to_str());
+                        true
+                    }
+                    _ => {
+                        out.push_str("()");
+                        true
+                    }
                 }
             }
-            _ => None,
+            _ => false,
         }
     }
 
@@ -579,7 +617,7 @@ impl Finder<'_> {
                     }
                     Expr::Call(c) => {
                         let name = self.finder.qualified(&c.func).unwrap_or_default();
-                        let plain = name.replace("()", "");
+                        let plain = without_calls(&name);
                         // `pickle.loads(pickle.dumps(obj))` round-trips the plugin's own
                         // object: what `dumps` makes is not downloaded or decoded data.
                         if plain.ends_with(".dumps") {
@@ -587,7 +625,7 @@ impl Finder<'_> {
                         }
                         self.hit = match self.taint {
                             Taint::Decoded => {
-                                qgis::DECODERS.contains(&plain.as_str())
+                                qgis::DECODERS.contains(&plain.as_ref())
                                     || (plain.ends_with(".decode")
                                         && c.arguments
                                             .args
@@ -800,7 +838,7 @@ impl Finder<'_> {
             },
             Expr::Call(c) => {
                 if let Some(name) = self.qualified(&c.func) {
-                    let plain = name.replace("()", "");
+                    let plain = without_calls(&name);
                     if TEMP_PATH_CALLS.iter().any(|t| ends_with_name(&plain, t)) {
                         return Place::Temp;
                     }
@@ -811,7 +849,7 @@ impl Finder<'_> {
                         return standard_location_place(c);
                     }
                     if matches!(
-                        plain.as_str(),
+                        plain.as_ref(),
                         "os.path.expanduser"
                             | "os.getcwd"
                             | "pathlib.Path.home"
@@ -876,14 +914,14 @@ impl Finder<'_> {
         let Some(name) = self.qualified(&call.func) else {
             return;
         };
-        self.threats_of_call(call, &name.replace("()", ""));
+        self.threats_of_call(call, &without_calls(&name));
         // A method called on a call's result (`requests.get(u).json()`,
         // `QgsNetworkAccessManager.instance().get(r)`): the inner call was recorded already.
         if name.contains("()") {
             let plain = name.replace("()", "");
             // Only methods listed by their full path count here (`zipfile.ZipFile(z)
             // .extractall()`), never the prefix rule that would repeat the inner call.
-            if let Some((_, kind)) = CALLS.iter().find(|(entry, _)| *entry == plain)
+            if let Some((_, kind)) = calls_under(&plain).iter().find(|(entry, _)| *entry == plain)
                 && !(*kind == CapabilityKind::Filesystem && self.writes_inside(call, &plain))
             {
                 self.push(*kind, plain.clone(), call.start(), first_target(call));
@@ -1015,7 +1053,6 @@ impl Finder<'_> {
     /// Settings reads and writes (`QSettings().value(…)` is a call on a call) and `open()`.
     fn settings_or_open(&mut self, call: &ast::ExprCall, plain: &str) {
         let at = call.start();
-        let plain = plain.to_string();
         // QSettings / QgsSettings: reads of secrets, writes of sensitive keys.
         let settings = plain.contains("QSettings") || plain.contains("QgsSettings");
         if settings && let Some(key) = call.arguments.args.first().and_then(string_literal) {
@@ -1023,7 +1060,7 @@ impl Finder<'_> {
             if plain.ends_with(".value") && SECRET_WORDS.iter().any(|w| lower.contains(w)) {
                 self.push(
                     CapabilityKind::Credentials,
-                    plain.clone(),
+                    plain.to_string(),
                     at,
                     Some(key.clone()),
                 );
@@ -1033,7 +1070,7 @@ impl Finder<'_> {
             {
                 self.push(
                     CapabilityKind::QgisEnvironment,
-                    plain.clone(),
+                    plain.to_string(),
                     at,
                     Some(key),
                 );
@@ -1041,16 +1078,16 @@ impl Finder<'_> {
         }
         // `open(path, "w")` and friends: writes; into QGIS's start-up or plugin folders they
         // change QGIS itself.
-        if matches!(plain.as_str(), "open" | "io.open" | "codecs.open") && opens_for_writing(call) {
+        if matches!(plain, "open" | "io.open" | "codecs.open") && opens_for_writing(call) {
             let path = call.arguments.args.first().and_then(string_literal);
             let kind = if path.as_deref().is_some_and(touches_qgis_code) {
                 CapabilityKind::QgisEnvironment
-            } else if self.writes_inside(call, &plain) {
+            } else if self.writes_inside(call, plain) {
                 return;
             } else {
                 CapabilityKind::Filesystem
             };
-            self.push(kind, plain, at, path);
+            self.push(kind, plain.to_string(), at, path);
         }
     }
 }
@@ -1179,8 +1216,45 @@ impl<'a> Visitor<'a> for Finder<'a> {
     }
 }
 
+/// `name` with the `()` of calls in its chain left out (`QSettings().value` →
+/// `QSettings.value`); borrowed when there is none.
+fn without_calls(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.contains("()") {
+        std::borrow::Cow::Owned(name.replace("()", ""))
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
+/// The entries of [`CALLS`] whose first name part is that of `name`, in list order: no other
+/// entry can match `name`, whole or as a prefix at a `.` boundary.
+fn calls_under(name: &str) -> &'static [(&'static str, CapabilityKind)] {
+    static INDEX: std::sync::OnceLock<Vec<(&'static str, Vec<(&'static str, CapabilityKind)>)>> =
+        std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut index: Vec<(&'static str, Vec<(&'static str, CapabilityKind)>)> = Vec::new();
+        for &(entry, kind) in CALLS {
+            let root = first_part(entry);
+            match index.iter_mut().find(|(r, _)| *r == root) {
+                Some((_, entries)) => entries.push((entry, kind)),
+                None => index.push((root, vec![(entry, kind)])),
+            }
+        }
+        index.sort_by_key(|(root, _)| *root);
+        index
+    });
+    let root = first_part(name);
+    index
+        .binary_search_by_key(&root, |(r, _)| *r)
+        .map_or(&[], |i| index[i].1.as_slice())
+}
+
+fn first_part(name: &str) -> &str {
+    name.split('.').next().unwrap_or(name)
+}
+
 fn match_call(name: &str) -> Option<CapabilityKind> {
-    CALLS.iter().find_map(|(entry, kind)| {
+    calls_under(name).iter().find_map(|(entry, kind)| {
         let hit = match entry.strip_suffix('.') {
             Some(module) => name
                 .strip_prefix(module)
@@ -1381,6 +1455,53 @@ fn cut(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The indexed lookup finds what a walk over the whole list finds, for names built from
+    /// every entry: whole, extended, cut short, under another root, with and without a dot.
+    #[test]
+    fn calls_are_matched_as_by_the_whole_list() {
+        fn by_list(name: &str) -> Option<CapabilityKind> {
+            CALLS.iter().find_map(|(entry, kind)| {
+                let hit = match entry.strip_suffix('.') {
+                    Some(module) => name
+                        .strip_prefix(module)
+                        .is_some_and(|rest| rest.starts_with('.')),
+                    None => {
+                        name == *entry
+                            || name
+                                .strip_prefix(entry)
+                                .is_some_and(|rest| rest.starts_with('.'))
+                    }
+                };
+                hit.then_some(*kind)
+            })
+        }
+        let mut names = vec![String::new(), ".".into(), "x".into(), "os.path.join".into()];
+        for (entry, _) in CALLS {
+            let bare = entry.trim_end_matches('.');
+            names.extend([
+                entry.to_string(),
+                bare.to_string(),
+                format!("{bare}.run"),
+                format!("{bare}x"),
+                format!("{bare}.x.y"),
+                format!("x.{bare}"),
+                bare[..bare.len() - 1].to_string(),
+                first_part(bare).to_string(),
+                format!("{}.", first_part(bare)),
+            ]);
+        }
+        let mut hits = 0;
+        for name in &names {
+            let expected = by_list(name);
+            assert_eq!(match_call(name), expected, "{name:?}");
+            hits += usize::from(expected.is_some());
+            let exact = CALLS.iter().find(|(e, _)| e == name).map(|(_, k)| *k);
+            let indexed = calls_under(name).iter().find(|(e, _)| e == name).map(|(_, k)| *k);
+            assert_eq!(indexed, exact, "{name:?}");
+        }
+        assert!(hits > CALLS.len() && hits < names.len(), "{hits} of {}", names.len());
+    }
 
     #[test]
     fn url_credentials_are_masked() {
