@@ -46,6 +46,9 @@ pub fn build(toks: &[Tok]) -> Option<Logical> {
     let mut text: Vec<char> = Vec::new();
     let mut mapping: Vec<(usize, (usize, usize))> = Vec::new();
     let mut prev: Option<(usize, usize, char)> = None;
+    // The last physical line a gap was taken from, and whether it is ASCII: columns count
+    // characters, which are then bytes.
+    let mut ascii: Option<(&str, bool)> = None;
     for t in toks {
         if matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent) {
             continue;
@@ -56,26 +59,38 @@ pub fn build(toks: &[Tok]) -> Option<Logical> {
         if t.kind == Kind::Comment {
             continue;
         }
-        let mut piece: String = if t.kind == Kind::String {
-            mute_string(t.text)
+        let muted;
+        let piece: &str = if t.kind == Kind::String {
+            muted = mute_string(t.text);
+            &muted
         } else {
-            t.text.to_string()
+            t.text
         };
         if let Some((prow, pcol, pchar)) = prev {
             if prow != t.start.0 {
-                if pchar == ','
-                    || (!"{[(".contains(pchar) && !matches!(piece.as_str(), "}" | "]" | ")"))
+                if pchar == ',' || (!"{[(".contains(pchar) && !matches!(piece, "}" | "]" | ")"))
                 {
-                    piece.insert(0, ' ');
+                    text.push(' ');
                 }
             } else if pcol != t.start.1 {
-                let gap: String = t
-                    .line
-                    .chars()
-                    .skip(pcol)
-                    .take(t.start.1.saturating_sub(pcol))
-                    .collect();
-                piece.insert_str(0, &gap);
+                // The source between the two tokens, as it is written.
+                let width = t.start.1.saturating_sub(pcol);
+                let line_is_ascii = match ascii {
+                    Some((line, is)) if std::ptr::eq(line, t.line) => is,
+                    _ => {
+                        let is = t.line.is_ascii();
+                        ascii = Some((t.line, is));
+                        is
+                    }
+                };
+                if line_is_ascii {
+                    let bytes = t.line.as_bytes();
+                    let from = pcol.min(bytes.len());
+                    let to = pcol.saturating_add(width).min(bytes.len());
+                    text.extend(bytes[from..to].iter().map(|&b| char::from(b)));
+                } else {
+                    text.extend(t.line.chars().skip(pcol).take(width));
+                }
             }
         }
         text.extend(piece.chars());
@@ -416,6 +431,31 @@ mod tests {
         ] {
             assert_eq!(is_bare_except(line), re.is_match(line), "{line:?}");
         }
+    }
+
+    /// The logical line copies the source between two tokens of a physical line as written,
+    /// counting columns in characters, on ASCII and non-ASCII lines alike.
+    #[test]
+    fn logical_lines_keep_the_gaps_as_written() {
+        let src = "x  =\t1 ;  y = {'é':  [1,\n  2 ]}  # ü\nz = f ( 'ü' ,\tb )\n";
+        let parsed =
+            ruff_python_parser::parse_unchecked_source(src, ruff_python_ast::PySourceType::Python);
+        let lines = crate::flake8::source::Lines::new(src);
+        let toks = crate::flake8::source::tokens(&lines, &parsed);
+        let built: Vec<String> = crate::flake8::source::logical_lines(&toks)
+            .into_iter()
+            .filter_map(build)
+            .map(|l| l.string())
+            .collect();
+        assert_eq!(
+            built,
+            ["x  =\t1 ;  y = {'x':  [1, 2 ]}", "z = f ( 'x' ,\tb )"],
+            "{toks:?}"
+        );
+        let z = build(crate::flake8::source::logical_lines(&toks)[1]).expect("a logical line");
+        // The offset of `b` maps back to its column in characters.
+        let b = z.text.iter().position(|&c| c == 'b').expect("b");
+        assert_eq!(z.position(b), (3, 14));
     }
 
     #[test]
