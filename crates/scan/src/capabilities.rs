@@ -599,21 +599,42 @@ impl Finder<'_> {
     /// Whether an expression carries decoded (or downloaded) data: a decoder call, a reversed
     /// slice, a `chr` chain, or a name bound to such data, anywhere inside it.
     fn carries(&self, expr: &Expr, taint: Taint) -> bool {
+        let (decoded, downloaded) =
+            self.carried(expr, taint == Taint::Decoded, taint == Taint::Downloaded);
+        decoded || downloaded
+    }
+
+    /// Which of the two taints `expr` carries, among those asked for, in one walk: each is
+    /// true when some node the walk reaches shows it (a `….dumps(…)` call and what is inside
+    /// it are not reached, whatever the taint).
+    fn carried(&self, expr: &Expr, decoded: bool, downloaded: bool) -> (bool, bool) {
         struct Probe<'f, 'a> {
             finder: &'f Finder<'a>,
-            taint: Taint,
-            hit: bool,
+            /// Still looked for: decoded, downloaded.
+            open: [bool; 2],
+            hit: [bool; 2],
+        }
+        impl Probe<'_, '_> {
+            fn looking(&self, taint: Taint) -> bool {
+                let i = taint as usize;
+                self.open[i] && !self.hit[i]
+            }
+            fn done(&self) -> bool {
+                !self.looking(Taint::Decoded) && !self.looking(Taint::Downloaded)
+            }
         }
         impl<'e> Visitor<'e> for Probe<'_, '_> {
             fn visit_expr(&mut self, expr: &'e Expr) {
-                if self.hit {
+                if self.done() {
                     return;
                 }
                 match expr {
-                    Expr::Name(n)
-                        if self.finder.tainted.get(n.id.as_str()) == Some(&self.taint) =>
-                    {
-                        self.hit = true;
+                    Expr::Name(n) => {
+                        if let Some(&t) = self.finder.tainted.get(n.id.as_str())
+                            && self.looking(t)
+                        {
+                            self.hit[t as usize] = true;
+                        }
                     }
                     Expr::Call(c) => {
                         let name = self.finder.qualified(&c.func).unwrap_or_default();
@@ -623,34 +644,34 @@ impl Finder<'_> {
                         if plain.ends_with(".dumps") {
                             return;
                         }
-                        self.hit = match self.taint {
-                            Taint::Decoded => {
-                                qgis::DECODERS.contains(&plain.as_ref())
-                                    || (plain.ends_with(".decode")
-                                        && c.arguments
-                                            .args
-                                            .first()
-                                            .and_then(string_literal)
-                                            .is_some_and(|codec| {
-                                                matches!(
-                                                    codec.to_ascii_lowercase().as_str(),
-                                                    "hex"
-                                                        | "base64"
-                                                        | "zlib"
-                                                        | "bz2"
-                                                        | "rot13"
-                                                        | "rot_13"
-                                                )
-                                            }))
-                            }
-                            Taint::Downloaded => {
-                                match_call(&plain) == Some(CapabilityKind::Network)
-                                    || match_class(&plain)
-                                        .is_some_and(|(_, k)| k == CapabilityKind::Network)
-                            }
-                        };
+                        if self.looking(Taint::Decoded) {
+                            self.hit[Taint::Decoded as usize] = qgis::DECODERS
+                                .contains(&plain.as_ref())
+                                || (plain.ends_with(".decode")
+                                    && c.arguments
+                                        .args
+                                        .first()
+                                        .and_then(string_literal)
+                                        .is_some_and(|codec| {
+                                            matches!(
+                                                codec.to_ascii_lowercase().as_str(),
+                                                "hex"
+                                                    | "base64"
+                                                    | "zlib"
+                                                    | "bz2"
+                                                    | "rot13"
+                                                    | "rot_13"
+                                            )
+                                        }));
+                        }
+                        if self.looking(Taint::Downloaded) {
+                            self.hit[Taint::Downloaded as usize] = match_call(&plain)
+                                == Some(CapabilityKind::Network)
+                                || match_class(&plain)
+                                    .is_some_and(|(_, k)| k == CapabilityKind::Network);
+                        }
                     }
-                    Expr::Subscript(s) if self.taint == Taint::Decoded => {
+                    Expr::Subscript(s) if self.looking(Taint::Decoded) => {
                         // `payload[::-1]`: reversed bytes or text.
                         if let Expr::Slice(slice) = s.slice.as_ref()
                             && let Some(step) = &slice.step
@@ -658,23 +679,23 @@ impl Finder<'_> {
                             && matches!(u.op, ast::UnaryOp::USub)
                             && matches!(u.operand.as_ref(), Expr::NumberLiteral(_))
                         {
-                            self.hit = true;
+                            self.hit[Taint::Decoded as usize] = true;
                         }
                     }
                     _ => {}
                 }
-                if !self.hit {
+                if !self.done() {
                     visitor::walk_expr(self, expr);
                 }
             }
         }
         let mut probe = Probe {
             finder: self,
-            taint,
-            hit: false,
+            open: [decoded, downloaded],
+            hit: [false; 2],
         };
         probe.visit_expr(expr);
-        probe.hit
+        (probe.hit[0], probe.hit[1])
     }
 
     /// QGIS005: the QGIS credential store (or keyring) read in a file that also talks to the
@@ -896,6 +917,10 @@ impl Finder<'_> {
 
     /// Remembers (or forgets) that `target` now names a path inside a known folder.
     fn bind_place(&mut self, target: &Expr, place: Place) {
+        if !place.inside() && self.places.is_empty() {
+            // Nothing to forget.
+            return;
+        }
         let keys: Vec<String> = match target {
             Expr::Tuple(t) => t.elts.iter().filter_map(place_key).collect(),
             Expr::List(l) => l.elts.iter().filter_map(place_key).collect(),
@@ -1148,12 +1173,10 @@ impl<'a> Visitor<'a> for Finder<'a> {
                     self.bind_place(target, place);
                 }
                 if let [Expr::Name(n)] = assign.targets.as_slice() {
-                    let taint = if self.carries(&assign.value, Taint::Decoded) {
-                        Some(Taint::Decoded)
-                    } else if self.carries(&assign.value, Taint::Downloaded) {
-                        Some(Taint::Downloaded)
-                    } else {
-                        None
+                    let taint = match self.carried(&assign.value, true, true) {
+                        (true, _) => Some(Taint::Decoded),
+                        (false, true) => Some(Taint::Downloaded),
+                        (false, false) => None,
                     };
                     match taint {
                         Some(t) => {
@@ -1455,6 +1478,57 @@ fn cut(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What each name is bound to after a module, as the capability walk records it.
+    fn taints_after(source: &str) -> Vec<(String, Taint)> {
+        let parsed = ruff_python_parser::parse_module(source).expect("parses");
+        let lines = LineIndex::from_source_text(source);
+        let mut finder = Finder {
+            source,
+            lines: &lines,
+            path: "p.py",
+            aliases: HashMap::new(),
+            found: Vec::new(),
+            tainted: HashMap::new(),
+            code_writers: Vec::new(),
+            places: HashMap::new(),
+            threats: Vec::new(),
+        };
+        finder.visit_body(&parsed.syntax().body);
+        let mut taints: Vec<(String, Taint)> = finder.tainted.into_iter().collect();
+        taints.sort_by(|a, b| a.0.cmp(&b.0));
+        taints
+    }
+
+    /// One walk answers for both taints as two walks did: decoded wins when a value carries
+    /// both, a `dumps` call hides what is inside it, names pass their taint on, and a new
+    /// value clears it.
+    #[test]
+    fn assignments_take_the_taint_of_their_value() {
+        let taints = taints_after(
+            "import base64, pickle, requests\n\
+             import urllib.request as u\n\
+             both = base64.b64decode(u.urlopen(x).read())\n\
+             net = u.urlopen(x).read()\n\
+             rev = s[::-1] + requests.get(x).text\n\
+             kept = pickle.dumps(base64.b64decode(s))\n\
+             passed = net\n\
+             gone = net\n\
+             gone = 1\n\
+             text = data.decode('HEX')\n\
+             plain = data.decode('utf-8')\n",
+        );
+        assert_eq!(
+            taints,
+            [
+                ("both".to_string(), Taint::Decoded),
+                ("net".to_string(), Taint::Downloaded),
+                ("passed".to_string(), Taint::Downloaded),
+                ("rev".to_string(), Taint::Decoded),
+                ("text".to_string(), Taint::Decoded),
+            ]
+        );
+    }
 
     /// The indexed lookup finds what a walk over the whole list finds, for names built from
     /// every entry: whole, extended, cut short, under another root, with and without a dot.
