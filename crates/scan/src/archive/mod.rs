@@ -617,6 +617,10 @@ fn is_bomb_ratio(size: u64, compressed: u64, limits: &ArchiveLimits) -> bool {
 
 /// Case-folded, NFC-normalised form of a path, for collision checks.
 fn fold_name(name: &str) -> String {
+    if name.is_ascii() {
+        // ASCII is its own NFC form, and lowercases to ASCII.
+        return name.to_ascii_lowercase();
+    }
     name.nfc().flat_map(char::to_lowercase).collect()
 }
 
@@ -707,5 +711,10 @@ mod tests {
         assert_eq!(fold_name("Plugin/A.py"), fold_name("plugin/a.py"));
         assert_eq!(fold_name("caf\u{e9}.py"), fold_name("cafe\u{301}.py"));
         assert_ne!(fold_name("a.py"), fold_name("b.py"));
+        // The ASCII shortcut folds every ASCII character as the full folding does.
+        let ascii: String = (0u8..128).map(char::from).collect();
+        let full: String = ascii.nfc().flat_map(char::to_lowercase).collect();
+        assert_eq!(fold_name(&ascii), full);
+        assert_ne!(fold_name(&ascii), ascii);
     }
 }
