@@ -399,17 +399,7 @@ impl Family for CapabilityScan {
             return;
         };
         let lines = LineIndex::from_source_text(&module.source);
-        let mut finder = Finder {
-            source: &module.source,
-            lines: &lines,
-            path: file.path,
-            aliases: HashMap::new(),
-            found: Vec::new(),
-            tainted: HashMap::new(),
-            code_writers: Vec::new(),
-            places: HashMap::new(),
-            threats: Vec::new(),
-        };
+        let mut finder = Finder::new(&module.source, &lines, file.path);
         finder.visit_body(&module.parsed.syntax().body);
         finder.credentials_next_to_network();
         for t in std::mem::take(&mut finder.threats) {
@@ -503,7 +493,22 @@ struct Threat {
     message: String,
 }
 
-impl Finder<'_> {
+impl<'a> Finder<'a> {
+    /// A walk of one file that has seen nothing yet.
+    fn new(source: &'a str, lines: &'a LineIndex, path: &'a str) -> Self {
+        Finder {
+            source,
+            lines,
+            path,
+            aliases: HashMap::new(),
+            found: Vec::new(),
+            tainted: HashMap::new(),
+            code_writers: Vec::new(),
+            places: HashMap::new(),
+            threats: Vec::new(),
+        }
+    }
+
     /// The qualified name of an expression naming something: `os.path.join`, with calls in
     /// the chain written as `name()` (`qgis.core.QgsApplication.authManager().…`).
     fn qualified(&self, expr: &Expr) -> Option<String> {
@@ -946,7 +951,9 @@ impl Finder<'_> {
             let plain = name.replace("()", "");
             // Only methods listed by their full path count here (`zipfile.ZipFile(z)
             // .extractall()`), never the prefix rule that would repeat the inner call.
-            if let Some((_, kind)) = calls_under(&plain).iter().find(|(entry, _)| *entry == plain)
+            if let Some((_, kind)) = calls_under(&plain)
+                .iter()
+                .find(|(entry, _)| *entry == plain)
                 && !(*kind == CapabilityKind::Filesystem && self.writes_inside(call, &plain))
             {
                 self.push(*kind, plain.clone(), call.start(), first_target(call));
@@ -1277,20 +1284,25 @@ fn first_part(name: &str) -> &str {
 }
 
 fn match_call(name: &str) -> Option<CapabilityKind> {
-    calls_under(name).iter().find_map(|(entry, kind)| {
-        let hit = match entry.strip_suffix('.') {
-            Some(module) => name
-                .strip_prefix(module)
-                .is_some_and(|rest| rest.starts_with('.')),
-            None => {
-                name == *entry
-                    || name
-                        .strip_prefix(entry)
-                        .is_some_and(|rest| rest.starts_with('.'))
-            }
-        };
-        hit.then_some(*kind)
-    })
+    calls_under(name)
+        .iter()
+        .find_map(|(entry, kind)| call_entry_matches(entry, name).then_some(*kind))
+}
+
+/// Whether `name` is the [`CALLS`] entry, or lies under it at a `.` boundary (an entry ending
+/// in `.` matches only what lies under it).
+fn call_entry_matches(entry: &str, name: &str) -> bool {
+    match entry.strip_suffix('.') {
+        Some(module) => name
+            .strip_prefix(module)
+            .is_some_and(|rest| rest.starts_with('.')),
+        None => {
+            name == entry
+                || name
+                    .strip_prefix(entry)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        }
+    }
 }
 
 /// A Qt or QGIS class anywhere in the name, reached from a Qt/QGIS module or a bare name.
@@ -1483,17 +1495,7 @@ mod tests {
     fn taints_after(source: &str) -> Vec<(String, Taint)> {
         let parsed = ruff_python_parser::parse_module(source).expect("parses");
         let lines = LineIndex::from_source_text(source);
-        let mut finder = Finder {
-            source,
-            lines: &lines,
-            path: "p.py",
-            aliases: HashMap::new(),
-            found: Vec::new(),
-            tainted: HashMap::new(),
-            code_writers: Vec::new(),
-            places: HashMap::new(),
-            threats: Vec::new(),
-        };
+        let mut finder = Finder::new(source, &lines, "p.py");
         finder.visit_body(&parsed.syntax().body);
         let mut taints: Vec<(String, Taint)> = finder.tainted.into_iter().collect();
         taints.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1535,20 +1537,9 @@ mod tests {
     #[test]
     fn calls_are_matched_as_by_the_whole_list() {
         fn by_list(name: &str) -> Option<CapabilityKind> {
-            CALLS.iter().find_map(|(entry, kind)| {
-                let hit = match entry.strip_suffix('.') {
-                    Some(module) => name
-                        .strip_prefix(module)
-                        .is_some_and(|rest| rest.starts_with('.')),
-                    None => {
-                        name == *entry
-                            || name
-                                .strip_prefix(entry)
-                                .is_some_and(|rest| rest.starts_with('.'))
-                    }
-                };
-                hit.then_some(*kind)
-            })
+            CALLS
+                .iter()
+                .find_map(|(entry, kind)| call_entry_matches(entry, name).then_some(*kind))
         }
         let mut names = vec![String::new(), ".".into(), "x".into(), "os.path.join".into()];
         for (entry, _) in CALLS {
@@ -1571,10 +1562,17 @@ mod tests {
             assert_eq!(match_call(name), expected, "{name:?}");
             hits += usize::from(expected.is_some());
             let exact = CALLS.iter().find(|(e, _)| e == name).map(|(_, k)| *k);
-            let indexed = calls_under(name).iter().find(|(e, _)| e == name).map(|(_, k)| *k);
+            let indexed = calls_under(name)
+                .iter()
+                .find(|(e, _)| e == name)
+                .map(|(_, k)| *k);
             assert_eq!(indexed, exact, "{name:?}");
         }
-        assert!(hits > CALLS.len() && hits < names.len(), "{hits} of {}", names.len());
+        assert!(
+            hits > CALLS.len() && hits < names.len(),
+            "{hits} of {}",
+            names.len()
+        );
     }
 
     #[test]

@@ -68,8 +68,7 @@ pub fn build(toks: &[Tok]) -> Option<Logical> {
         };
         if let Some((prow, pcol, pchar)) = prev {
             if prow != t.start.0 {
-                if pchar == ',' || (!"{[(".contains(pchar) && !matches!(piece, "}" | "]" | ")"))
-                {
+                if pchar == ',' || (!"{[(".contains(pchar) && !matches!(piece, "}" | "]" | ")")) {
                     text.push(' ');
                 }
             } else if pcol != t.start.1 {
