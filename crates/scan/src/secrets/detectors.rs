@@ -720,7 +720,7 @@ pub struct KeywordPattern {
     reference: String,
     /// detect-secrets' group number of the secret in the reference form.
     pub group: usize,
-    pub superset: Prefilter,
+    pub superset: MatchOnly,
     exact: OnceLock<Option<regex_automata::meta::Regex>>,
 }
 
@@ -863,7 +863,7 @@ fn build_keyword_set(set: KeywordSet) -> Result<Vec<KeywordPattern>, String> {
         .into_iter()
         .map(|(reference, group)| {
             Ok(KeywordPattern {
-                superset: superset(&keyword_superset(&reference))?,
+                superset: MatchOnly::new(&keyword_superset(&reference))?,
                 source: keyword_exact(&reference),
                 reference,
                 group,
@@ -1008,14 +1008,67 @@ fn prefilter(p: &str) -> Result<Prefilter, String> {
         .map_err(|e| format!("pattern {p:?}: {e}"))
 }
 
-/// A keyword pattern's superset. It runs only on the lines the keyword pre-filter marked, so it
-/// needs no literal pre-filter of its own, whose extraction was half of its compile time. (Its
-/// lazy DFA stays: forward-only, a file with many keyword lines took twice as long.)
+/// A keyword pattern's superset, as a meta regex: what [`MatchOnly`] answers the same as
+/// (a test compares them).
+#[cfg(test)]
 fn superset(p: &str) -> Result<Prefilter, String> {
     Prefilter::builder()
         .configure(Prefilter::config().dfa(false).auto_prefilter(false))
         .build(p)
         .map_err(|e| format!("pattern {p:?}: {e}"))
+}
+
+type SearchCaches = (
+    regex_automata::hybrid::dfa::Cache,
+    regex_automata::nfa::thompson::pikevm::Cache,
+);
+
+/// A pattern only ever asked whether it matches (a keyword pattern's superset): its forward NFA
+/// searched by a lazy DFA, and by the PikeVM where the lazy DFA gives up. A meta regex also
+/// compiles the reverse NFA it needs to find where a match starts, about half of its build, and
+/// a literal pre-filter; neither is needed here. The superset runs only on the lines the keyword
+/// pre-filter marked; the lazy DFA keeps that fast on files with many of them.
+pub struct MatchOnly {
+    dfa: regex_automata::hybrid::dfa::DFA,
+    vm: regex_automata::nfa::thompson::pikevm::PikeVM,
+    /// Search caches, taken for one search at a time (threads share the matcher).
+    caches: std::sync::Mutex<Vec<SearchCaches>>,
+}
+
+impl MatchOnly {
+    pub fn new(pattern: &str) -> Result<MatchOnly, String> {
+        use regex_automata::{hybrid, nfa::thompson};
+        let nfa = thompson::Compiler::new()
+            .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::Implicit))
+            .build(pattern)
+            .map_err(|e| format!("pattern {pattern:?}: {e}"))?;
+        let dfa = hybrid::dfa::Builder::new()
+            .configure(hybrid::dfa::Config::new().unicode_word_boundary(true))
+            .build_from_nfa(nfa.clone())
+            .map_err(|e| format!("pattern {pattern:?}: {e}"))?;
+        let vm = thompson::pikevm::PikeVM::new_from_nfa(nfa)
+            .map_err(|e| format!("pattern {pattern:?}: {e}"))?;
+        Ok(MatchOnly {
+            dfa,
+            vm,
+            caches: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn is_match(&self, haystack: &str) -> bool {
+        let taken = self.caches.lock().ok().and_then(|mut c| c.pop());
+        let mut caches = taken.unwrap_or_else(|| (self.dfa.create_cache(), self.vm.create_cache()));
+        let input = regex_automata::Input::new(haystack).earliest(true);
+        let found = match self.dfa.try_search_fwd(&mut caches.0, &input) {
+            Ok(m) => m.is_some(),
+            // The lazy DFA gave up (its cache thrashed, or a byte it cannot decide on).
+            Err(_) => self.vm.is_match(&mut caches.1, input),
+        };
+        if let Ok(mut c) = self.caches.lock() {
+            c.push(caches);
+        }
+        found
+    }
 }
 
 fn plain(p: &str) -> Result<Regex, String> {
@@ -1586,6 +1639,70 @@ mod tests {
                 })
                 .collect()
         });
+
+    /// The meta regexes the supersets were compiled to before [`MatchOnly`], in the order of
+    /// [`COMPILED`].
+    static META_SUPERSETS: std::sync::LazyLock<Vec<Prefilter>> = std::sync::LazyLock::new(|| {
+        KeywordSet::ALL
+            .into_iter()
+            .flat_map(keyword_sources)
+            .map(|(reference, _)| superset(&keyword_superset(&reference)).expect("compiles"))
+            .collect()
+    });
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// A superset's forward-only matcher says what the meta regex of the same pattern says,
+        /// on the lines the keyword test builds (some with non-ASCII characters).
+        #[test]
+        fn match_only_answers_as_the_meta_regex(
+            tokens in proptest::collection::vec(token(), 1..14),
+        ) {
+            let line: String = tokens.concat();
+            proptest::prop_assert_eq!(COMPILED.len(), META_SUPERSETS.len());
+            for ((pattern, _), meta) in COMPILED.iter().zip(META_SUPERSETS.iter()) {
+                proptest::prop_assert_eq!(
+                    pattern.superset.is_match(&line),
+                    meta.is_match(&line),
+                    "{} on {:?}", pattern.reference, line
+                );
+            }
+        }
+    }
+
+    /// Both answers, on lines where the supersets do and do not match.
+    #[test]
+    fn match_only_matches_and_misses() {
+        let mut matched = 0;
+        let mut missed = 0;
+        for line in [
+            r#"password = "hunter2""#,
+            r#"db_pass: 'x y'"#,
+            "contraseña = `abc`",
+            "nothing to see",
+            "password",
+            "\u{b}secret=\u{b}",
+        ] {
+            for ((pattern, _), meta) in COMPILED.iter().zip(META_SUPERSETS.iter()) {
+                let answer = pattern.superset.is_match(line);
+                assert_eq!(
+                    answer,
+                    meta.is_match(line),
+                    "{} on {line:?}",
+                    pattern.reference
+                );
+                if answer {
+                    matched += 1;
+                } else {
+                    missed += 1;
+                }
+            }
+        }
+        assert!(
+            matched > 0 && missed > 0,
+            "{matched} matched, {missed} missed"
+        );
+    }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
