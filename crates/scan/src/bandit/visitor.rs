@@ -9,7 +9,7 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_source_file::LineIndex;
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use super::helpers::{CallCtx, Imports, Issue, call_name};
+use super::helpers::{CallCtx, Imports, Issue, call_name, last_part};
 use super::{limits, tests};
 
 /// A node on the parent stack (the Python AST node types Bandit can see as a parent).
@@ -252,7 +252,7 @@ impl<'a> Walker<'a> {
 
     fn run_call_tests(&mut self, expr: &'a Expr, call: &'a ast::ExprCall) {
         let qual = call_name(&call.func, &self.aliases);
-        let name = qual.rsplit('.').next().unwrap_or("").to_string();
+        let name = last_part(&qual).to_string();
         let line = self.line(expr.start());
         let lines = self.lines;
         let line_of = |o: TextSize| lines.line_index(o).get() as u32;

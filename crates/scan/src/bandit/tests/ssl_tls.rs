@@ -3,7 +3,7 @@ use std::collections::HashMap;
 
 use ruff_python_ast as ast;
 
-use crate::bandit::helpers::{CallCtx, High, Issue, Lit, Low, Medium, qual_attr};
+use crate::bandit::helpers::{CallCtx, High, Issue, Lit, Low, Medium, last_part, qual_attr};
 
 pub const BAD_VERSIONS: &[&str] = &[
     "PROTOCOL_SSLv2",
@@ -76,7 +76,7 @@ pub fn check_bad_defaults(
         .filter_map(|a| a.default.as_deref())
     {
         let q = qual_attr(d, aliases);
-        let val = q.rsplit('.').next().unwrap_or("");
+        let val = last_part(&q);
         if BAD_VERSIONS.contains(&val) {
             return Some(Issue::new(
                 "B503",
