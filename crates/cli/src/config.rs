@@ -18,7 +18,7 @@ use clap::ValueEnum;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use vetted_scan::Finding;
-use vetted_scan::archive::{ArchiveLimits, open_zip_bytes};
+use vetted_scan::archive::{ArchiveLimits, Input, open_zip_bytes};
 
 /// Local config files no larger than this are read; a plugin's settings file is a few lines.
 const MAX_CONFIG_BYTES: u64 = 256 * 1024;
@@ -250,15 +250,37 @@ fn zip_config_files(zip: &Path) -> anyhow::Result<Vec<ConfigFile>> {
         ..ArchiveLimits::default()
     };
     // An unreadable ZIP, or one over the size limit, has no config; the scan itself reports
-    // why. One within the limit is read into memory at once: read from disk, the archive
-    // reader would seek and read a few times per entry.
-    let within = std::fs::metadata(zip).is_ok_and(|m| m.len() <= limits.max_compressed);
-    let Some(bytes) = within.then(|| std::fs::read(zip).ok()).flatten() else {
+    // why. A small one is read into memory at once (read from disk, the archive reader seeks
+    // and reads a few times per entry); a larger one is read in place, since only its
+    // directory and at most two entries are needed, not the megabytes of its other entries.
+    let Ok(len) = std::fs::metadata(zip).map(|m| m.len()) else {
         return Ok(Vec::new());
     };
-    let Ok(mut input) = open_zip_bytes(bytes, limits, String::new()) else {
+    if len > limits.max_compressed {
+        return Ok(Vec::new());
+    }
+    if len > READ_WHOLE_ZIP_UP_TO {
+        return match Input::open_zip(zip, limits) {
+            Ok(input) => configs_in(zip, input),
+            Err(_) => Ok(Vec::new()),
+        };
+    }
+    let Some(bytes) = std::fs::read(zip).ok() else {
         return Ok(Vec::new());
     };
+    match open_zip_bytes(bytes, limits, String::new()) {
+        Ok(input) => configs_in(zip, input),
+        Err(_) => Ok(Vec::new()),
+    }
+}
+
+/// Size up to which the config lookup reads a ZIP into memory rather than in place.
+const READ_WHOLE_ZIP_UP_TO: u64 = 1024 * 1024;
+
+fn configs_in<R: std::io::Read + std::io::Seek>(
+    zip: &Path,
+    mut input: Input<R>,
+) -> anyhow::Result<Vec<ConfigFile>> {
     let mut wanted: Vec<_> = input
         .entries()
         .iter()
@@ -374,6 +396,46 @@ mod tests {
         let err = parse("vetted.toml", "ignore = [\"B602\"]\n", "vetted.toml").unwrap_err();
         assert!(format!("{err:#}").contains("cannot be set"), "{err:#}");
         assert!(parse("vetted.toml", "colour = true\n", "vetted.toml").is_err());
+    }
+
+    /// A plugin ZIP holding `vetted.toml` and `filler` bytes of incompressible data.
+    fn plugin_zip(dir: &Path, filler: usize) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = dir.join(format!("plugin-{filler}.zip"));
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        zip.start_file("myplugin/icon.png", stored).unwrap();
+        let mut x: u32 = 1;
+        let noise: Vec<u8> = (0..filler)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        zip.write_all(&noise).unwrap();
+        zip.start_file("myplugin/vetted.toml", stored).unwrap();
+        zip.write_all(b"exclude = [\"tests/**\"]\nformat = \"json\"\n")
+            .unwrap();
+        zip.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn a_zip_config_is_found_whether_the_zip_is_read_whole_or_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        for filler in [10, READ_WHOLE_ZIP_UP_TO as usize + 10] {
+            let zip = plugin_zip(dir.path(), filler);
+            let big = std::fs::metadata(&zip).unwrap().len() > READ_WHOLE_ZIP_UP_TO;
+            assert_eq!(big, filler > 10, "the two ZIPs take the two paths");
+            let config = LocalConfig::load(&zip).unwrap();
+            let shown = format!("{}:myplugin/vetted.toml", zip.display());
+            assert_eq!(config.shown_files(), vec![shown.as_str()]);
+            assert!(config.hides(&finding("myplugin/tests/test_a.py")));
+            assert!(!config.hides(&finding("myplugin/plugin.py")));
+        }
     }
 
     #[test]
