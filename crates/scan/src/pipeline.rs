@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::archive::{ArchiveError, EntryInfo, Input};
+use crate::archive::{ArchiveError, EntryInfo, Fork, Input, SharedBytes};
 use crate::catalog::catalog;
 use crate::family::{BundledConfig, Family, FamilyOutput, ScanSetup, SourceFile};
 use crate::options::{ActiveRules, ScanOptions};
@@ -32,8 +32,13 @@ pub struct TargetError(pub String);
 /// not abort the process (virtual memory is committed only when touched).
 const SCAN_STACK_SIZE: usize = 512 * 1024 * 1024;
 
-/// More analysis threads than this per input gain nothing: reading the input is sequential.
+/// More analysis threads than this per input gain little: a folder or a ZIP on disk is read by
+/// one thread, and a plugin rarely has more large files than this.
 const MAX_THREADS: usize = 8;
+
+/// An archive at least this large is hashed on a thread of its own, beside the scan (a smaller
+/// one hashes faster than a thread starts).
+const HASH_ASIDE_FROM: usize = 1024 * 1024;
 
 /// The scan's time budget as every stage sees it: files are analysed only while it lasts.
 #[derive(Clone, Default)]
@@ -200,10 +205,6 @@ fn scan_file_target(
     } else {
         None
     };
-    let sha = match &held {
-        Some(bytes) => hex::encode(Sha256::digest(bytes)),
-        None => sha256_file(path)?,
-    };
     let display = path.display().to_string();
     // A QGIS project (`.qgz`) is a ZIP too, but it is scanned as one file, not as a plugin.
     let is_project = path
@@ -214,31 +215,53 @@ fn scan_file_target(
         None => looks_like_zip(path),
     };
     if !is_project && zip {
-        let target = Target {
+        let mut target = Target {
             path: display.clone(),
             kind: TargetKind::Zip,
-            sha256: sha,
+            sha256: String::new(),
         };
         let limits = options.limits.clone();
         return Ok(match held {
-            Some(bytes) => scan_zip(
-                crate::archive::open_zip_bytes(bytes, limits, String::new()),
-                target,
-                &display,
-                options,
-                budget,
-                started,
-            ),
-            None => scan_zip(
-                Input::open_zip(path, limits),
-                target,
-                &display,
-                options,
-                budget,
-                started,
-            ),
+            Some(bytes) => {
+                // The analysis threads read their entries from the one copy in memory; a large
+                // archive is hashed beside them rather than before them.
+                let bytes = SharedBytes(Arc::new(bytes));
+                let hashing = (bytes.0.len() >= HASH_ASIDE_FROM).then(|| {
+                    let bytes = bytes.clone();
+                    std::thread::Builder::new()
+                        .name("vetted-hash".into())
+                        .spawn(move || hex::encode(Sha256::digest(bytes.as_ref())))
+                });
+                if !matches!(hashing, Some(Ok(_))) {
+                    target.sha256 = hex::encode(Sha256::digest(bytes.as_ref()));
+                }
+                let opened = crate::archive::open_zip_shared(bytes.clone(), limits);
+                let mut report = scan_zip(opened, target, &display, options, budget, started);
+                if let Some(Ok(handle)) = hashing {
+                    report.target.sha256 = match handle.join() {
+                        Ok(sha) => sha,
+                        Err(_) => hex::encode(Sha256::digest(bytes.as_ref())),
+                    };
+                }
+                report
+            }
+            None => {
+                target.sha256 = sha256_file(path)?;
+                scan_zip(
+                    Input::open_zip(path, limits),
+                    target,
+                    &display,
+                    options,
+                    budget,
+                    started,
+                )
+            }
         });
     }
+    let sha = match &held {
+        Some(bytes) => hex::encode(Sha256::digest(bytes)),
+        None => sha256_file(path)?,
+    };
     // A lone file: scanned with every family, no package rules.
     let name = path
         .file_name()
@@ -273,7 +296,7 @@ fn scan_file_target(
 }
 
 /// A ZIP target: its entries scanned as a plugin package, or why it cannot be read.
-fn scan_zip<R: Read + std::io::Seek>(
+fn scan_zip<R: Read + std::io::Seek + Fork>(
     opened: Result<Input<R>, ArchiveError>,
     target: Target,
     display: &str,
@@ -352,7 +375,7 @@ fn unreadable(
     acc.into_report(target, None, options, started, true)
 }
 
-fn run<R: Read + std::io::Seek>(
+fn run<R: Read + std::io::Seek + Fork>(
     mut input: Input<R>,
     mut target: Target,
     mode: Mode,
@@ -524,10 +547,12 @@ impl<'a> Accumulator<'a> {
         scan_with(&self.families, &mut self.outputs, file);
     }
 
-    /// Reads every entry once, in order, on this thread (the archive is sequential, and a
-    /// folder's digest needs the order) and hands the bytes to `threads` analysis threads
-    /// through a short queue, so at most a few entries are in memory at a time.
-    fn scan_entries<R: Read + std::io::Seek>(
+    /// Reads every entry once and analyses it on `threads` threads. A ZIP in memory is read by
+    /// the analysis threads themselves ([`Accumulator::scan_forked`]). Otherwise this thread
+    /// reads every entry in order (a file is read sequentially, and a folder's digest needs the
+    /// order) and hands the bytes to the analysis threads through a short queue. Either way at
+    /// most a few entries are in memory at a time.
+    fn scan_entries<R: Read + std::io::Seek + Fork>(
         &mut self,
         input: &mut Input<R>,
         entries: &[EntryInfo],
@@ -540,6 +565,17 @@ impl<'a> Accumulator<'a> {
             root.and_then(|r| entry.path.strip_prefix(&r.prefix))
                 .map_or(0, |rel| entry.path.len() - rel.len())
         };
+        let workers = threads.min(entries.len());
+        // With fewer Python files than cores to spread, a large one's secrets scan gets a thread
+        // of its own ([`scan_split`]); with more, the files themselves keep the cores busy.
+        let python_files = entries.iter().filter(|e| e.path.ends_with(".py")).count();
+        let split = threads >= 2 && python_files < threads * 2;
+        if digest.is_none()
+            && workers > 1
+            && self.scan_forked(input, entries, &rel_start, workers, split)
+        {
+            return;
+        }
         let mut read_next = |entry: &EntryInfo| {
             let read = input.read(entry);
             if let Some(h) = digest.as_deref_mut() {
@@ -552,11 +588,6 @@ impl<'a> Accumulator<'a> {
             }
             read
         };
-        let workers = threads.min(entries.len());
-        // With fewer Python files than cores to spread, a large one's secrets scan gets a thread
-        // of its own ([`scan_split`]); with more, the files themselves keep the cores busy.
-        let python_files = entries.iter().filter(|e| e.path.ends_with(".py")).count();
-        let split = threads >= 2 && python_files < threads * 2;
         let budget = self.budget.clone();
         if workers <= 1 {
             for (index, entry) in entries.iter().enumerate() {
@@ -670,18 +701,141 @@ impl<'a> Accumulator<'a> {
         self.files_scanned += scanned_here;
         self.not_analysed += not_analysed;
         for (outputs, scanned, skipped) in results {
-            self.files_scanned += scanned;
-            self.not_analysed += skipped;
-            for (mine, theirs) in self.outputs.iter_mut().zip(outputs) {
-                mine.findings.extend(theirs.findings);
-                mine.errors.extend(theirs.errors);
-                mine.config_used.extend(theirs.config_used);
-                mine.capabilities.extend(theirs.capabilities);
-                mine.secrets.extend(theirs.secrets);
-                mine.projects.extend(theirs.projects);
-                mine.files.extend(theirs.files);
+            self.merge(outputs, scanned, skipped);
+        }
+    }
+
+    /// Adds what one analysis thread found.
+    fn merge(&mut self, outputs: Vec<FamilyOutput>, scanned: u32, skipped: u32) {
+        self.files_scanned += scanned;
+        self.not_analysed += skipped;
+        for (mine, theirs) in self.outputs.iter_mut().zip(outputs) {
+            mine.findings.extend(theirs.findings);
+            mine.errors.extend(theirs.errors);
+            mine.config_used.extend(theirs.config_used);
+            mine.capabilities.extend(theirs.capabilities);
+            mine.secrets.extend(theirs.secrets);
+            mine.projects.extend(theirs.projects);
+            mine.files.extend(theirs.files);
+        }
+    }
+
+    /// Reads and analyses the entries on `workers` threads (this one among them), each reading
+    /// its own entries from the archive in memory, largest first, so that inflating is spread
+    /// over the cores like the analysis. `false`, with nothing kept, when the input cannot be
+    /// read by several threads, or when reading in archive order would have read something
+    /// differently: the caller then reads in order.
+    ///
+    /// Each entry is read here with the limit per entry. Read in order, an entry gets what is
+    /// left of the total limit when that is smaller; the reads are replayed in archive order,
+    /// and if the total limit would have cut in anywhere (only an archive that inflates to
+    /// nearly the whole total does that), the results are dropped.
+    fn scan_forked<R: Read + std::io::Seek + Fork>(
+        &mut self,
+        input: &Input<R>,
+        entries: &[EntryInfo],
+        rel_start: &(dyn Fn(&EntryInfo) -> usize + Sync),
+        workers: usize,
+        split: bool,
+    ) -> bool {
+        let mut readers = Vec::new();
+        while readers.len() < workers {
+            match R::fork(input) {
+                Some(reader) => readers.push(reader),
+                None => return false,
             }
         }
+        let limit = input.limits().max_entry_size;
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(entries[i].compressed_size));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let families = &self.families;
+        let budget = &self.budget;
+        type Read = (usize, Result<u64, Box<Finding>>);
+        let work = |mut reader: Input<R>| {
+            let mut outputs: Vec<FamilyOutput> =
+                families.iter().map(|_| FamilyOutput::default()).collect();
+            let mut reads: Vec<Read> = Vec::new();
+            let (mut scanned, mut skipped) = (0u32, 0u32);
+            loop {
+                let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                if budget.exceeded() {
+                    skipped += 1;
+                    continue;
+                }
+                let entry = &entries[index];
+                match reader.read_within(entry, limit) {
+                    Ok(bytes) => {
+                        reads.push((index, Ok(bytes.len() as u64)));
+                        let file = SourceFile::new(
+                            &entry.path,
+                            &entry.path[rel_start(entry)..],
+                            &bytes,
+                            entry.unix_mode,
+                        );
+                        scan_split(families, &mut outputs, &file, split);
+                        scanned += 1;
+                    }
+                    Err(f) => reads.push((index, Err(f))),
+                }
+            }
+            (outputs, reads, scanned, skipped)
+        };
+        let results = std::thread::scope(|scope| {
+            let work = &work;
+            let mut readers = readers.into_iter();
+            let mine = readers.next();
+            let mut handles = Vec::new();
+            for (i, reader) in readers.enumerate() {
+                let spawned = std::thread::Builder::new()
+                    .name(format!("vetted-scan-{i}"))
+                    .stack_size(SCAN_STACK_SIZE)
+                    .spawn_scoped(scope, move || work(reader));
+                // A thread that cannot start leaves its entries to the others.
+                if let Ok(handle) = spawned {
+                    handles.push(handle);
+                }
+            }
+            let mut results: Vec<_> = mine.into_iter().map(work).collect();
+            for handle in handles {
+                match handle.join() {
+                    Ok(result) => results.push(result),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            results
+        });
+        let mut by_entry: Vec<Option<Result<u64, Box<Finding>>>> =
+            entries.iter().map(|_| None).collect();
+        let mut kept = Vec::new();
+        for (outputs, reads, scanned, skipped) in results {
+            for (index, read) in reads {
+                by_entry[index] = Some(read);
+            }
+            kept.push((outputs, scanned, skipped));
+        }
+        // The replay in archive order. An entry left unread (the time budget ran out) was not
+        // read in order either.
+        let mut total = input.read_total();
+        for read in by_entry.iter().flatten() {
+            if input.entry_limit(total) < limit {
+                return false;
+            }
+            if let Ok(got) = read {
+                total += got;
+            }
+        }
+        for read in by_entry.into_iter().flatten() {
+            if let Err(f) = read {
+                self.findings.push(*f);
+            }
+        }
+        for (outputs, scanned, skipped) in kept {
+            self.merge(outputs, scanned, skipped);
+        }
+        true
     }
 
     fn into_report(

@@ -552,12 +552,32 @@ impl<R: Read + Seek> Input<R> {
     /// Reads one entry fully into memory, enforcing the size, ratio and total limits on the bytes
     /// actually inflated (declared sizes can lie) and the CRC.
     pub fn read(&mut self, entry: &EntryInfo) -> Result<Vec<u8>, Box<Finding>> {
-        let display = format!("{}{}", self.prefix, entry.path);
-        let limit = self.limits.max_entry_size.min(
+        let limit = self.entry_limit(self.read_total);
+        let bytes = self.read_within(entry, limit)?;
+        self.read_total += bytes.len() as u64;
+        Ok(bytes)
+    }
+
+    /// The most an entry may inflate to once `read_before` bytes of the archive were read: the
+    /// limit per entry, or what is left of the total, whichever is smaller.
+    pub fn entry_limit(&self, read_before: u64) -> u64 {
+        self.limits.max_entry_size.min(
             self.limits
                 .max_total_uncompressed
-                .saturating_sub(self.read_total),
-        );
+                .saturating_sub(read_before),
+        )
+    }
+
+    /// Bytes read so far by [`Input::read`] (what the total limit is counted against).
+    pub fn read_total(&self) -> u64 {
+        self.read_total
+    }
+
+    /// Reads one entry as [`Input::read`] does when `limit` is what is left of the budget, but
+    /// leaves the running total alone: a reader that reads entries out of order (on several
+    /// threads) replays the total afterwards, in archive order.
+    pub fn read_within(&mut self, entry: &EntryInfo, limit: u64) -> Result<Vec<u8>, Box<Finding>> {
+        let display = format!("{}{}", self.prefix, entry.path);
         let mut buf = Vec::with_capacity(entry.size.min(limit) as usize);
         let result = match &mut self.backend {
             Backend::Zip(zip) => match zip.by_index(entry.index) {
@@ -606,8 +626,53 @@ impl<R: Read + Seek> Input<R> {
                 ),
             )));
         }
-        self.read_total += got;
         Ok(buf)
+    }
+}
+
+/// Bytes held once and read by several threads: an archive in memory that each analysis thread
+/// reads its own entries from.
+#[derive(Clone)]
+pub struct SharedBytes(pub std::sync::Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A reader of which another thread can get its own copy, reading the same bytes.
+pub trait Fork: Sized + Send {
+    /// A second reader of `input`'s archive (no entries listed: the first reader lists them),
+    /// or `None` when this kind of input is read by one thread only.
+    fn fork(input: &Input<Self>) -> Option<Input<Self>>;
+}
+
+impl Fork for fs::File {
+    fn fork(_: &Input<Self>) -> Option<Input<Self>> {
+        None
+    }
+}
+
+impl Fork for std::io::Cursor<Vec<u8>> {
+    fn fork(_: &Input<Self>) -> Option<Input<Self>> {
+        None
+    }
+}
+
+impl Fork for std::io::Cursor<SharedBytes> {
+    fn fork(input: &Input<Self>) -> Option<Input<Self>> {
+        match &input.backend {
+            Backend::Zip(zip) => Some(Input {
+                backend: Backend::Zip(zip.clone()),
+                entries: Vec::new(),
+                problems: Vec::new(),
+                limits: input.limits.clone(),
+                read_total: input.read_total,
+                prefix: input.prefix.clone(),
+            }),
+            Backend::Dir(_) => None,
+        }
     }
 }
 
@@ -667,6 +732,15 @@ fn unsafe_path_reason(name: &str, limits: &ArchiveLimits) -> Option<String> {
         ));
     }
     None
+}
+
+/// Reads a ZIP held in memory that several threads may read entries of at once.
+pub fn open_zip_shared(
+    bytes: SharedBytes,
+    limits: ArchiveLimits,
+) -> Result<Input<std::io::Cursor<SharedBytes>>, ArchiveError> {
+    let len = bytes.0.len() as u64;
+    Input::from_zip_reader(std::io::Cursor::new(bytes), len, limits, String::new())
 }
 
 /// Reads a ZIP held in memory (nested archives).
