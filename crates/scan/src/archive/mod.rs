@@ -580,9 +580,15 @@ impl<R: Read + Seek> Input<R> {
         let display = format!("{}{}", self.prefix, entry.path);
         let mut buf = Vec::with_capacity(entry.size.min(limit) as usize);
         let result = match &mut self.backend {
-            Backend::Zip(zip) => match zip.by_index(entry.index) {
-                Ok(f) => f.take(limit + 1).read_to_end(&mut buf).map(|_| ()),
-                Err(e) => Err(std::io::Error::other(e.to_string())),
+            Backend::Zip(zip) => match inflate_whole(zip, entry, limit) {
+                Some(bytes) => {
+                    buf = bytes;
+                    Ok(())
+                }
+                None => match zip.by_index(entry.index) {
+                    Ok(f) => f.take(limit + 1).read_to_end(&mut buf).map(|_| ()),
+                    Err(e) => Err(std::io::Error::other(e.to_string())),
+                },
             },
             Backend::Dir(root) => fs::File::open(root.join(&entry.path))
                 .and_then(|f| f.take(limit + 1).read_to_end(&mut buf).map(|_| ())),
@@ -676,6 +682,36 @@ impl Fork for std::io::Cursor<SharedBytes> {
     }
 }
 
+/// Entries at least this large are inflated in one call ([`inflate_whole`]).
+const INFLATE_WHOLE_FROM: u64 = 64 * 1024;
+
+/// A deflated entry inflated in one call by libdeflate (about twice as fast as inflating it as a
+/// stream), kept only when it is exactly what the streaming reader would give: the declared size,
+/// within `limit`, with the declared CRC. Anything else (a damaged stream, a size that lies, a
+/// wrong CRC) is `None` and left to the streaming reader, so its error is the one reported.
+fn inflate_whole<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    entry: &EntryInfo,
+    limit: u64,
+) -> Option<Vec<u8>> {
+    if entry.size > limit || entry.size < INFLATE_WHOLE_FROM {
+        return None;
+    }
+    let raw_entry = zip.by_index_raw(entry.index).ok()?;
+    if raw_entry.compression() != zip::CompressionMethod::Deflated {
+        return None;
+    }
+    let crc = raw_entry.crc32();
+    // The raw reader stops at the declared compressed size; the archive holds at most that many.
+    let mut raw = Vec::with_capacity(entry.compressed_size.min(limit) as usize);
+    raw_entry.take(limit).read_to_end(&mut raw).ok()?;
+    let mut out = vec![0u8; usize::try_from(entry.size).ok()?];
+    let got = libdeflater::Decompressor::new()
+        .deflate_decompress(&raw, &mut out)
+        .ok()?;
+    (got == out.len() && libdeflater::crc32(&out) == crc).then_some(out)
+}
+
 fn is_bomb_ratio(size: u64, compressed: u64, limits: &ArchiveLimits) -> bool {
     size > limits.ratio_min_size && size / compressed.max(1) > limits.max_ratio
 }
@@ -756,6 +792,110 @@ pub fn open_zip_bytes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A ZIP holding one deflated entry of `data`.
+    fn deflated_zip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("p/data.py", options).unwrap();
+        zip.write_all(data).unwrap();
+        zip.finish().unwrap().into_inner()
+    }
+
+    /// Applies `patch` to the bytes at `offset` from each header (local `PK\3\4`, central
+    /// `PK\1\2`) of the archive: the CRC is at 14/16, the sizes at 18/20 and 22/24.
+    fn patch_headers(zip: &mut [u8], local: usize, central: usize, patch: impl Fn(&mut [u8])) {
+        for (sig, at) in [(b"PK\x03\x04", local), (b"PK\x01\x02", central)] {
+            let start = zip.windows(4).position(|w| w == sig).unwrap();
+            patch(&mut zip[start + at..start + at + 4]);
+        }
+    }
+
+    fn add_u32(field: &mut [u8], delta: i64) {
+        let v = u32::from_le_bytes(field[..4].try_into().unwrap()) as i64 + delta;
+        field.copy_from_slice(&(v as u32).to_le_bytes());
+    }
+
+    /// What the streaming reader alone makes of the archive's one entry.
+    fn streamed(zip: &[u8]) -> Result<Vec<u8>, String> {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
+        let mut out = Vec::new();
+        let entry = archive.by_index(0).map_err(|e| e.to_string())?;
+        entry
+            .take(1 << 30)
+            .read_to_end(&mut out)
+            .map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    #[test]
+    fn inflating_whole_gives_what_streaming_gives_or_steps_aside() {
+        let mut x: u32 = 7;
+        let data: Vec<u8> = (0..300_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                b"abcdefgh ij\n="[(x % 13) as usize]
+            })
+            .collect();
+        let valid = deflated_zip(&data);
+        let mut bad_crc = valid.clone();
+        patch_headers(&mut bad_crc, 14, 16, |f| f[0] ^= 1);
+        let mut size_too_small = valid.clone();
+        patch_headers(&mut size_too_small, 22, 24, |f| add_u32(f, -1000));
+        let mut size_too_large = valid.clone();
+        patch_headers(&mut size_too_large, 22, 24, |f| add_u32(f, 1000));
+        let mut damaged = valid.clone();
+        let middle = damaged.len() / 2;
+        damaged[middle] ^= 0x55;
+        let cases = [
+            ("valid", valid, true),
+            ("wrong CRC", bad_crc, false),
+            ("declared size too small", size_too_small, false),
+            ("declared size too large", size_too_large, false),
+            ("damaged stream", damaged, false),
+        ];
+        for (what, zip, whole) in cases {
+            let mut input = open_zip_bytes(zip.clone(), ArchiveLimits::default(), String::new())
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let entry = input.entries()[0].clone();
+            let Backend::Zip(archive) = &mut input.backend else {
+                unreachable!()
+            };
+            let fast = inflate_whole(archive, &entry, u64::MAX);
+            assert_eq!(fast.is_some(), whole, "{what}");
+            let slow = streamed(&zip);
+            if let Some(bytes) = &fast {
+                assert_eq!(bytes, &data, "{what}");
+                assert_eq!(slow.as_ref().ok(), Some(&data), "{what}");
+            }
+            // Through `read`, the report's reading: the same outcome as the stream alone.
+            let read = input.read(&entry).map_err(|f| f.message.clone());
+            assert_eq!(read.is_ok(), slow.is_ok(), "{what}: {read:?} / {slow:?}");
+            if let (Ok(a), Ok(b)) = (&read, &slow) {
+                assert_eq!(a, b, "{what}");
+            }
+        }
+        // Below the threshold, and above the limit, the stream reads.
+        let small = deflated_zip(&data[..1000]);
+        let mut input = open_zip_bytes(small, ArchiveLimits::default(), String::new()).unwrap();
+        let entry = input.entries()[0].clone();
+        let Backend::Zip(archive) = &mut input.backend else {
+            unreachable!()
+        };
+        assert!(inflate_whole(archive, &entry, u64::MAX).is_none());
+        let mut input =
+            open_zip_bytes(deflated_zip(&data), ArchiveLimits::default(), String::new()).unwrap();
+        let entry = input.entries()[0].clone();
+        let Backend::Zip(archive) = &mut input.backend else {
+            unreachable!()
+        };
+        assert!(inflate_whole(archive, &entry, data.len() as u64 - 1).is_none());
+        assert!(inflate_whole(archive, &entry, data.len() as u64).is_some());
+    }
 
     #[test]
     fn unsafe_names_are_named() {
