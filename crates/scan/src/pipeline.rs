@@ -597,12 +597,7 @@ impl<'a> Accumulator<'a> {
                 }
                 match read_next(entry) {
                     Ok(bytes) => {
-                        let file = SourceFile::new(
-                            &entry.path,
-                            &entry.path[rel_start(entry)..],
-                            &bytes,
-                            entry.unix_mode,
-                        );
+                        let file = entry_file(entry, rel_start(entry), &bytes);
                         self.files_scanned += 1;
                         scan_split(&self.families, &mut self.outputs, &file, split);
                     }
@@ -640,12 +635,7 @@ impl<'a> Accumulator<'a> {
                             continue;
                         }
                         let entry: &EntryInfo = &entries[index];
-                        let file = SourceFile::new(
-                            &entry.path,
-                            &entry.path[rel_start(entry)..],
-                            &bytes,
-                            entry.unix_mode,
-                        );
+                        let file = entry_file(entry, rel_start(entry), &bytes);
                         scan_split(families, &mut outputs, &file, split);
                         scanned += 1;
                     }
@@ -675,12 +665,7 @@ impl<'a> Accumulator<'a> {
                         };
                         // No worker left to take it: analyse it here.
                         if let Some(bytes) = unsent {
-                            let file = SourceFile::new(
-                                &entry.path,
-                                &entry.path[rel_start(entry)..],
-                                &bytes,
-                                entry.unix_mode,
-                            );
+                            let file = entry_file(entry, rel_start(entry), &bytes);
                             scan_with(families, outputs, &file);
                             scanned_here += 1;
                         }
@@ -769,12 +754,7 @@ impl<'a> Accumulator<'a> {
                 match reader.read_within(entry, limit) {
                     Ok(bytes) => {
                         reads.push((index, Ok(bytes.len() as u64)));
-                        let file = SourceFile::new(
-                            &entry.path,
-                            &entry.path[rel_start(entry)..],
-                            &bytes,
-                            entry.unix_mode,
-                        );
+                        let file = entry_file(entry, rel_start(entry), &bytes);
                         scan_split(families, &mut outputs, &file, split);
                         scanned += 1;
                     }
@@ -1151,6 +1131,16 @@ const SPLIT_MIN_BYTES: usize = 4 * 1024;
 /// secrets family, which reads lines and never the syntax tree, runs on its own thread beside
 /// the families that parse the file. A plugin of one or two large modules otherwise leaves a
 /// core idle while one thread runs every family in turn.
+/// An entry as the families see it; `rel_start`: where its package-relative path starts.
+fn entry_file<'a>(entry: &'a EntryInfo, rel_start: usize, bytes: &'a [u8]) -> SourceFile<'a> {
+    SourceFile::new(
+        &entry.path,
+        &entry.path[rel_start..],
+        bytes,
+        entry.unix_mode,
+    )
+}
+
 fn scan_split(
     families: &[Box<dyn Family>],
     outputs: &mut [FamilyOutput],
