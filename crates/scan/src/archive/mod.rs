@@ -660,12 +660,6 @@ impl Fork for fs::File {
     }
 }
 
-impl Fork for std::io::Cursor<Vec<u8>> {
-    fn fork(_: &Input<Self>) -> Option<Input<Self>> {
-        None
-    }
-}
-
 impl Fork for std::io::Cursor<SharedBytes> {
     fn fork(input: &Input<Self>) -> Option<Input<Self>> {
         match &input.backend {
