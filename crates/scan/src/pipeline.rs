@@ -736,11 +736,11 @@ impl<'a> Accumulator<'a> {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let families = &self.families;
         let budget = &self.budget;
-        type Read = (usize, Result<u64, Box<Finding>>);
+        type EntryRead = (usize, Result<u64, Box<Finding>>);
         let work = |mut reader: Input<R>| {
             let mut outputs: Vec<FamilyOutput> =
                 families.iter().map(|_| FamilyOutput::default()).collect();
-            let mut reads: Vec<Read> = Vec::new();
+            let mut reads: Vec<EntryRead> = Vec::new();
             let (mut scanned, mut skipped) = (0u32, 0u32);
             loop {
                 let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
@@ -1123,14 +1123,6 @@ fn scan_with(families: &[Box<dyn Family>], outputs: &mut [FamilyOutput], file: &
     }
 }
 
-/// Python files at least this large get the secrets family on a thread of its own when the
-/// package has too few files to keep every core busy.
-const SPLIT_MIN_BYTES: usize = 4 * 1024;
-
-/// Like [`scan_with`], but when `split` is allowed and the file is a large Python file, the
-/// secrets family, which reads lines and never the syntax tree, runs on its own thread beside
-/// the families that parse the file. A plugin of one or two large modules otherwise leaves a
-/// core idle while one thread runs every family in turn.
 /// An entry as the families see it; `rel_start`: where its package-relative path starts.
 fn entry_file<'a>(entry: &'a EntryInfo, rel_start: usize, bytes: &'a [u8]) -> SourceFile<'a> {
     SourceFile::new(
@@ -1141,6 +1133,14 @@ fn entry_file<'a>(entry: &'a EntryInfo, rel_start: usize, bytes: &'a [u8]) -> So
     )
 }
 
+/// Python files at least this large get the secrets family on a thread of its own when the
+/// package has too few files to keep every core busy.
+const SPLIT_MIN_BYTES: usize = 4 * 1024;
+
+/// Like [`scan_with`], but when `split` is allowed and the file is a large Python file, the
+/// secrets family, which reads lines and never the syntax tree, runs on its own thread beside
+/// the families that parse the file. A plugin of one or two large modules otherwise leaves a
+/// core idle while one thread runs every family in turn.
 fn scan_split(
     families: &[Box<dyn Family>],
     outputs: &mut [FamilyOutput],

@@ -578,20 +578,25 @@ impl<R: Read + Seek> Input<R> {
     /// threads) replays the total afterwards, in archive order.
     pub fn read_within(&mut self, entry: &EntryInfo, limit: u64) -> Result<Vec<u8>, Box<Finding>> {
         let display = format!("{}{}", self.prefix, entry.path);
-        let mut buf = Vec::with_capacity(entry.size.min(limit) as usize);
-        let result = match &mut self.backend {
-            Backend::Zip(zip) => match inflate_whole(zip, entry, limit) {
-                Some(bytes) => {
-                    buf = bytes;
-                    Ok(())
-                }
-                None => match zip.by_index(entry.index) {
+        let whole = match &mut self.backend {
+            Backend::Zip(zip) => inflate_whole(zip, entry, limit),
+            Backend::Dir(_) => None,
+        };
+        let inflated = whole.is_some();
+        let mut buf = whole.unwrap_or_default();
+        let result = if inflated {
+            Ok(())
+        } else {
+            // Only the streaming read needs room made beforehand.
+            buf.reserve(entry.size.min(limit) as usize);
+            match &mut self.backend {
+                Backend::Zip(zip) => match zip.by_index(entry.index) {
                     Ok(f) => f.take(limit + 1).read_to_end(&mut buf).map(|_| ()),
                     Err(e) => Err(std::io::Error::other(e.to_string())),
                 },
-            },
-            Backend::Dir(root) => fs::File::open(root.join(&entry.path))
-                .and_then(|f| f.take(limit + 1).read_to_end(&mut buf).map(|_| ())),
+                Backend::Dir(root) => fs::File::open(root.join(&entry.path))
+                    .and_then(|f| f.take(limit + 1).read_to_end(&mut buf).map(|_| ())),
+            }
         };
         if let Err(e) = result {
             let msg = e.to_string();
