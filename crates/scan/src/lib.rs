@@ -4,6 +4,7 @@
 //! It does no I/O beyond reading its input and knows nothing of terminals or servers.
 
 pub mod archive;
+mod ascii_regex;
 pub mod bandit;
 pub mod capabilities;
 pub mod catalog;

@@ -7,6 +7,7 @@ mod baseline;
 mod detectors;
 mod filters;
 mod ini;
+mod public_ip;
 pub mod qgis_project;
 
 use std::collections::HashSet;
@@ -203,8 +204,12 @@ impl SecretsFamily {
                     }
                     _ => 0,
                 };
-                for re in lazy.get() {
-                    detectors::findall(re, line, from, &mut found);
+                if *det == detectors::PUBLIC_IP {
+                    public_ip::findall(line, from, &mut found);
+                } else {
+                    for re in lazy.get() {
+                        detectors::findall(re, line, from, &mut found);
+                    }
                 }
                 for s in found.drain(..) {
                     if *det == 13 && !detectors::jwt_is_formally_valid(&s) {
@@ -225,7 +230,7 @@ impl SecretsFamily {
                 .map_or(0, |m| m.start());
             {
                 for pattern in p.keyword_patterns(set) {
-                    if !pattern.superset.is_match(line) {
+                    if !pattern.superset_matches(line) {
                         continue;
                     }
                     let from = if pattern.starts_with_keyword() {
