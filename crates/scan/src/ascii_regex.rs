@@ -193,34 +193,44 @@ fn item_stand_ins(
 /// `hir` with every class reduced to ASCII and every literal that is not all ASCII replaced by a
 /// class that matches nothing.
 pub fn cut_to_ascii(hir: &Hir) -> Hir {
-    match hir.kind() {
-        HirKind::Empty => Hir::empty(),
-        HirKind::Literal(lit) if lit.0.is_ascii() => Hir::literal(lit.0.clone()),
-        HirKind::Literal(_) => Hir::fail(),
+    rebuild(hir, &|leaf| match leaf.kind() {
+        HirKind::Literal(lit) if !lit.0.is_ascii() => Some(Hir::fail()),
         HirKind::Class(Class::Unicode(class)) => {
             let mut class = class.clone();
             class.intersect(&ClassUnicode::new([ClassUnicodeRange::new('\0', '\x7f')]));
-            Hir::class(Class::Unicode(class))
+            Some(Hir::class(Class::Unicode(class)))
         }
         HirKind::Class(Class::Bytes(class)) => {
             let mut class = class.clone();
             class.intersect(&ClassBytes::new([ClassBytesRange::new(0, 0x7f)]));
-            Hir::class(Class::Bytes(class))
+            Some(Hir::class(Class::Bytes(class)))
         }
-        HirKind::Look(look) => Hir::look(*look),
+        _ => None,
+    })
+}
+
+/// `hir` rebuilt with each literal, class or assertion replaced where `leaf` gives a
+/// replacement; groups, repetitions, concatenations and alternations are kept.
+fn rebuild(hir: &Hir, leaf: &impl Fn(&Hir) -> Option<Hir>) -> Hir {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {
+            leaf(hir).unwrap_or_else(|| hir.clone())
+        }
         HirKind::Repetition(rep) => Hir::repetition(Repetition {
             min: rep.min,
             max: rep.max,
             greedy: rep.greedy,
-            sub: Box::new(cut_to_ascii(&rep.sub)),
+            sub: Box::new(rebuild(&rep.sub, leaf)),
         }),
         HirKind::Capture(cap) => Hir::capture(Capture {
             index: cap.index,
             name: cap.name.clone(),
-            sub: Box::new(cut_to_ascii(&cap.sub)),
+            sub: Box::new(rebuild(&cap.sub, leaf)),
         }),
-        HirKind::Concat(subs) => Hir::concat(subs.iter().map(cut_to_ascii).collect()),
-        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(cut_to_ascii).collect()),
+        HirKind::Concat(subs) => Hir::concat(subs.iter().map(|h| rebuild(h, leaf)).collect()),
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().map(|h| rebuild(h, leaf)).collect())
+        }
     }
 }
 
@@ -241,7 +251,7 @@ pub fn widened_hir(pattern: &str) -> Result<Hir, String> {
 }
 
 fn widen(hir: &Hir) -> Hir {
-    match hir.kind() {
+    rebuild(hir, &|leaf| match leaf.kind() {
         HirKind::Class(Class::Unicode(class))
             if class.ranges().len() > WIDEN_OVER
                 && class.ranges().last().is_some_and(|r| !r.end().is_ascii()) =>
@@ -252,23 +262,10 @@ fn widen(hir: &Hir) -> Hir {
                 '\u{80}',
                 char::MAX,
             )]));
-            Hir::class(Class::Unicode(class))
+            Some(Hir::class(Class::Unicode(class)))
         }
-        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => hir.clone(),
-        HirKind::Repetition(rep) => Hir::repetition(Repetition {
-            min: rep.min,
-            max: rep.max,
-            greedy: rep.greedy,
-            sub: Box::new(widen(&rep.sub)),
-        }),
-        HirKind::Capture(cap) => Hir::capture(Capture {
-            index: cap.index,
-            name: cap.name.clone(),
-            sub: Box::new(widen(&cap.sub)),
-        }),
-        HirKind::Concat(subs) => Hir::concat(subs.iter().map(widen).collect()),
-        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(widen).collect()),
-    }
+        _ => None,
+    })
 }
 
 /// A meta regex of [`widened_hir`]`(pattern)` with `config`.
