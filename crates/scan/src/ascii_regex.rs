@@ -1,11 +1,12 @@
 //! Regexes compiled for ASCII text. Most plugin files are all ASCII, and on such a text a
-//! pattern matches exactly where its ASCII cut-down matches: the same pattern with every class
+//! pattern matches exactly as its ASCII form ([`ascii_hir`]) does: the pattern translated in
+//! ASCII mode where that is exact, else its Unicode translation cut down to ASCII, every class
 //! reduced to its ASCII members and every non-ASCII literal made impossible. (A match on ASCII
 //! text consumes only ASCII characters, each of which the reduced class still holds; the
 //! alternatives, repetitions, groups and assertions are untouched, so the leftmost-first match and
-//! its groups are the same.) The cut-down compiles without the UTF-8 automata of Unicode classes,
-//! which are most of the compile time of a pattern holding `\w` or a negated class, and a scan of
-//! a small plugin spends more on compiling patterns than on running them.
+//! its groups are the same.) The ASCII form compiles without the UTF-8 automata of Unicode
+//! classes, which are most of the compile time of a pattern holding `\w` or a negated class, and
+//! a scan of a small plugin spends more on compiling patterns than on running them.
 //!
 //! [`ByText`] keeps both forms, each built on first use, and hands out the one a haystack needs.
 //!
