@@ -80,6 +80,14 @@ impl<'a> SourceFile<'a> {
         Some(self.python.get_or_init(|| crate::python::load(self.bytes)))
     }
 
+    /// The parse [`SourceFile::python`] gives, taken out of the file (parsed now if no family
+    /// asked yet): for the last family on a file, which needs it owned. A later call to
+    /// `python` parses again.
+    pub fn take_python(&mut self) -> Option<Result<PythonModule, PythonProblem>> {
+        self.python()?;
+        self.python.take()
+    }
+
     pub fn text(&self) -> Option<&str> {
         std::str::from_utf8(self.bytes).ok()
     }
@@ -119,6 +127,16 @@ pub trait Family: Send + Sync {
     fn check(&self) -> Check;
     /// Looks at one file; cheap to call on files the family does not care about.
     fn scan_file(&self, file: &SourceFile, out: &mut FamilyOutput);
+    /// Whether the family would rather own the file's parse than share it (ruff's linter
+    /// consumes one): the pipeline then runs it after every other family on the file, through
+    /// [`Family::scan_file_last`], which may take the parse instead of copying it.
+    fn takes_parse(&self) -> bool {
+        false
+    }
+    /// [`Family::scan_file`] for the last family on a file: `file`'s parse may be taken.
+    fn scan_file_last(&self, file: &mut SourceFile, out: &mut FamilyOutput) {
+        self.scan_file(file, out);
+    }
     /// Findings about the package as a whole, after every file was seen.
     fn finish(&self, _out: &mut FamilyOutput) {}
 }

@@ -291,7 +291,7 @@ fn scan_file_target(
     let config = BundledConfig::default();
     let hash = HashScope::new([name.as_str()], options.vendor_index.is_some());
     let mut acc = Accumulator::new(&rules, &config, budget.clone(), hash);
-    acc.scan_one(&SourceFile::new(&name, &name, &bytes, None));
+    acc.scan_one(&mut SourceFile::new(&name, &name, &bytes, None));
     Ok(acc.into_report(target, None, options, started, false))
 }
 
@@ -542,7 +542,7 @@ impl<'a> Accumulator<'a> {
         }
     }
 
-    fn scan_one(&mut self, file: &SourceFile) {
+    fn scan_one(&mut self, file: &mut SourceFile) {
         self.files_scanned += 1;
         scan_with(&self.families, &mut self.outputs, file);
     }
@@ -597,9 +597,9 @@ impl<'a> Accumulator<'a> {
                 }
                 match read_next(entry) {
                     Ok(bytes) => {
-                        let file = entry_file(entry, rel_start(entry), &bytes);
+                        let mut file = entry_file(entry, rel_start(entry), &bytes);
                         self.files_scanned += 1;
-                        scan_split(&self.families, &mut self.outputs, &file, split);
+                        scan_split(&self.families, &mut self.outputs, &mut file, split);
                     }
                     Err(f) => self.findings.push(*f),
                 }
@@ -635,8 +635,8 @@ impl<'a> Accumulator<'a> {
                             continue;
                         }
                         let entry: &EntryInfo = &entries[index];
-                        let file = entry_file(entry, rel_start(entry), &bytes);
-                        scan_split(families, &mut outputs, &file, split);
+                        let mut file = entry_file(entry, rel_start(entry), &bytes);
+                        scan_split(families, &mut outputs, &mut file, split);
                         scanned += 1;
                     }
                     (outputs, scanned, skipped)
@@ -665,8 +665,8 @@ impl<'a> Accumulator<'a> {
                         };
                         // No worker left to take it: analyse it here.
                         if let Some(bytes) = unsent {
-                            let file = entry_file(entry, rel_start(entry), &bytes);
-                            scan_with(families, outputs, &file);
+                            let mut file = entry_file(entry, rel_start(entry), &bytes);
+                            scan_with(families, outputs, &mut file);
                             scanned_here += 1;
                         }
                     }
@@ -754,8 +754,8 @@ impl<'a> Accumulator<'a> {
                 match reader.read_within(entry, limit) {
                     Ok(bytes) => {
                         reads.push((index, Ok(bytes.len() as u64)));
-                        let file = entry_file(entry, rel_start(entry), &bytes);
-                        scan_split(families, &mut outputs, &file, split);
+                        let mut file = entry_file(entry, rel_start(entry), &bytes);
+                        scan_split(families, &mut outputs, &mut file, split);
                         scanned += 1;
                     }
                     Err(f) => reads.push((index, Err(f))),
@@ -1116,10 +1116,21 @@ fn manifest(
     capabilities
 }
 
-/// Hands one file to every family, each writing into its own output.
-fn scan_with(families: &[Box<dyn Family>], outputs: &mut [FamilyOutput], file: &SourceFile) {
-    for (family, out) in families.iter().zip(outputs.iter_mut()) {
+/// Hands one file to every family, each writing into its own output. A family that takes the
+/// parse ([`Family::takes_parse`]) goes last, so that it can take it instead of copying it.
+fn scan_with(families: &[Box<dyn Family>], outputs: &mut [FamilyOutput], file: &mut SourceFile) {
+    let mut last = None;
+    for (index, (family, out)) in families.iter().zip(outputs.iter_mut()).enumerate() {
+        if last.is_none() && family.takes_parse() {
+            last = Some(index);
+            continue;
+        }
         family.scan_file(file, out);
+    }
+    if let Some(index) = last
+        && let (Some(family), Some(out)) = (families.get(index), outputs.get_mut(index))
+    {
+        family.scan_file_last(file, out);
     }
 }
 
@@ -1144,7 +1155,7 @@ const SPLIT_MIN_BYTES: usize = 4 * 1024;
 fn scan_split(
     families: &[Box<dyn Family>],
     outputs: &mut [FamilyOutput],
-    file: &SourceFile,
+    file: &mut SourceFile,
     split: bool,
 ) {
     let large_python = split && file.is_python() && file.bytes.len() >= SPLIT_MIN_BYTES;
@@ -1175,8 +1186,16 @@ fn scan_split(
             .iter()
             .zip(before.iter_mut())
             .chain(families[index + 1..].iter().zip(after.iter_mut()));
+        let mut last = None;
         for (family, out) in others {
+            if last.is_none() && family.takes_parse() {
+                last = Some((family, out));
+                continue;
+            }
             family.scan_file(file, out);
+        }
+        if let Some((family, out)) = last {
+            family.scan_file_last(file, out);
         }
         match spawned {
             Ok(handle) => {

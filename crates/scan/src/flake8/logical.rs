@@ -14,37 +14,69 @@ use super::pycodestyle::Hit;
 use super::source::{Kind, Tok};
 
 pub struct Logical {
-    /// The logical line, as a vector of characters.
-    pub text: Vec<char>,
-    /// (offset in `text`, (row, col)) pairs: the first is the start of the first token, then
-    /// each token's end.
+    /// The logical line.
+    pub text: String,
+    /// (offset in characters of `text`, (row, col)) pairs: the first is the start of the first
+    /// token, then each token's end.
     mapping: Vec<(usize, (usize, usize))>,
 }
 
-fn mute_string(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let Some(&last) = chars.last() else {
-        return String::new();
+/// Appends `s` (ASCII text is copied without decoding); returns how many characters it holds.
+fn push_text(text: &mut String, s: &str) -> usize {
+    text.push_str(s);
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+/// Appends a string token as pycodestyle's `mute_string` gives it: what lies between the
+/// quotes replaced by `x`; returns how many characters it holds.
+fn push_muted(text: &mut String, token: &str) -> usize {
+    let ascii = token.is_ascii();
+    let Some(last) = token.chars().next_back() else {
+        return 0;
     };
-    let mut start = chars.iter().position(|&c| c == last).map_or(0, |p| p + 1);
-    let mut end = chars.len().saturating_sub(1);
-    if text.ends_with("\"\"\"") || text.ends_with("'''") {
+    let count = if ascii {
+        token.len()
+    } else {
+        token.chars().count()
+    };
+    // Character positions: after the first occurrence of the closing quote, before the last.
+    let mut start = token.chars().position(|c| c == last).map_or(0, |p| p + 1);
+    let mut end = count.saturating_sub(1);
+    if token.ends_with("\"\"\"") || token.ends_with("\'\'\'") {
         start += 2;
         end = end.saturating_sub(2);
     }
     if end <= start {
-        return text.to_string();
+        text.push_str(token);
+    } else if ascii {
+        text.push_str(&token[..start]);
+        text.extend(std::iter::repeat_n('x', end - start));
+        text.push_str(&token[end..]);
+    } else {
+        for (i, c) in token.chars().enumerate() {
+            text.push(if (start..end).contains(&i) { 'x' } else { c });
+        }
     }
-    let mut out: String = chars[..start].iter().collect();
-    out.extend(std::iter::repeat_n('x', end - start));
-    out.extend(&chars[end..]);
+    count
+}
+
+#[cfg(test)]
+fn mute_string(token: &str) -> String {
+    let mut out = String::new();
+    push_muted(&mut out, token);
     out
 }
 
 /// Builds the logical line of one token group; `None` when it holds only newlines and indents.
 pub fn build(toks: &[Tok]) -> Option<Logical> {
-    let mut text: Vec<char> = Vec::new();
-    let mut mapping: Vec<(usize, (usize, usize))> = Vec::new();
+    let mut text = String::with_capacity(96);
+    // Characters in `text` so far.
+    let mut len = 0usize;
+    let mut mapping: Vec<(usize, (usize, usize))> = Vec::with_capacity(toks.len() + 1);
     let mut prev: Option<(usize, usize, char)> = None;
     // The last physical line a gap was taken from, and whether it is ASCII: columns count
     // characters, which are then bytes.
@@ -59,17 +91,12 @@ pub fn build(toks: &[Tok]) -> Option<Logical> {
         if t.kind == Kind::Comment {
             continue;
         }
-        let muted;
-        let piece: &str = if t.kind == Kind::String {
-            muted = mute_string(t.text);
-            &muted
-        } else {
-            t.text
-        };
+        let closing = matches!(t.text, "}" | "]" | ")");
         if let Some((prow, pcol, pchar)) = prev {
             if prow != t.start.0 {
-                if pchar == ',' || (!"{[(".contains(pchar) && !matches!(piece, "}" | "]" | ")")) {
+                if pchar == ',' || (!matches!(pchar, '{' | '[' | '(') && !closing) {
                     text.push(' ');
+                    len += 1;
                 }
             } else if pcol != t.start.1 {
                 // The source between the two tokens, as it is written.
@@ -83,18 +110,24 @@ pub fn build(toks: &[Tok]) -> Option<Logical> {
                     }
                 };
                 if line_is_ascii {
-                    let bytes = t.line.as_bytes();
-                    let from = pcol.min(bytes.len());
-                    let to = pcol.saturating_add(width).min(bytes.len());
-                    text.extend(bytes[from..to].iter().map(|&b| char::from(b)));
+                    let from = pcol.min(t.line.len());
+                    let to = pcol.saturating_add(width).min(t.line.len());
+                    len += push_text(&mut text, &t.line[from..to]);
                 } else {
-                    text.extend(t.line.chars().skip(pcol).take(width));
+                    for c in t.line.chars().skip(pcol).take(width) {
+                        text.push(c);
+                        len += 1;
+                    }
                 }
             }
         }
-        text.extend(piece.chars());
-        mapping.push((text.len(), t.end));
-        prev = Some((t.end.0, t.end.1, t.text.chars().last().unwrap_or(' ')));
+        len += if t.kind == Kind::String {
+            push_muted(&mut text, t.text)
+        } else {
+            push_text(&mut text, t.text)
+        };
+        mapping.push((len, t.end));
+        prev = Some((t.end.0, t.end.1, t.text.chars().next_back().unwrap_or(' ')));
     }
     if mapping.is_empty() {
         None
@@ -104,7 +137,7 @@ pub fn build(toks: &[Tok]) -> Option<Logical> {
 }
 
 impl Logical {
-    /// Flake8's `find_offset`: source position of an offset in the logical line.
+    /// Flake8's `find_offset`: source position of an offset (in characters) in the logical line.
     pub fn position(&self, offset: usize) -> (usize, usize) {
         for &(tok_off, (row, col)) in &self.mapping {
             if offset <= tok_off {
@@ -112,10 +145,6 @@ impl Logical {
             }
         }
         (0, 0)
-    }
-
-    fn string(&self) -> String {
-        self.text.iter().collect()
     }
 }
 
@@ -152,38 +181,46 @@ fn is_word(c: char) -> bool {
 
 /// pycodestyle's `comparison_to_singleton` (its regular expression
 /// `(\bNone|\bFalse|\bTrue)?\s*([=!]=)\s*(?(1)|(None|False|True))\b`, applied left to right).
-fn comparison_to_singleton(
-    chars: &[char],
+fn comparison_to_singleton<C: Copy + Into<char>>(
+    chars: &[C],
     push: &mut impl FnMut(usize, &'static str, String),
     e711: bool,
     e712: bool,
 ) {
     const SINGLETONS: [&str; 3] = ["None", "False", "True"];
+    let at = |i: usize| -> char { chars[i].into() };
+    let get = |i: usize| -> Option<char> { chars.get(i).map(|&c| c.into()) };
     let ends_with = |end: usize, word: &str| {
         let n = word.chars().count();
         end >= n
-            && chars[end - n..end].iter().copied().eq(word.chars())
-            && (end == n || !is_word(chars[end - n - 1]))
+            && chars[end - n..end]
+                .iter()
+                .map(|&c| c.into())
+                .eq(word.chars())
+            && (end == n || !is_word(at(end - n - 1)))
     };
     let starts_with = |start: usize, word: &str| {
         let n = word.chars().count();
         start + n <= chars.len()
-            && chars[start..start + n].iter().copied().eq(word.chars())
-            && chars.get(start + n).is_none_or(|&c| !is_word(c))
+            && chars[start..start + n]
+                .iter()
+                .map(|&c| c.into())
+                .eq(word.chars())
+            && get(start + n).is_none_or(|c| !is_word(c))
     };
     let mut i = 0;
     while i + 1 < chars.len() {
-        if !((chars[i] == '=' || chars[i] == '!') && chars[i + 1] == '=') {
+        if !((at(i) == '=' || at(i) == '!') && at(i + 1) == '=') {
             i += 1;
             continue;
         }
         let op = i;
-        let same = chars[i] == '=';
+        let same = at(i) == '=';
         let mut left = op;
-        while left > 0 && chars[left - 1].is_whitespace() {
+        while left > 0 && at(left - 1).is_whitespace() {
             left -= 1;
         }
-        let after_is_word = chars.get(op + 2).is_some_and(|&c| is_word(c));
+        let after_is_word = get(op + 2).is_some_and(is_word);
         let mut singleton = SINGLETONS
             .iter()
             .find(|s| ends_with(left, s))
@@ -192,7 +229,7 @@ fn comparison_to_singleton(
         let mut end = op + 2;
         if singleton.is_none() {
             let mut right = op + 2;
-            while right < chars.len() && chars[right].is_whitespace() {
+            while right < chars.len() && at(right).is_whitespace() {
                 right += 1;
             }
             if let Some(s) = SINGLETONS.iter().find(|s| starts_with(right, s)) {
@@ -229,6 +266,94 @@ fn comparison_to_singleton(
     }
 }
 
+/// A logical line indexed by character: its bytes when it is ASCII, else its characters.
+#[derive(Clone, Copy)]
+enum CharsOf<'a> {
+    Ascii(&'a [u8]),
+    Wide(&'a [char]),
+}
+
+/// E201, E202 and E203 (pycodestyle's `extraneous_whitespace`, which also reports space
+/// before `:` in slices) over a line indexed by character.
+fn extraneous_whitespace<C: Copy + Into<char>>(
+    chars: &[C],
+    push: &mut impl FnMut(usize, &'static str, String),
+    want: &impl Fn(&str) -> bool,
+) {
+    let at = |i: usize| -> char { chars[i].into() };
+    let mut i = 0;
+    while i + 1 < chars.len() {
+        let (c, n) = (at(i), at(i + 1));
+        if matches!(c, '[' | '(' | '{') && matches!(n, ' ' | '\t') {
+            if want("E201") {
+                push(i + 1, "E201", format!("whitespace after '{c}'"));
+            }
+            i += 2;
+            continue;
+        }
+        if matches!(c, ' ' | '\t')
+            && matches!(n, ']' | '}' | ')' | ',' | ';' | ':')
+            && chars.get(i + 2).map(|&c| c.into()) != Some('=')
+        {
+            let before: Option<char> = if i == 0 {
+                chars.last().map(|&c| c.into())
+            } else {
+                Some(at(i - 1))
+            };
+            if before != Some(',') {
+                let code = if matches!(n, '}' | ']' | ')') {
+                    "E202"
+                } else {
+                    "E203"
+                };
+                if want(code) {
+                    push(i, code, format!("whitespace before '{n}'"));
+                }
+            }
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+}
+
+/// The logical-line codes a scan checks, looked up once per file rather than per line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wanted(u16);
+
+impl Wanted {
+    /// Every code [`check`] can report, in bit order.
+    const CODES: [&'static str; 10] = [
+        "E201", "E202", "E203", "E402", "E711", "E712", "E713", "E714", "E721", "E722",
+    ];
+
+    pub fn new(codes: &[&str]) -> Wanted {
+        let mut bits = 0;
+        for (i, code) in Wanted::CODES.iter().enumerate() {
+            if codes.contains(code) {
+                bits |= 1 << i;
+            }
+        }
+        Wanted(bits)
+    }
+
+    pub fn wants(&self, code: &str) -> bool {
+        Wanted::CODES
+            .iter()
+            .position(|c| *c == code)
+            .is_some_and(|i| self.0 & (1 << i) != 0)
+    }
+
+    pub fn any(&self) -> bool {
+        self.0 != 0
+    }
+
+    /// Whether each of [`Wanted::CODES`] is wanted, in that order.
+    fn flags(&self) -> [bool; 10] {
+        std::array::from_fn(|i| self.0 & (1 << i) != 0)
+    }
+}
+
 /// Per-file state of E402.
 #[derive(Default)]
 pub struct ImportState {
@@ -241,12 +366,12 @@ pub fn check(
     line: &Logical,
     indent_level: i64,
     state: &mut ImportState,
-    wanted: &[&str],
+    wanted: &Wanted,
     out: &mut Vec<Hit>,
 ) {
-    let chars = &line.text;
-    let s = line.string();
-    let want = |c: &str| wanted.contains(&c);
+    let s = line.text.as_str();
+    let want = |c: &str| wanted.wants(c);
+    let [e201, e202, e203, e402, e711, e712, e713, e714, e721, e722] = wanted.flags();
     let mut push = |offset: usize, code: &'static str, msg: String| {
         let (row, col) = line.position(offset);
         if row > 0 {
@@ -254,37 +379,23 @@ pub fn check(
         }
     };
 
-    if want("E201") || want("E202") || want("E203") {
-        let mut i = 0;
-        while i + 1 < chars.len() {
-            let (c, n) = (chars[i], chars[i + 1]);
-            if "[({".contains(c) && (n == ' ' || n == '\t') {
-                if want("E201") {
-                    push(i + 1, "E201", format!("whitespace after '{c}'"));
-                }
-                i += 2;
-                continue;
-            }
-            if (c == ' ' || c == '\t') && "]}),;:".contains(n) && chars.get(i + 2) != Some(&'=') {
-                let before = if i == 0 {
-                    chars.last().copied()
-                } else {
-                    Some(chars[i - 1])
-                };
-                if before != Some(',') {
-                    let code = if "}])".contains(n) { "E202" } else { "E203" };
-                    if want(code) {
-                        push(i, code, format!("whitespace before '{n}'"));
-                    }
-                }
-                i += 2;
-                continue;
-            }
-            i += 1;
+    // The character-indexed checks read the line's bytes when it is ASCII (characters are
+    // then bytes), and its characters otherwise.
+    let wide: Vec<char>;
+    let chars: CharsOf = if s.is_ascii() {
+        CharsOf::Ascii(s.as_bytes())
+    } else {
+        wide = s.chars().collect();
+        CharsOf::Wide(&wide)
+    };
+    if e201 || e202 || e203 {
+        match chars {
+            CharsOf::Ascii(b) => extraneous_whitespace(b, &mut push, &want),
+            CharsOf::Wide(c) => extraneous_whitespace(c, &mut push, &want),
         }
     }
 
-    if want("E402") && indent_level == 0 && !s.is_empty() {
+    if e402 && indent_level == 0 && !s.is_empty() {
         if s.starts_with("import ")
             || s.starts_with("from ")
             || s.starts_with("lazy import ")
@@ -297,12 +408,13 @@ pub fn check(
             // The pattern starts with `__` and ends with ` = `.
             let dunder = s.starts_with("__")
                 && s.contains(" = ")
-                && DUNDER.as_ref().is_some_and(|r| r.is_match(&s));
+                && DUNDER.as_ref().is_some_and(|r| r.is_match(s));
             let allowed = ["try", "except", "else", "finally", "with", "if", "elif"]
                 .iter()
                 .any(|k| s.starts_with(k));
-            let first = match chars.first() {
-                Some(c) if "uUbBrR".contains(*c) => chars.get(1),
+            let mut leading = s.chars();
+            let first = match leading.next() {
+                Some('u' | 'U' | 'b' | 'B' | 'r' | 'R') => leading.next(),
                 other => other,
             };
             let string = matches!(first, Some('"') | Some('\''));
@@ -319,7 +431,7 @@ pub fn check(
         }
     }
 
-    if (want("E713") || want("E714"))
+    if (e713 || e714)
         && s.contains("not")
         && let Some(rx) = NEGATIVE.as_ref()
     {
@@ -343,10 +455,10 @@ pub fn check(
             }
             let pos = char_offset(&s, start);
             if op.as_str() == "in" {
-                if want("E713") {
+                if e713 {
                     push(pos, "E713", "test for membership should be 'not in'".into());
                 }
-            } else if want("E714") {
+            } else if e714 {
                 push(
                     pos,
                     "E714",
@@ -358,7 +470,7 @@ pub fn check(
     }
 
     // Both patterns hold `type` and a comparison (`==` or `!=`).
-    if want("E721")
+    if e721
         && s.contains("type")
         && (s.contains("==") || s.contains("!="))
         && let (Some(a), Some(b)) = (TYPE_A.as_ref(), TYPE_B.as_ref())
@@ -400,11 +512,15 @@ pub fn check(
         }
     }
 
-    if want("E711") || want("E712") {
-        comparison_to_singleton(chars, &mut push, want("E711"), want("E712"));
+    // Every match holds `==` or `!=`.
+    if (e711 || e712) && (s.contains("==") || s.contains("!=")) {
+        match chars {
+            CharsOf::Ascii(b) => comparison_to_singleton(b, &mut push, e711, e712),
+            CharsOf::Wide(c) => comparison_to_singleton(c, &mut push, e711, e712),
+        }
     }
 
-    if want("E722") && is_bare_except(&s) {
+    if e722 && is_bare_except(s) {
         push(0, "E722", "do not use bare 'except'".into());
     }
 }
@@ -444,7 +560,7 @@ mod tests {
         let built: Vec<String> = crate::flake8::source::logical_lines(&toks)
             .into_iter()
             .filter_map(build)
-            .map(|l| l.string())
+            .map(|l| l.text)
             .collect();
         assert_eq!(
             built,
@@ -453,8 +569,22 @@ mod tests {
         );
         let z = build(crate::flake8::source::logical_lines(&toks)[1]).expect("a logical line");
         // The offset of `b` maps back to its column in characters.
-        let b = z.text.iter().position(|&c| c == 'b').expect("b");
+        let b = z.text.chars().position(|c| c == 'b').expect("b");
         assert_eq!(z.position(b), (3, 14));
+    }
+
+    #[test]
+    fn wanted_codes_are_looked_up_by_name() {
+        let wanted = Wanted::new(&["E722", "E201", "E999"]);
+        let flags = wanted.flags();
+        for (i, code) in Wanted::CODES.iter().enumerate() {
+            let expected = matches!(*code, "E722" | "E201");
+            assert_eq!(wanted.wants(code), expected, "{code}");
+            assert_eq!(flags[i], expected, "{code}");
+        }
+        assert!(!wanted.wants("E999"));
+        assert!(wanted.any());
+        assert!(!Wanted::new(&["E501"]).any());
     }
 
     #[test]
@@ -463,5 +593,8 @@ mod tests {
         assert_eq!(mute_string("r'abc'"), "r'xxx'");
         assert_eq!(mute_string("'''abc'''"), "'''xxx'''");
         assert_eq!(mute_string("''"), "''");
+        assert_eq!(mute_string("'é\u{1F600}x'"), "'xxx'");
+        assert_eq!(mute_string("\"\"\"ü\n\"\"\""), "\"\"\"xx\"\"\"");
+        assert_eq!(mute_string(""), "");
     }
 }

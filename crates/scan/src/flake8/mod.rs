@@ -11,8 +11,8 @@ pub mod pycodestyle;
 mod ruff;
 pub mod source;
 
-use ruff_python_ast::PySourceType;
-use ruff_python_parser::{ParseErrorType, parse_unchecked_source};
+use ruff_python_ast::{ModModule, PySourceType};
+use ruff_python_parser::{ParseErrorType, Parsed, parse_unchecked_source};
 
 use crate::catalog::FamilyRule;
 use crate::family::{Family, FamilyOutput, ScanSetup, SourceFile};
@@ -349,46 +349,69 @@ impl Family for Flake8Family {
         if self.config.is_excluded(file.rel_path) {
             return;
         }
-        // Flake8 reads undecodable files as Latin-1 and checks them anyway.
-        let owned;
-        let (source, parsed) = match loaded {
-            Ok(m) => (m.source.as_str(), m.parsed.clone()),
-            Err(PythonProblem::Decode(_)) => {
+        match loaded {
+            // ruff's linter consumes the parse it is given: this one is shared, so a copy.
+            Ok(m) => self.check_module(file, &m.source, m.parsed.clone(), out),
+            Err(problem) => self.check_unparsed(file, problem, out),
+        }
+    }
+
+    fn takes_parse(&self) -> bool {
+        true
+    }
+
+    fn scan_file_last(&self, file: &mut SourceFile, out: &mut FamilyOutput) {
+        if !file.is_python() || self.config.is_excluded(file.rel_path) {
+            return;
+        }
+        match file.take_python() {
+            Some(Ok(m)) => self.check_module(file, &m.source, m.parsed, out),
+            Some(Err(problem)) => self.check_unparsed(file, &problem, out),
+            None => {}
+        }
+    }
+}
+
+impl Flake8Family {
+    /// A file the shared loader could not give a syntax tree for.
+    fn check_unparsed(&self, file: &SourceFile, problem: &PythonProblem, out: &mut FamilyOutput) {
+        let unscannable = |problem: &dyn std::fmt::Display, out: &mut FamilyOutput| {
+            if self.e999 {
+                out.findings.push(finding(
+                    file,
+                    1,
+                    1,
+                    "E999",
+                    format!("SyntaxError: {problem}"),
+                ));
+            }
+        };
+        match problem {
+            // Flake8 reads undecodable files as Latin-1 and checks them anyway.
+            PythonProblem::Decode(_) => {
                 let bytes = file
                     .bytes
                     .strip_prefix(b"\xef\xbb\xbf")
                     .unwrap_or(file.bytes);
-                owned = bytes.iter().map(|&b| b as char).collect::<String>();
+                let owned = bytes.iter().map(|&b| b as char).collect::<String>();
                 if let Err(problem) = crate::python::guard(&owned) {
-                    if self.e999 {
-                        out.findings.push(finding(
-                            file,
-                            1,
-                            1,
-                            "E999",
-                            format!("SyntaxError: {problem}"),
-                        ));
-                    }
-                    return;
+                    return unscannable(&problem, out);
                 }
-                (
-                    owned.as_str(),
-                    parse_unchecked_source(&owned, PySourceType::Python),
-                )
+                let parsed = parse_unchecked_source(&owned, PySourceType::Python);
+                self.check_module(file, &owned, parsed, out);
             }
-            Err(problem @ PythonProblem::Unscannable(_)) => {
-                if self.e999 {
-                    out.findings.push(finding(
-                        file,
-                        1,
-                        1,
-                        "E999",
-                        format!("SyntaxError: {problem}"),
-                    ));
-                }
-                return;
-            }
-        };
+            PythonProblem::Unscannable(_) => unscannable(problem, out),
+        }
+    }
+
+    /// Every check on a parsed file.
+    fn check_module(
+        &self,
+        file: &SourceFile,
+        source: &str,
+        parsed: Parsed<ModModule>,
+        out: &mut FamilyOutput,
+    ) {
         let lines = Lines::new(source);
         let all_lines = lines.all();
         if noqa::file_is_skipped(&all_lines) {
@@ -468,7 +491,8 @@ impl Family for Flake8Family {
                 .copied()
                 .filter(|c| c.starts_with("E2") || c.starts_with("E4") || c.starts_with("E7"))
                 .collect();
-            if !logical_codes.is_empty() {
+            let logical_codes = logical::Wanted::new(&logical_codes);
+            if logical_codes.any() {
                 let mut state = logical::ImportState::default();
                 for group in &logicals {
                     let Some(line) = logical::build(group) else {
@@ -480,10 +504,9 @@ impl Family for Flake8Family {
                     else {
                         continue;
                     };
-                    let prefix: String = first.line.chars().take(first.start.1).collect();
                     logical::check(
                         &line,
-                        pycodestyle::expand_indent(&prefix),
+                        pycodestyle::expand_indent(first.prefix()),
                         &mut state,
                         &logical_codes,
                         &mut own,
@@ -505,8 +528,7 @@ impl Family for Flake8Family {
                     else {
                         continue;
                     };
-                    let prefix: String = first.line.chars().take(first.start.1).collect();
-                    let indent_level = pycodestyle::expand_indent(&prefix);
+                    let indent_level = pycodestyle::expand_indent(first.prefix());
                     pycodestyle::continued_indentation(
                         logical,
                         indent_level,

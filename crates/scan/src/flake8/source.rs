@@ -77,7 +77,25 @@ impl<'s> Lines<'s> {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         };
-        let idx = idx.min(self.starts.len().saturating_sub(2));
+        self.column(idx.min(self.starts.len().saturating_sub(2)), offset)
+    }
+
+    /// [`Lines::position`] of an offset at or after the start of row `from` (1-based): the
+    /// line is found by walking forward from there, which for offsets taken in order (a token
+    /// stream) costs a step per line instead of a search per offset.
+    pub fn position_after(&self, from: usize, offset: usize) -> (usize, usize) {
+        let last = self.starts.len().saturating_sub(2);
+        let mut idx = from.saturating_sub(1).min(last);
+        if self.starts.get(idx).is_some_and(|&s| s > offset) {
+            return self.position(offset);
+        }
+        while idx < last && self.starts[idx + 1] <= offset {
+            idx += 1;
+        }
+        self.column(idx, offset)
+    }
+
+    fn column(&self, idx: usize, offset: usize) -> (usize, usize) {
         let start = self.starts.get(idx).copied().unwrap_or(0);
         let col = if self.ascii.get(idx).copied().unwrap_or(false) {
             offset.saturating_sub(start)
@@ -114,24 +132,44 @@ pub struct Tok<'s> {
     pub line: &'s str,
 }
 
+impl<'s> Tok<'s> {
+    /// The text of the token's line before it (what pycodestyle's `expand_indent` reads for a
+    /// logical line's first token).
+    pub fn prefix(&self) -> &'s str {
+        let line = self.line;
+        let end = if line.is_ascii() {
+            self.start.1.min(line.len())
+        } else {
+            line.char_indices()
+                .nth(self.start.1)
+                .map_or(line.len(), |(i, _)| i)
+        };
+        &line[..end]
+    }
+}
+
 /// Builds the CPython-like token stream.
 pub fn tokens<'s>(lines: &Lines<'s>, parsed: &Parsed<ModModule>) -> Vec<Tok<'s>> {
     let src = lines.source;
-    let mut out: Vec<Tok<'s>> = Vec::new();
+    let mut out: Vec<Tok<'s>> = Vec::with_capacity(parsed.tokens().len() + 1);
     let mut pending_indent = false;
     let mut fstring_depth = 0usize;
     let mut fstring_start = 0usize;
+    // The row of the last token made: tokens come in order, so each position is found by
+    // walking forward from there.
+    let mut row = 1usize;
     for t in parsed.tokens().iter() {
         let kind = t.kind();
         let r = t.range();
         let (s, e) = (r.start().to_usize(), r.end().to_usize());
-        let mk = |kind: Kind, s: usize, e: usize| {
-            let start = lines.position(s);
+        let mut mk = |kind: Kind, s: usize, e: usize| {
+            let start = lines.position_after(row, s);
+            row = start.0;
             // CPython's newline tokens end on their own line.
             let end = if matches!(kind, Kind::Nl | Kind::Newline) {
                 (start.0, start.1 + 1)
             } else {
-                lines.position(e)
+                lines.position_after(start.0, e)
             };
             let text = src.get(s..e).unwrap_or("");
             let line = if kind == Kind::Newline && s == e && s == src.len() {
@@ -246,6 +284,28 @@ pub fn noqa_groups(toks: &[Tok]) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Walking forward from any row at or before an offset's row finds what the search finds,
+    /// with every kind of line end, non-ASCII lines, and offsets at the end of the text.
+    #[test]
+    fn walking_forward_finds_what_searching_finds() {
+        for src in [
+            "a = 1\nb = 2\n",
+            "a\r\nbé\rc\n\n'''x\ny'''",
+            "",
+            "\n\n",
+            "x = 'ü'\r\n# done",
+        ] {
+            let lines = Lines::new(src);
+            for offset in (0..=src.len()).filter(|&o| src.is_char_boundary(o)) {
+                let expected = lines.position(offset);
+                for from in 0..=expected.0 + 1 {
+                    let walked = lines.position_after(from, offset);
+                    assert_eq!(walked, expected, "{src:?} offset {offset} from row {from}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn tokens_look_like_cpython() {
