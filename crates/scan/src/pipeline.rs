@@ -507,8 +507,10 @@ impl<'a> Accumulator<'a> {
                 Err(e) => errors.push(e),
             }
         }
-        // What the code can do is listed whenever Python is analysed at all; the same walk
-        // reports the active `qgis` threat rules.
+        // What the code can do is listed with the security analysis of the code (the bandit
+        // family or the `qgis` threat rules, which the same walk reports): a scan narrowed to
+        // secrets or to flake8 (`--select`) asked for neither, and the walk costs about as much
+        // as the secrets family itself. Every profile's full scan has both.
         let threat_rules: Vec<&'static str> = crate::qgis::RULES
             .iter()
             .map(|(r, _)| r.code)
@@ -517,11 +519,7 @@ impl<'a> Accumulator<'a> {
         if !threat_rules.is_empty() {
             ran.push(Check::Qgis);
         }
-        if !threat_rules.is_empty()
-            || [Check::Bandit, Check::Secrets, Check::Flake8]
-                .into_iter()
-                .any(|c| rules.any_in(c))
-        {
+        if !threat_rules.is_empty() || rules.any_in(Check::Bandit) {
             families.push(Box::new(crate::capabilities::CapabilityScan {
                 threat_rules,
             }));

@@ -257,3 +257,25 @@ class Plugin:
         Some("/etc/hosts")
     );
 }
+
+/// The manifest comes with the security analysis of the code (the bandit family or the qgis
+/// threat rules); a scan narrowed to secrets or to flake8 does not build it.
+#[test]
+fn the_manifest_comes_with_the_security_analysis_of_the_code() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tool.py"), TOOL).unwrap();
+    let with = |select: &[&str]| {
+        let options = ScanOptions {
+            select: select.iter().map(|s| s.to_string()).collect(),
+            ..ScanOptions::default()
+        };
+        let report = scan_path(dir.path(), &options).unwrap();
+        !report.capabilities.is_empty()
+    };
+    assert!(with(&[]), "a full scan lists what the code can do");
+    assert!(with(&["bandit"]));
+    assert!(with(&["QGIS001"]));
+    assert!(!with(&["secrets"]));
+    assert!(!with(&["flake8"]));
+    assert!(!with(&["secrets", "flake8"]));
+}
