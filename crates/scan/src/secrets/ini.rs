@@ -205,7 +205,10 @@ pub fn transform(lines: &[&str], add_header: bool, nextline: &Regex) -> Option<V
     }
 
     // IniFileParser: find each value's line by walking the stripped lines from a cursor.
-    let mut file_lines: Vec<&str> = lines.iter().map(|l| py_strip(l)).collect();
+    let file_lines: Vec<&str> = lines.iter().map(|l| py_strip(l)).collect();
+    // The walk's cursor: detect-secrets drops the lines before it from its list; here the
+    // list stays and the cursor moves (dropping from the front of a vector costs its length).
+    let mut first = 0usize;
     let mut line_offset = 0usize;
     let mut out: Vec<String> = Vec::new();
     for (key, values) in &items {
@@ -221,7 +224,7 @@ pub fn transform(lines: &[&str], add_header: bool, nextline: &Regex) -> Option<V
         let mut index = 0usize;
         let mut found: Vec<(String, usize)> = Vec::new();
         let mut broke = false;
-        for (offset, line) in file_lines.iter().enumerate() {
+        for (offset, line) in file_lines[first..].iter().enumerate() {
             if is_nextline_pragma(nextline, line) {
                 found.push((line.to_string(), line_offset + offset + 1));
                 continue;
@@ -239,7 +242,7 @@ pub fn transform(lines: &[&str], add_header: bool, nextline: &Regex) -> Option<V
             if index == values_list.len() {
                 let skip = offset.max(1);
                 line_offset += skip;
-                file_lines.drain(..skip.min(file_lines.len()));
+                first += skip.min(file_lines.len() - first);
                 broke = true;
                 break;
             }
@@ -247,7 +250,7 @@ pub fn transform(lines: &[&str], add_header: bool, nextline: &Regex) -> Option<V
             index += 1;
         }
         if !broke {
-            file_lines.clear();
+            first = file_lines.len();
         }
         for (value, number) in found {
             if value.is_empty() {

@@ -219,9 +219,26 @@ fn resolve_reference(name: &str) -> Option<String> {
     char::from_u32(n).map(String::from)
 }
 
-fn line_at(bytes: &[u8], pos: usize) -> u32 {
-    let pos = pos.min(bytes.len());
-    bytes[..pos].iter().filter(|&&b| b == b'\n').count() as u32 + 1
+/// Line numbers of byte offsets: the offsets of a file's newlines, found once, so that a
+/// project with many elements costs a search per element, not a count from the start.
+struct Newlines(Vec<usize>);
+
+impl Newlines {
+    fn of(bytes: &[u8]) -> Newlines {
+        Newlines(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == b'\n')
+                .map(|(i, _)| i)
+                .collect(),
+        )
+    }
+
+    /// The 1-based line of byte `pos`: one more than the newlines before it.
+    fn line_at(&self, pos: usize) -> u32 {
+        self.0.partition_point(|&n| n < pos) as u32 + 1
+    }
 }
 
 /// Reports each password found in a decoded text or attribute value of the project.
@@ -257,6 +274,7 @@ pub fn scan_project_xml(path: &str, bytes: &[u8], out: &mut FamilyOutput) {
         stored_passwords: 0,
     };
     let mut reader = Reader::from_reader(bytes);
+    let newlines = Newlines::of(bytes);
     let mut text = String::new();
     let mut text_start: Option<usize> = None;
     // `<Option name="password" value="…"/>`: QGIS's own way of keeping a provider setting.
@@ -288,8 +306,8 @@ pub fn scan_project_xml(path: &str, bytes: &[u8], out: &mut FamilyOutput) {
                 }
             }
             Event::Start(e) | Event::Empty(e) => {
-                flush(path, bytes, &mut text, &mut text_start, &mut tally, out);
-                let line = line_at(bytes, pos);
+                flush(path, &newlines, &mut text, &mut text_start, &mut tally, out);
+                let line = newlines.line_at(pos);
                 let mut option_name: Option<String> = None;
                 let mut option_value: Option<String> = None;
                 for attr in e.attributes().with_checks(false).flatten() {
@@ -317,18 +335,18 @@ pub fn scan_project_xml(path: &str, bytes: &[u8], out: &mut FamilyOutput) {
                     }
                 }
             }
-            Event::End(_) => flush(path, bytes, &mut text, &mut text_start, &mut tally, out),
+            Event::End(_) => flush(path, &newlines, &mut text, &mut text_start, &mut tally, out),
             Event::Eof => break,
             _ => {}
         }
     }
-    flush(path, bytes, &mut text, &mut text_start, &mut tally, out);
+    flush(path, &newlines, &mut text, &mut text_start, &mut tally, out);
     out.projects.push(tally);
 }
 
 fn flush(
     path: &str,
-    bytes: &[u8],
+    newlines: &Newlines,
     text: &mut String,
     start: &mut Option<usize>,
     tally: &mut ProjectCredentials,
@@ -339,7 +357,7 @@ fn flush(
     {
         // The value's first non-blank character gives the line the reader sees it on.
         let lead = text.len() - text.trim_start().len();
-        let line = line_at(bytes, pos) + text[..lead].matches('\n').count() as u32;
+        let line = newlines.line_at(pos) + text[..lead].matches('\n').count() as u32;
         report_value(path, line, text, tally, out);
     }
     text.clear();
@@ -437,6 +455,23 @@ fn scan_pg_service(file: &SourceFile, out: &mut FamilyOutput) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The index gives every offset the line a count of the newlines before it gives.
+    #[test]
+    fn newline_index_counts_as_counting_does() {
+        for text in ["", "a", "\n", "ab\ncd\n\nef", "\n\nx\r\ny\n"] {
+            let bytes = text.as_bytes();
+            let index = Newlines::of(bytes);
+            for pos in 0..=bytes.len() + 2 {
+                let counted = bytes[..pos.min(bytes.len())]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count() as u32
+                    + 1;
+                assert_eq!(index.line_at(pos), counted, "{text:?} at {pos}");
+            }
+        }
+    }
 
     #[test]
     fn finds_passwords_in_datasource_strings() {
