@@ -176,14 +176,6 @@ struct RulesArgs {
     format: Format,
 }
 
-/// mimalloc: a scan makes many small, short-lived allocations on several threads, where glibc's
-/// allocator took about a tenth of a small plugin's scan and its page faults more.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// mimalloc's `mi_option_purge_delay` (the same index in its v2 and v3 headers).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
 /// The command line with only the `scan` subcommand: building clap's whole command tree costs
 /// about half a millisecond, more than a small plugin's package checks. Anything this parser
 /// does not accept (help, errors) goes to the full parser, so what a user sees is the same.
@@ -205,10 +197,6 @@ fn main() -> ExitCode {
             command: ScanOnly::Scan(args),
         }) = ScanCli::try_parse()
     {
-        // A scan is short: memory it frees is kept for its own next allocations instead of
-        // being handed back to the system (and faulted in again) every few milliseconds.
-        // SAFETY: sets one of mimalloc's option values; no memory is touched.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
         return exit(scan(args));
     }
     // clap exits 2 on a usage error, which is our "invalid package": CI and pre-commit must be
@@ -570,25 +558,6 @@ fn rules(args: RulesArgs) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The option index names mimalloc's purge delay: the index reads the v3 default (1000 ms,
-    /// `options.c`) before anything sets it, and the option takes -1 ("never purge").
-    #[test]
-    fn purge_delay_option_is_the_purge_delay() {
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-            return;
-        }
-        // SAFETY: reads and sets mimalloc option values only.
-        unsafe {
-            assert_eq!(libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY), 1000);
-            // The neighbouring options have other defaults (deprecated eager commit delay,
-            // NUMA nodes).
-            assert_eq!(libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY - 1), 1);
-            assert_eq!(libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY + 1), 0);
-            libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
-            assert_eq!(libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY), -1);
-        }
-    }
 
     /// `vetted scan …` parsed by the scan-only command line gives the same arguments as the
     /// full one, and what it refuses the full one refuses too.
