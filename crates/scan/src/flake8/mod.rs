@@ -256,6 +256,8 @@ pub struct Flake8Family {
     ruff_codes: Vec<&'static str>,
     ruff: std::sync::OnceLock<Option<ruff::RuffLinter>>,
     own: Vec<&'static str>,
+    /// The logical-line checks among `own`.
+    logical: logical::Wanted,
     e999: bool,
 }
 
@@ -272,11 +274,13 @@ impl Flake8Family {
             .copied()
             .filter(|c| rules.is_active(c))
             .collect();
-        let own = OWN.iter().copied().filter(|c| rules.is_active(c)).collect();
+        let own: Vec<&'static str> = OWN.iter().copied().filter(|c| rules.is_active(c)).collect();
+        let logical = logical::Wanted::new(&own);
         Flake8Family {
             ruff_codes: wanted,
             ruff: std::sync::OnceLock::new(),
             own,
+            logical,
             e999: rules.is_active("E999"),
             config,
         }
@@ -485,14 +489,7 @@ impl Flake8Family {
             if self.own.contains(&"E501") {
                 pycodestyle::physical_lines(&toks, &lines, self.config.max_line_length, &mut own);
             }
-            let logical_codes: Vec<&str> = self
-                .own
-                .iter()
-                .copied()
-                .filter(|c| c.starts_with("E2") || c.starts_with("E4") || c.starts_with("E7"))
-                .collect();
-            let logical_codes = logical::Wanted::new(&logical_codes);
-            if logical_codes.any() {
+            if self.logical.any() {
                 let mut state = logical::ImportState::default();
                 for group in &logicals {
                     let Some(line) = logical::build(group) else {
@@ -508,7 +505,7 @@ impl Flake8Family {
                         &line,
                         pycodestyle::expand_indent(first.prefix()),
                         &mut state,
-                        &logical_codes,
+                        &self.logical,
                         &mut own,
                     );
                 }
