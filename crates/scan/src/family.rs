@@ -58,6 +58,9 @@ pub struct SourceFile<'a> {
     pub bytes: &'a [u8],
     pub unix_mode: Option<u32>,
     python: OnceCell<Result<PythonModule, PythonProblem>>,
+    /// Whether cores would sit idle while this file is analysed (the package has fewer files
+    /// than cores to spread): a family may then split its own work on the file across threads.
+    spare_cores: bool,
 }
 
 impl<'a> SourceFile<'a> {
@@ -68,7 +71,19 @@ impl<'a> SourceFile<'a> {
             bytes,
             unix_mode,
             python: OnceCell::new(),
+            spare_cores: false,
         }
+    }
+
+    /// See [`SourceFile::spare_cores`].
+    pub fn set_spare_cores(&mut self, spare: bool) {
+        self.spare_cores = spare;
+    }
+
+    /// Whether cores would sit idle while this file is analysed, so that a family may split its
+    /// work on it across threads (set by the pipeline; false unless it says so).
+    pub fn spare_cores(&self) -> bool {
+        self.spare_cores
     }
 
     /// The file decoded and parsed as Python, once, shared by every family that asks.

@@ -18,19 +18,40 @@ pub fn may_contain_ci(hay: &str, words: &[&str]) -> bool {
     words.iter().any(|w| contains_ascii_ci(h, w.as_bytes()))
 }
 
-/// Whether `hay` holds `word`, ASCII case ignored: candidates found by their first byte in either
-/// case (memchr), then compared.
+/// Whether `hay` holds `word`, ASCII case ignored: candidates found by the word's rarest byte in
+/// either case (memchr), then compared. In code and prose the first letter is often a common
+/// one (the `n` of `noqa`, the `p` of `pwd`), and every occurrence of it is a candidate to
+/// compare; the rarest letter (the `q`) gives few.
 fn contains_ascii_ci(hay: &[u8], word: &[u8]) -> bool {
-    let Some(&first) = word.first() else {
-        return false;
-    };
-    if hay.len() < word.len() {
+    if word.is_empty() || hay.len() < word.len() {
         return false;
     }
+    let anchor = rarest(word);
+    let b = word[anchor];
+    let (lower, upper) = (b.to_ascii_lowercase(), b.to_ascii_uppercase());
+    // A match starting at `start` has its anchor at `start + anchor`.
     let last_start = hay.len() - word.len();
-    let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
-    memchr::memchr2_iter(lower, upper, &hay[..=last_start])
+    memchr::memchr2_iter(lower, upper, &hay[anchor..=last_start + anchor])
         .any(|at| hay[at..at + word.len()].eq_ignore_ascii_case(word))
+}
+
+/// The index of the byte of `word` least likely to occur in text: letters by their rank in
+/// English text and source code, rarest last; digits and punctuation in between.
+fn rarest(word: &[u8]) -> usize {
+    const BY_FREQUENCY: &[u8] = b"etaoinsrlhdcupmfgybwvkxjqz";
+    let rank = |b: u8| {
+        BY_FREQUENCY
+            .iter()
+            .position(|&l| l == b.to_ascii_lowercase())
+            .unwrap_or(12)
+    };
+    let mut best = 0;
+    for (i, &b) in word.iter().enumerate() {
+        if rank(b) > rank(word[best]) {
+            best = i;
+        }
+    }
+    best
 }
 
 #[cfg(test)]
@@ -81,6 +102,32 @@ mod tests {
                 "{hay}"
             );
         }
+    }
+
+    /// Every position of a match is found, whichever byte of the word anchors the search.
+    #[test]
+    fn finds_words_wherever_they_are() {
+        let words = [
+            "noqa", "pwd", "q", "xq", "qx", "aaq", "secret", "_key", "9z",
+        ];
+        for word in words {
+            for pad_before in 0..4 {
+                for pad_after in 0..4 {
+                    for case in [word.to_string(), word.to_ascii_uppercase()] {
+                        let hay =
+                            format!("{}{case}{}", "-".repeat(pad_before), "+".repeat(pad_after));
+                        assert!(may_contain_ci(&hay, &[word]), "{word} in {hay}");
+                        // One byte cut from the word: no longer found.
+                        let cut = &hay[..pad_before + word.len() - 1];
+                        assert!(!may_contain_ci(cut, &[word]), "{word} in {cut}");
+                        let cut = &hay[pad_before + 1..];
+                        assert!(!may_contain_ci(cut, &[word]), "{word} in {cut}");
+                    }
+                }
+            }
+        }
+        assert_eq!(super::rarest(b"noqa"), 2);
+        assert_eq!(super::rarest(b"pwd"), 1);
     }
 
     /// LONG S and KELVIN SIGN are the only non-ASCII characters a case-insensitive pattern

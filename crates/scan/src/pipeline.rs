@@ -30,7 +30,7 @@ pub struct TargetError(pub String);
 
 /// Stack for the thread that parses and analyses untrusted source: deep but legal nesting must
 /// not abort the process (virtual memory is committed only when touched).
-const SCAN_STACK_SIZE: usize = 512 * 1024 * 1024;
+pub(crate) const SCAN_STACK_SIZE: usize = 512 * 1024 * 1024;
 
 /// More analysis threads than this per input gain little: a folder or a ZIP on disk is read by
 /// one thread, and a plugin rarely has more large files than this.
@@ -1156,6 +1156,7 @@ fn scan_split(
     file: &mut SourceFile,
     split: bool,
 ) {
+    file.set_spare_cores(split);
     let large_python = split && file.is_python() && file.bytes.len() >= SPLIT_MIN_BYTES;
     let secrets = families.iter().position(|f| f.check() == Check::Secrets);
     let Some(index) = secrets.filter(|_| large_python) else {

@@ -21,7 +21,7 @@ use crate::python::PythonProblem;
 use crate::report::{Check, Finding, ScanError, SuppressedBy};
 
 use config::Flake8Config;
-use source::{Kind, Lines};
+use source::{Kind, Lines, Tok};
 
 macro_rules! rules {
     ($(($code:literal, $name:literal, $default:literal)),* $(,)?) => {
@@ -376,6 +376,11 @@ impl Family for Flake8Family {
     }
 }
 
+/// Python files at least this large have ruff's rules run beside this module's own when cores
+/// are spare ([`SourceFile::spare_cores`]): below it, a thread's start costs about as much as
+/// the overlap gains.
+const SPLIT_MIN_BYTES: usize = 16 * 1024;
+
 impl Flake8Family {
     /// A file the shared loader could not give a syntax tree for.
     fn check_unparsed(&self, file: &SourceFile, problem: &PythonProblem, out: &mut FamilyOutput) {
@@ -408,6 +413,71 @@ impl Flake8Family {
         }
     }
 
+    /// This module's own pycodestyle checks (those ruff does not have or does differently).
+    fn own_checks(
+        &self,
+        toks: &[Tok],
+        logicals: &[&[Tok]],
+        lines: &Lines,
+        all_lines: &[&str],
+    ) -> Vec<pycodestyle::Hit> {
+        if self.own.is_empty() {
+            return Vec::new();
+        }
+        let mut own = Vec::new();
+        if self.own.contains(&"E501") {
+            pycodestyle::physical_lines(toks, lines, self.config.max_line_length, &mut own);
+        }
+        if self.logical.any() {
+            let mut state = logical::ImportState::default();
+            for group in logicals {
+                let Some(line) = logical::build(group) else {
+                    continue;
+                };
+                let Some(first) = group
+                    .iter()
+                    .find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent))
+                else {
+                    continue;
+                };
+                logical::check(
+                    &line,
+                    pycodestyle::expand_indent(first.prefix()),
+                    &mut state,
+                    &self.logical,
+                    &mut own,
+                );
+            }
+        }
+        if self
+            .own
+            .iter()
+            .any(|c| c.starts_with("E12") || c.starts_with("E13"))
+        {
+            let indent_char = all_lines
+                .iter()
+                .find_map(|l| l.chars().next().filter(|c| *c == ' ' || *c == '\t'));
+            for logical in logicals {
+                let Some(first) = logical
+                    .iter()
+                    .find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent))
+                else {
+                    continue;
+                };
+                let indent_level = pycodestyle::expand_indent(first.prefix());
+                pycodestyle::continued_indentation(
+                    logical,
+                    indent_level,
+                    self.config.hang_closing,
+                    indent_char,
+                    self.config.indent_size as i64,
+                    &mut own,
+                );
+            }
+        }
+        own
+    }
+
     /// Every check on a parsed file.
     fn check_module(
         &self,
@@ -418,7 +488,10 @@ impl Flake8Family {
     ) {
         let lines = Lines::new(source);
         let all_lines = lines.all();
-        if noqa::file_is_skipped(&all_lines) {
+        // Every `# noqa` holds `noqa`: one search of the file answers for most files, which
+        // have none, instead of one per line.
+        let has_noqa = crate::literal::may_contain_ci(source, &["noqa"]);
+        if has_noqa && noqa::file_is_skipped(&all_lines) {
             return;
         }
         if self.config.source.is_some() {
@@ -441,8 +514,7 @@ impl Flake8Family {
             if self.e999 && decider.is_selected("E999") {
                 let (row, col) = lines.position(at.to_usize());
                 let mut f = finding(file, row, col + 2, "E999", message);
-                let map = noqa::NoqaMap::new(&all_lines, &[(row, row)]);
-                if map.silences(row, "E999") {
+                if has_noqa && noqa::NoqaMap::new(&all_lines, &[(row, row)]).silences(row, "E999") {
                     f.suppressed_by = Some(SuppressedBy::Noqa);
                 }
                 out.findings.push(f);
@@ -453,7 +525,42 @@ impl Flake8Family {
         let toks = source::tokens(&lines, &parsed);
         let logicals = source::logical_lines(&toks);
         let mut hits: Vec<(usize, usize, String, String)> = Vec::new();
-        if let Some(linter) = self.linter() {
+        // ruff's rules and this module's own run on the same tokens but share nothing else: in
+        // a large file, when cores would otherwise sit idle, they run side by side, this
+        // module's on a thread of its own (large stack, as every analysis thread; see
+        // `pipeline::SCAN_STACK_SIZE`). ruff's stay on this long-lived thread: a fix ruff
+        // works out (unused imports) compiles libcst's patterns once per thread.
+        let linter = self.linter();
+        let beside = file.spare_cores()
+            && linter.is_some()
+            && !self.own.is_empty()
+            && source.len() >= SPLIT_MIN_BYTES;
+        let own = std::thread::scope(|scope| {
+            let (toks, logicals, lines, all_lines) = (&toks, &logicals, &lines, &all_lines);
+            let handle = if beside {
+                std::thread::Builder::new()
+                    .name("vetted-flake8".into())
+                    .stack_size(crate::pipeline::SCAN_STACK_SIZE)
+                    .spawn_scoped(scope, move || {
+                        self.own_checks(toks, logicals, lines, all_lines)
+                    })
+                    .ok()
+            } else {
+                None
+            };
+            let ruff_hits = linter.map(|linter| linter.run(source, parsed));
+            let own = match handle {
+                Some(handle) => match handle.join() {
+                    Ok(found) => found,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                // Not split, or no thread could start.
+                None => self.own_checks(toks, logicals, lines, all_lines),
+            };
+            (ruff_hits, own)
+        });
+        let (ruff_hits, own) = own;
+        if let Some(ruff_hits) = ruff_hits {
             // pyflakes places import findings on the statement, ruff on the imported name.
             let mut statement_start: Vec<Option<(usize, usize)>> = vec![None; lines.len() + 2];
             for logical in &logicals {
@@ -474,7 +581,7 @@ impl Flake8Family {
                     *slot = Some(first.start);
                 }
             }
-            for h in linter.run(source, parsed) {
+            for h in ruff_hits {
                 let (mut row, mut col) = lines.position(h.offset);
                 if matches!(h.code.as_str(), "F401" | "F811")
                     && let Some(Some(start)) = statement_start.get(row)
@@ -484,66 +591,17 @@ impl Flake8Family {
                 hits.push((row, col, h.code, h.message));
             }
         }
-        if !self.own.is_empty() {
-            let mut own = Vec::new();
-            if self.own.contains(&"E501") {
-                pycodestyle::physical_lines(&toks, &lines, self.config.max_line_length, &mut own);
-            }
-            if self.logical.any() {
-                let mut state = logical::ImportState::default();
-                for group in &logicals {
-                    let Some(line) = logical::build(group) else {
-                        continue;
-                    };
-                    let Some(first) = group
-                        .iter()
-                        .find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent))
-                    else {
-                        continue;
-                    };
-                    logical::check(
-                        &line,
-                        pycodestyle::expand_indent(first.prefix()),
-                        &mut state,
-                        &self.logical,
-                        &mut own,
-                    );
-                }
-            }
-            if self
-                .own
-                .iter()
-                .any(|c| c.starts_with("E12") || c.starts_with("E13"))
-            {
-                let indent_char = all_lines
-                    .iter()
-                    .find_map(|l| l.chars().next().filter(|c| *c == ' ' || *c == '\t'));
-                for logical in &logicals {
-                    let Some(first) = logical
-                        .iter()
-                        .find(|t| !matches!(t.kind, Kind::Nl | Kind::Newline | Kind::Indent))
-                    else {
-                        continue;
-                    };
-                    let indent_level = pycodestyle::expand_indent(first.prefix());
-                    pycodestyle::continued_indentation(
-                        logical,
-                        indent_level,
-                        self.config.hang_closing,
-                        indent_char,
-                        self.config.indent_size as i64,
-                        &mut own,
-                    );
-                }
-            }
-            for (row, col, code, msg) in own {
-                if self.own.contains(&code) {
-                    hits.push((row, col, code.to_string(), msg));
-                }
+        for (row, col, code, msg) in own {
+            if self.own.contains(&code) {
+                hits.push((row, col, code.to_string(), msg));
             }
         }
 
-        let map = noqa::NoqaMap::new(&all_lines, &source::noqa_groups(&toks));
+        let map = if has_noqa {
+            noqa::NoqaMap::new(&all_lines, &source::noqa_groups(&toks))
+        } else {
+            noqa::NoqaMap::default()
+        };
         for (row, col, code, message) in hits {
             if !decider.is_selected(&code) {
                 continue;

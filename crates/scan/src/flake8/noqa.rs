@@ -53,7 +53,8 @@ pub fn parse(text: &str) -> Option<Noqa> {
     })
 }
 
-/// Per line (1-based index), the `# noqa` that applies to it.
+/// Per line (1-based index), the `# noqa` that applies to it (none: the default).
+#[derive(Default)]
 pub struct NoqaMap {
     by_line: Vec<Option<Noqa>>,
 }
