@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use fancy_regex::Regex as Fancy;
 use regex::Regex;
 
+use super::hand_prefilters::{self, HandMatcher};
 use crate::ascii_regex::{self, ByText};
 
 /// One detector: the plugin class name (the rule code) and the secret type it reports.
@@ -658,6 +659,9 @@ pub struct LazyPrefilter {
     source: String,
     /// Whether the regex engine may look for the pattern's literals first ([`Literals`]).
     literals: Literals,
+    /// A matcher written for the pattern, used instead of compiling it
+    /// ([`super::hand_prefilters`]).
+    hand: Option<HandMatcher>,
     compiled: OnceLock<Option<Prefilter>>,
 }
 
@@ -675,11 +679,42 @@ pub enum Literals {
 }
 
 impl LazyPrefilter {
-    fn new(source: String, literals: Literals) -> LazyPrefilter {
+    fn new(source: String, literals: Literals, hand: Option<HandMatcher>) -> LazyPrefilter {
         LazyPrefilter {
             source,
             literals,
+            hand,
             compiled: OnceLock::new(),
+        }
+    }
+
+    /// The leftmost match at or after byte `from` of `hay` (a character boundary), as a byte
+    /// range. A pattern that failed to compile (the tests rule that out) matches nowhere.
+    pub fn find_at(&self, hay: &str, from: usize) -> Option<(usize, usize)> {
+        if let Some(hand) = self.hand {
+            return hand(hay, from);
+        }
+        let m = self
+            .get()?
+            .search(&regex_automata::Input::new(hay).range(from..))?;
+        Some((m.start(), m.end()))
+    }
+
+    /// Calls `f` with the start and end of each match in `hay`, in order, each search going on
+    /// from the end of the previous match (no pre-filter matches the empty string).
+    pub fn for_each_match(&self, hay: &str, mut f: impl FnMut(usize, usize)) {
+        if let Some(hand) = self.hand {
+            let mut from = 0;
+            while let Some((start, end)) = hand(hay, from) {
+                f(start, end);
+                from = end;
+            }
+            return;
+        }
+        if let Some(re) = self.get() {
+            for m in re.find_iter(hay) {
+                f(m.start(), m.end());
+            }
         }
     }
 
@@ -1184,7 +1219,11 @@ impl Patterns {
         let prefilters = defs
             .iter()
             .map(|(detector, _, pre)| {
-                LazyPrefilter::new(pre.clone(), prefilter_literals(*detector))
+                LazyPrefilter::new(
+                    pre.clone(),
+                    prefilter_literals(*detector),
+                    hand_prefilters::for_detector(*detector),
+                )
             })
             .collect();
         let regex_detectors = defs
@@ -1202,7 +1241,11 @@ impl Patterns {
         Ok(Patterns {
             prefilters,
             regex_detectors,
-            keyword_prefilter: LazyPrefilter::new(KEYWORD_PREFILTER.to_string(), Literals::Skip),
+            keyword_prefilter: LazyPrefilter::new(
+                KEYWORD_PREFILTER.to_string(),
+                Literals::Skip,
+                None,
+            ),
             gates: Gates::new(&gates)?,
             keyword,
             indirect_reference: FilterRegex::new(

@@ -6,6 +6,7 @@
 mod baseline;
 mod detectors;
 mod filters;
+mod hand_prefilters;
 mod ini;
 mod public_ip;
 pub mod qgis_project;
@@ -197,10 +198,10 @@ impl SecretsFamily {
                 // A match cannot start more than `lead` bytes before the pre-filter's first hit.
                 let from = match (
                     detectors::prefilter_lead(*det),
-                    p.prefilters.get(i).and_then(|re| re.get()?.find(line)),
+                    p.prefilters.get(i).and_then(|re| re.find_at(line, 0)),
                 ) {
-                    (Some(lead), Some(m)) => {
-                        floor_char_boundary(line, m.start().saturating_sub(lead))
+                    (Some(lead), Some((start, _))) => {
+                        floor_char_boundary(line, start.saturating_sub(lead))
                     }
                     _ => 0,
                 };
@@ -225,9 +226,8 @@ impl SecretsFamily {
             // the backtracking search starts there, and only on lines the superset matches.
             let first_keyword = p
                 .keyword_prefilter
-                .get()
-                .and_then(|re| re.find(line))
-                .map_or(0, |m| m.start());
+                .find_at(line, 0)
+                .map_or(0, |(start, _)| start);
             {
                 for pattern in p.keyword_patterns(set) {
                     if !pattern.superset_matches(line) {
@@ -281,31 +281,24 @@ impl SecretsFamily {
         }
         let line_of = |pos: usize| starts.partition_point(|&s| s <= pos).saturating_sub(1);
         let mut hits = vec![0u32; lines.len()];
-        let mut mark = |re: &detectors::Prefilter, bit: u32| {
-            for m in re.find_iter(&joined) {
-                let (first, last) = (
-                    line_of(m.start()),
-                    line_of(m.end().saturating_sub(1).max(m.start())),
-                );
+        let mut mark = |re: &detectors::LazyPrefilter, bit: u32| {
+            re.for_each_match(&joined, |start, end| {
+                let (first, last) = (line_of(start), line_of(end.saturating_sub(1).max(start)));
                 for h in hits.iter_mut().take(last + 1).skip(first) {
                     *h |= bit;
                 }
-            }
+            });
         };
         // Only the pre-filters whose gate the file passes are compiled and run: the others
         // cannot match anywhere in it.
         let open = p.gates.open(&joined);
         for (i, lazy) in p.prefilters.iter().enumerate() {
-            if open & (1 << i) != 0
-                && let Some(re) = lazy.get()
-            {
-                mark(re, 1 << i);
+            if open & (1 << i) != 0 {
+                mark(lazy, 1 << i);
             }
         }
-        if open & KEYWORD_BIT != 0
-            && let Some(re) = p.keyword_prefilter.get()
-        {
-            mark(re, KEYWORD_BIT);
+        if open & KEYWORD_BIT != 0 {
+            mark(&p.keyword_prefilter, KEYWORD_BIT);
         }
         let ext = filters::py_ext(file.path);
         // detect-secrets keeps one finding per (type, secret) and file: the first.
