@@ -1019,6 +1019,111 @@ const KEYWORD_PREFILTER: &str = r"(?i)(?:api|auth|service|account|db|database|pr
 /// bits from 0, in the order of [`Patterns::prefilters`]).
 pub const KEYWORD_BIT: u32 = 1 << 31;
 
+/// A run of characters that every match of some detector's exact patterns holds: at least `min`
+/// ASCII bytes in a row from `class`.
+#[derive(Clone, Copy)]
+pub struct Run {
+    class: fn(u8) -> bool,
+    min: usize,
+}
+
+fn letter(b: u8) -> bool {
+    b.is_ascii_alphabetic()
+}
+
+fn hex(b: u8) -> bool {
+    b.is_ascii_hexdigit()
+}
+
+fn alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+fn alnum_dash(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+/// The runs of which every match of a detector's exact patterns holds one, for the detectors
+/// whose pre-filter (a keyword near an assignment: `cl…key =`, `token:`, `sl_api_key`) opens on
+/// most plugins while their secret is a long run no ordinary code has: Cloudant's 24 letters or
+/// 64 hex digits, IBM Cloud IAM's 44 characters of `[A-Za-z0-9_-]`, SoftLayer's 64 letters and
+/// digits. A file without such a run needs neither the pre-filter's compile nor its search.
+/// The patterns ignore case, so the classes hold both cases; a text holding a character that
+/// folds to an ASCII letter ([`FOLD_EXCEPTIONS`]) is not ruled out.
+/// `every_match_holds_its_run` checks matches drawn from the exact patterns.
+pub fn runs(detector: usize) -> &'static [Run] {
+    match detector {
+        5 => &[
+            Run {
+                class: letter,
+                min: 24,
+            },
+            Run {
+                class: hex,
+                min: 64,
+            },
+        ],
+        10 => &[Run {
+            class: alnum_dash,
+            min: 44,
+        }],
+        22 => &[Run {
+            class: alnum,
+            min: 64,
+        }],
+        _ => &[],
+    }
+}
+
+/// Whether `text` holds one of `runs` (or a character that folds to an ASCII letter).
+#[cfg(test)]
+fn holds_a_run(text: &str, runs: &'static [Run]) -> bool {
+    runs.is_empty() || held_runs(text, &[(1, runs)]) == 1
+}
+
+/// The bits of `gated` whose runs `text` holds one of. Every class of [`runs`] is within
+/// `[A-Za-z0-9_-]` and every run is at least [`SHORTEST_RUN`] long, so one pass finds the long
+/// runs of that class, and only those few are looked into.
+fn held_runs(text: &str, gated: &[(u32, &'static [Run])]) -> u32 {
+    let all = gated.iter().fold(0, |acc, (bit, _)| acc | bit);
+    if !text.is_ascii() && FOLD_EXCEPTIONS.iter().any(|f| text.contains(f)) {
+        return all;
+    }
+    let b = text.as_bytes();
+    let mut held = 0;
+    let mut i = 0;
+    while i < b.len() && held != all {
+        while i < b.len() && !alnum_dash(b[i]) {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && alnum_dash(b[i]) {
+            i += 1;
+        }
+        if i - start < SHORTEST_RUN {
+            continue;
+        }
+        let segment = &b[start..i];
+        for (bit, runs) in gated {
+            if held & bit == 0 && runs.iter().any(|run| segment_holds(segment, run)) {
+                held |= bit;
+            }
+        }
+    }
+    held
+}
+
+/// The shortest of the [`runs`].
+const SHORTEST_RUN: usize = 24;
+
+fn segment_holds(segment: &[u8], run: &Run) -> bool {
+    let mut length = 0;
+    segment.iter().any(|&c| {
+        length = if (run.class)(c) { length + 1 } else { 0 };
+        length >= run.min
+    })
+}
+
 /// Compiled patterns of every detector.
 pub struct Patterns {
     /// Pre-filter of each regex-based detector, in the order of `regex_detectors`: where in a
@@ -1030,6 +1135,8 @@ pub struct Patterns {
     pub keyword_prefilter: LazyPrefilter,
     /// Which pre-filters (bit `i`, and [`KEYWORD_BIT`] for the keyword one) a file can match.
     pub gates: Gates,
+    /// The pre-filters (bits) whose detector's matches hold one of some [`runs`].
+    run_gated: Vec<(u32, &'static [Run])>,
     /// Keyword patterns with the group that holds the secret and a backtracking-free superset
     /// that rules lines out cheaply, per set.
     keyword: Vec<(KeywordSet, OnceLock<Vec<KeywordPattern>>)>,
@@ -1200,6 +1307,16 @@ impl Patterns {
             .is_some_and(|re| re.is_match(line))
     }
 
+    /// `open` (pre-filter bits a file's literals open) without the pre-filters whose detector
+    /// needs a run of characters `text` does not hold ([`runs`]).
+    pub fn open_runs(&self, open: u32, text: &str) -> u32 {
+        let gated: u32 = self.run_gated.iter().fold(0, |acc, (bit, _)| acc | bit);
+        if open & gated == 0 {
+            return open;
+        }
+        (open & !gated) | (open & held_runs(text, &self.run_gated))
+    }
+
     /// The keyword patterns of a file type, compiled on first use.
     pub fn keyword_patterns(&self, set: KeywordSet) -> &[KeywordPattern] {
         match self.keyword.iter().find(|(s, _)| *s == set) {
@@ -1226,6 +1343,12 @@ impl Patterns {
                 )
             })
             .collect();
+        let run_gated = defs
+            .iter()
+            .enumerate()
+            .map(|(i, (detector, _, _))| (1u32 << i, runs(*detector)))
+            .filter(|(_, runs)| !runs.is_empty())
+            .collect();
         let regex_detectors = defs
             .into_iter()
             .map(|(detector, sources, _)| LazyPatterns {
@@ -1247,6 +1370,7 @@ impl Patterns {
                 None,
             ),
             gates: Gates::new(&gates)?,
+            run_gated,
             keyword,
             indirect_reference: FilterRegex::new(
                 r"([^\v=!:]*)\s*(:=?|[!=]{1,3})\s*([\w.-]+[\[\(][^\v]*[\]\)])",
@@ -2180,6 +2304,91 @@ mod tests {
             }
         }
         assert!(checked > 2000, "{checked} matches checked");
+    }
+
+    /// `pattern` without its look-arounds (`(?<=…)`, `(?<!…)`, `(?=…)`, `(?!…)`), so that
+    /// lines can be drawn from it; the pattern itself then decides which of them match.
+    fn without_lookarounds(pattern: &str) -> String {
+        let mut out = String::new();
+        let mut rest = pattern;
+        while let Some(at) = ["(?<=", "(?<!", "(?=", "(?!"]
+            .iter()
+            .filter_map(|open| rest.find(open))
+            .min()
+        {
+            out.push_str(&rest[..at]);
+            let mut depth = 0;
+            let mut end = rest.len();
+            let mut escaped = false;
+            for (i, c) in rest[at..].char_indices() {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = at + i + 1;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Matches drawn from the exact patterns of the run-gated detectors (look-arounds removed
+    /// to draw them, kept to decide a match) each hold one of the detector's runs.
+    #[test]
+    fn every_match_holds_its_run() {
+        assert_eq!(without_lookarounds(r"a(?<=\W(x))b(?![a-z])c"), "abc");
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let noise = ["", " ", "x = '", "é ", "key=", "\u{1D7CE}"];
+        for (det, sources, _) in regex_detector_patterns() {
+            if runs(det).is_empty() {
+                continue;
+            }
+            let mut checked = 0;
+            for src in sources {
+                let hir = regex_automata::util::syntax::parse(&without_lookarounds(&src))
+                    .expect("parses without look-arounds");
+                let exact = fancy(&src).expect("compiles");
+                for round in 0..600 {
+                    let mut drawn = Vec::new();
+                    if sample(&hir, &mut rng, &mut drawn).is_none() {
+                        continue;
+                    }
+                    // The patterns ignore case, so draws hold LONG S and KELVIN SIGN, which
+                    // would pass any text: they are drawn as the ASCII letters they fold to.
+                    let drawn = String::from_utf8_lossy(&drawn)
+                        .replace('\u{17F}', "s")
+                        .replace('\u{212A}', "k");
+                    let line = format!(
+                        "{}{drawn}{}",
+                        noise[round % noise.len()],
+                        noise[(round / 5) % noise.len()]
+                    );
+                    if !matches!(exact.find(&line), Ok(Some(_))) {
+                        continue;
+                    }
+                    checked += 1;
+                    assert!(holds_a_run(&line, runs(det)), "detector {det}: {line:?}");
+                }
+            }
+            assert!(checked > 100, "detector {det}: {checked} matches checked");
+        }
+        assert!(!holds_a_run("api_key = 'short'", runs(10)));
+        for det in 0..27 {
+            for run in runs(det) {
+                assert!(run.min >= SHORTEST_RUN);
+                assert!((0..=255u8).all(|c| !(run.class)(c) || alnum_dash(c)));
+            }
+        }
+        assert!(holds_a_run("\u{212A}", runs(10)));
     }
 
     #[test]

@@ -291,7 +291,7 @@ impl SecretsFamily {
         };
         // Only the pre-filters whose gate the file passes are compiled and run: the others
         // cannot match anywhere in it.
-        let open = p.gates.open(&joined);
+        let open = p.open_runs(p.gates.open(&joined), &joined);
         for (i, lazy) in p.prefilters.iter().enumerate() {
             if open & (1 << i) != 0 {
                 mark(lazy, 1 << i);
