@@ -1039,7 +1039,7 @@ fn alnum(b: u8) -> bool {
     b.is_ascii_alphanumeric()
 }
 
-fn alnum_dash(b: u8) -> bool {
+const fn alnum_dash(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
 }
 
@@ -1089,15 +1089,25 @@ fn held_runs(text: &str, gated: &[(u32, &'static [Run])]) -> u32 {
     if !text.is_ascii() && FOLD_EXCEPTIONS.iter().any(|f| text.contains(f)) {
         return all;
     }
+    // `[A-Za-z0-9_-]` as a table: this pass reads every byte of the file.
+    static IN_RUN: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut c = 0;
+        while c < 256 {
+            table[c] = alnum_dash(c as u8);
+            c += 1;
+        }
+        table
+    };
     let b = text.as_bytes();
     let mut held = 0;
     let mut i = 0;
     while i < b.len() && held != all {
-        while i < b.len() && !alnum_dash(b[i]) {
+        while i < b.len() && !IN_RUN[b[i] as usize] {
             i += 1;
         }
         let start = i;
-        while i < b.len() && alnum_dash(b[i]) {
+        while i < b.len() && IN_RUN[b[i] as usize] {
             i += 1;
         }
         if i - start < SHORTEST_RUN {
