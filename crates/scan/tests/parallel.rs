@@ -154,3 +154,39 @@ fn the_total_limit_is_counted_in_archive_order_on_any_number_of_threads() {
     assert!(!fits.contains("ARCHIVE_TOO_LARGE"), "{fits}");
     assert_eq!(fits, scan_zip_with(&zip, 1, roomy));
 }
+
+/// A package of one large Python module: on more than one thread the flake8 family runs its
+/// own pycodestyle checks beside ruff's rules (the cores would otherwise sit idle). The
+/// findings, `# noqa` included, must be those of one thread.
+#[test]
+fn a_large_module_gets_the_same_flake8_findings_on_one_thread_and_on_many() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut source = String::from("import os\nimport sys\n\n\n");
+    let mut n = 0;
+    while source.len() < 40 * 1024 {
+        n += 1;
+        source.push_str(&format!(
+            "def f{n}(a, b):\n    x = a+b\n    y = [ a, b ]\n    z = call(a,\n        b)\n    w = '{}'\n    q=1\n    v=2  # noqa: E225\n    return x, y, z, w\n\n\n",
+            "x".repeat(90)
+        ));
+    }
+    std::fs::write(dir.path().join("big.py"), &source).expect("write");
+    let single = scan_with_threads(dir.path(), 1);
+    let codes: std::collections::BTreeSet<&str> =
+        single.findings.iter().map(|f| f.rule.as_str()).collect();
+    // Codes from ruff (F401, E225) and from the family's own checks (E501, E201, E128).
+    for code in ["F401", "E225", "E501", "E201", "E128"] {
+        assert!(codes.contains(code), "{code} missing from {codes:?}");
+    }
+    let single_json = serde_json::to_string(&single).expect("json");
+    for threads in [2, 4] {
+        for _ in 0..3 {
+            let many = scan_with_threads(dir.path(), threads);
+            assert_eq!(
+                serde_json::to_string(&many).expect("json"),
+                single_json,
+                "report with {threads} threads differs from one thread"
+            );
+        }
+    }
+}

@@ -376,9 +376,9 @@ impl Family for Flake8Family {
     }
 }
 
-/// Python files at least this large have ruff's rules run beside this module's own when cores
-/// are spare ([`SourceFile::spare_cores`]): below it, a thread's start costs about as much as
-/// the overlap gains.
+/// Python files at least this large have this module's own checks run beside ruff's rules when
+/// cores are spare ([`SourceFile::spare_cores`]): below it, a thread's start costs about as much
+/// as the overlap gains.
 const SPLIT_MIN_BYTES: usize = 16 * 1024;
 
 impl Flake8Family {
