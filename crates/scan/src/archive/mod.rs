@@ -128,6 +128,9 @@ pub struct Input<R> {
     read_total: u64,
     /// Prefix for paths in findings, e.g. `plugin/libs/x.zip!/` for a nested archive.
     prefix: String,
+    /// The whole archive, when it is held in memory: a large deflated entry is then inflated
+    /// from its bytes in place instead of from a copy ([`inflate_whole`]).
+    held: Option<SharedBytes>,
 }
 
 pub type FileInput = Input<fs::File>;
@@ -185,6 +188,7 @@ impl Input<fs::File> {
             limits,
             read_total: 0,
             prefix: String::new(),
+            held: None,
         })
     }
 }
@@ -546,6 +550,7 @@ impl<R: Read + Seek> Input<R> {
             limits,
             read_total: 0,
             prefix,
+            held: None,
         })
     }
 
@@ -579,7 +584,9 @@ impl<R: Read + Seek> Input<R> {
     pub fn read_within(&mut self, entry: &EntryInfo, limit: u64) -> Result<Vec<u8>, Box<Finding>> {
         let display = format!("{}{}", self.prefix, entry.path);
         let whole = match &mut self.backend {
-            Backend::Zip(zip) => inflate_whole(zip, entry, limit),
+            Backend::Zip(zip) => {
+                inflate_whole(zip, entry, limit, self.held.as_ref().map(AsRef::as_ref))
+            }
             Backend::Dir(_) => None,
         };
         let inflated = whole.is_some();
@@ -675,6 +682,7 @@ impl Fork for std::io::Cursor<SharedBytes> {
                 limits: input.limits.clone(),
                 read_total: input.read_total,
                 prefix: input.prefix.clone(),
+                held: input.held.clone(),
             }),
             Backend::Dir(_) => None,
         }
@@ -688,10 +696,15 @@ const INFLATE_WHOLE_FROM: u64 = 64 * 1024;
 /// stream), kept only when it is exactly what the streaming reader would give: the declared size,
 /// within `limit`, with the declared CRC. Anything else (a damaged stream, a size that lies, a
 /// wrong CRC) is `None` and left to the streaming reader, so its error is the one reported.
+///
+/// `held`: the whole archive, when it is in memory. The compressed bytes are then read where they
+/// are (from the entry's data start, as many as it declares) instead of copied out first; a
+/// range the archive does not hold is `None`, and the streaming reader decides.
 fn inflate_whole<R: Read + Seek>(
     zip: &mut zip::ZipArchive<R>,
     entry: &EntryInfo,
     limit: u64,
+    held: Option<&[u8]>,
 ) -> Option<Vec<u8>> {
     if entry.size > limit || entry.size < INFLATE_WHOLE_FROM {
         return None;
@@ -701,12 +714,25 @@ fn inflate_whole<R: Read + Seek>(
         return None;
     }
     let crc = raw_entry.crc32();
-    // The raw reader stops at the declared compressed size; the archive holds at most that many.
-    let mut raw = Vec::with_capacity(entry.compressed_size.min(limit) as usize);
-    raw_entry.take(limit).read_to_end(&mut raw).ok()?;
+    let copied;
+    let raw: &[u8] = match (held, raw_entry.data_start()) {
+        (Some(held), Some(start)) => {
+            let start = usize::try_from(start).ok()?;
+            let len = usize::try_from(raw_entry.compressed_size().min(limit)).ok()?;
+            held.get(start..start.checked_add(len)?)?
+        }
+        _ => {
+            // The raw reader stops at the declared compressed size; the archive holds at most
+            // that many.
+            let mut raw = Vec::with_capacity(entry.compressed_size.min(limit) as usize);
+            raw_entry.take(limit).read_to_end(&mut raw).ok()?;
+            copied = raw;
+            &copied
+        }
+    };
     let mut out = vec![0u8; usize::try_from(entry.size).ok()?];
     let got = libdeflater::Decompressor::new()
-        .deflate_decompress(&raw, &mut out)
+        .deflate_decompress(raw, &mut out)
         .ok()?;
     (got == out.len() && libdeflater::crc32(&out) == crc).then_some(out)
 }
@@ -775,7 +801,11 @@ pub fn open_zip_shared(
     limits: ArchiveLimits,
 ) -> Result<Input<std::io::Cursor<SharedBytes>>, ArchiveError> {
     let len = bytes.0.len() as u64;
-    Input::from_zip_reader(std::io::Cursor::new(bytes), len, limits, String::new())
+    let held = bytes.clone();
+    let mut input =
+        Input::from_zip_reader(std::io::Cursor::new(bytes), len, limits, String::new())?;
+    input.held = Some(held);
+    Ok(input)
 }
 
 /// Reads a ZIP held in memory (nested archives).
@@ -864,8 +894,18 @@ mod tests {
             let Backend::Zip(archive) = &mut input.backend else {
                 unreachable!()
             };
-            let fast = inflate_whole(archive, &entry, u64::MAX);
+            let fast = inflate_whole(archive, &entry, u64::MAX, None);
             assert_eq!(fast.is_some(), whole, "{what}");
+            // From the archive held in memory, in place: the same outcome as from a copy.
+            let in_place = inflate_whole(archive, &entry, u64::MAX, Some(&zip));
+            assert_eq!(in_place, fast, "{what}: in place");
+            // An archive that holds fewer bytes than the entry declares: no fast path.
+            let cut = &zip[..zip.len() / 2];
+            assert_eq!(
+                inflate_whole(archive, &entry, u64::MAX, Some(cut)),
+                None,
+                "{what}"
+            );
             let slow = streamed(&zip);
             if let Some(bytes) = &fast {
                 assert_eq!(bytes, &data, "{what}");
@@ -885,15 +925,18 @@ mod tests {
         let Backend::Zip(archive) = &mut input.backend else {
             unreachable!()
         };
-        assert!(inflate_whole(archive, &entry, u64::MAX).is_none());
+        assert!(inflate_whole(archive, &entry, u64::MAX, None).is_none());
         let mut input =
             open_zip_bytes(deflated_zip(&data), ArchiveLimits::default(), String::new()).unwrap();
         let entry = input.entries()[0].clone();
         let Backend::Zip(archive) = &mut input.backend else {
             unreachable!()
         };
-        assert!(inflate_whole(archive, &entry, data.len() as u64 - 1).is_none());
-        assert!(inflate_whole(archive, &entry, data.len() as u64).is_some());
+        assert!(inflate_whole(archive, &entry, data.len() as u64 - 1, None).is_none());
+        assert!(inflate_whole(archive, &entry, data.len() as u64, None).is_some());
+        let held = deflated_zip(&data);
+        assert!(inflate_whole(archive, &entry, data.len() as u64 - 1, Some(&held)).is_none());
+        assert!(inflate_whole(archive, &entry, data.len() as u64, Some(&held)).is_some());
     }
 
     #[test]
