@@ -201,7 +201,7 @@ fn scan_file_target(
     // streams past and refused by the archive reader before any entry is read.
     let len = fs::metadata(path).map_err(cannot_read)?.len();
     let held: Option<Vec<u8>> = if len <= options.limits.max_compressed {
-        Some(fs::read(path).map_err(cannot_read)?)
+        Some(crate::archive::pages::read_file(path).map_err(cannot_read)?)
     } else {
         None
     };

@@ -3,6 +3,7 @@
 //! compression ratio, names) is enforced here so that no check family has to.
 
 mod names;
+pub(crate) mod pages;
 
 use std::collections::HashMap;
 use std::fs;
@@ -730,7 +731,7 @@ fn inflate_whole<R: Read + Seek>(
             &copied
         }
     };
-    let mut out = vec![0u8; usize::try_from(entry.size).ok()?];
+    let mut out = pages::zeroed(usize::try_from(entry.size).ok()?);
     let got = libdeflater::Decompressor::new()
         .deflate_decompress(raw, &mut out)
         .ok()?;
