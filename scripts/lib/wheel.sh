@@ -1,6 +1,6 @@
 # Sourced by the checks that need the `vetted` wheel installed (scripts/checks/wheel,
 # pre-commit, ci-recipes): builds the wheel from this checkout with scripts/build-wheel (a
-# no-op compile when `cargo build --release` is current) and installs it into a fresh venv.
+# no-op compile when `cargo build --profile dist -p vetted-cli` is current) and installs it into a fresh venv.
 
 # wheel_venv DIR: a new virtualenv in DIR with the freshly built wheel installed; sets $wheel.
 wheel_venv() {
