@@ -179,8 +179,10 @@ struct RulesArgs {
 /// The command line with only the `scan` subcommand: building clap's whole command tree costs
 /// about half a millisecond, more than a small plugin's package checks. Anything this parser
 /// does not accept (help, errors) goes to the full parser, so what a user sees is the same.
+/// It has no version line: `--version` belongs to the top-level command, which the full parser
+/// handles, and building that line means fingerprinting the whole rule catalog.
 #[derive(Parser)]
-#[command(name = "vetted", version = version_line())]
+#[command(name = "vetted")]
 struct ScanCli {
     #[command(subcommand)]
     command: ScanOnly,
@@ -237,17 +239,39 @@ fn scan(mut args: ScanArgs) -> anyhow::Result<u8> {
     let stdin_source = stdin::StdinSource::take(&mut args.paths, args.stdin_filename.as_deref())?;
     // One local config per input; command-line flags win over it (config.rs says why it can
     // never change a verdict).
-    let configs = args
-        .paths
-        .iter()
-        .map(|p| {
-            if args.no_config {
-                Ok(config::LocalConfig::default())
-            } else {
-                config::LocalConfig::load(p)
-            }
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let load_configs = || {
+        args.paths
+            .iter()
+            .map(|p| {
+                if args.no_config {
+                    Ok(config::LocalConfig::default())
+                } else {
+                    config::LocalConfig::load(p)
+                }
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    };
+    // The profile is the only setting a config gives the scan itself. When the command line
+    // names it, the configs (which may mean reading each ZIP's directory) are looked up while
+    // the scan runs; otherwise first. Either way a broken config fails the run.
+    let mut early_outcomes = None;
+    let configs = match args.profile {
+        Some(profile) => {
+            let options = scan_options(&args, profile)?;
+            let (outcomes, configs) = std::thread::scope(|scope| {
+                let scanning =
+                    scope.spawn(|| (std::time::Instant::now(), scan_all(&args.paths, &options)));
+                let configs = load_configs();
+                (scanning.join(), configs)
+            });
+            let outcomes = outcomes.map_err(|_| {
+                anyhow::anyhow!("the scan stopped on an internal error (a bug: please report it)")
+            })?;
+            early_outcomes = Some(outcomes);
+            configs?
+        }
+        None => load_configs()?,
+    };
     let format = match args.format {
         Some(f) => f,
         None => first_setting(&configs, config::LocalConfig::format)?.unwrap_or(Format::Text),
@@ -282,28 +306,13 @@ fn scan(mut args: ScanArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let options = ScanOptions {
-        profile: match profile {
-            ProfileArg::Qgis => Profile::Qgis,
-            ProfileArg::ToolDefaults => Profile::ToolDefaults,
-        },
-        select: args.select,
-        ignore: args.ignore,
-        skip: args.skip,
-        new_plugin: args.new_plugin,
-        policy: match args.policy {
-            PolicyArg::Qgis => vetted_scan::Policy::Qgis,
-            PolicyArg::Vetted => vetted_scan::Policy::Vetted,
-        },
-        vendor_index: match &args.vendor_index {
-            Some(path) => Some(std::sync::Arc::new(vendor::load_index(path)?)),
-            None => None,
-        },
-        time_budget: args.time_budget,
-        ..Default::default()
+    let (started, outcomes) = match early_outcomes {
+        Some(done) => done,
+        None => {
+            let options = scan_options(&args, profile)?;
+            (std::time::Instant::now(), scan_all(&args.paths, &options))
+        }
     };
-    let started = std::time::Instant::now();
-    let outcomes = scan_all(&args.paths, &options);
     let mut reports: Vec<Report> = Vec::new();
     let mut report_configs: Vec<&config::LocalConfig> = Vec::new();
     let mut failures = 0usize;
@@ -407,6 +416,30 @@ fn scan(mut args: ScanArgs) -> anyhow::Result<u8> {
         .map(|r| r.exit_code() as u8)
         .max()
         .unwrap_or(0))
+}
+
+/// What the scanner is asked to do, from the command line and the chosen profile.
+fn scan_options(args: &ScanArgs, profile: ProfileArg) -> anyhow::Result<ScanOptions> {
+    Ok(ScanOptions {
+        profile: match profile {
+            ProfileArg::Qgis => Profile::Qgis,
+            ProfileArg::ToolDefaults => Profile::ToolDefaults,
+        },
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        skip: args.skip.clone(),
+        new_plugin: args.new_plugin,
+        policy: match args.policy {
+            PolicyArg::Qgis => vetted_scan::Policy::Qgis,
+            PolicyArg::Vetted => vetted_scan::Policy::Vetted,
+        },
+        vendor_index: match &args.vendor_index {
+            Some(path) => Some(std::sync::Arc::new(vendor::load_index(path)?)),
+            None => None,
+        },
+        time_budget: args.time_budget,
+        ..Default::default()
+    })
 }
 
 /// Scans every input, several at a time when there are several (each input on one thread,

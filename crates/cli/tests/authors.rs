@@ -227,10 +227,41 @@ fn local_config_chooses_format_and_hides_but_never_passes() {
         "a config profile other than qgis is announced"
     );
 
+    // With the profile on the command line the configs are read while the scan runs: they
+    // still choose the format, and a broken one still fails the run.
+    std::fs::write(plugin.join("vetted.toml"), "exclude = [\"tools.py\"]\n").unwrap();
+    let out = vetted()
+        .args(["scan", "--profile", "qgis"])
+        .arg(&plugin)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["verdict"], "blocked");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("vetted.toml") && stderr.contains("pyproject.toml"),
+        "{stderr}"
+    );
+
     std::fs::write(plugin.join("vetted.toml"), "ignore = [\"B602\"]\n").unwrap();
-    let out = vetted().arg("scan").arg(&plugin).output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be set"));
+    for profile in [None, Some("qgis")] {
+        let mut cmd = vetted();
+        cmd.arg("scan");
+        if let Some(p) = profile {
+            cmd.args(["--profile", p]);
+        }
+        let out = cmd.arg(&plugin).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{profile:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot be set"),
+            "{profile:?}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{profile:?}: no report from a broken config"
+        );
+    }
 }
 
 #[test]

@@ -479,14 +479,19 @@ impl<'a> Accumulator<'a> {
         hash: HashScope,
     ) -> Self {
         let setup = ScanSetup { rules, config };
-        if rules.any_in(Check::Secrets) {
-            // The secret patterns take a few milliseconds to compile: do it beside the reading
-            // and the other families rather than before the first file. A process compiles
-            // them once; later scans find them ready.
-            let _ = std::thread::Builder::new()
-                .name("vetted-warm-up".into())
-                .spawn(crate::secrets::warm_up);
-        }
+        // The secret patterns take a few milliseconds to compile, and the report names the
+        // catalog by a fingerprint of every rule: both are made beside the reading and the
+        // other families rather than on the way. A process makes them once; later scans find
+        // them ready.
+        let secrets = rules.any_in(Check::Secrets);
+        let _ = std::thread::Builder::new()
+            .name("vetted-warm-up".into())
+            .spawn(move || {
+                if secrets {
+                    crate::secrets::warm_up();
+                }
+                let _ = catalog().version();
+            });
         type Builder = fn(&ScanSetup) -> Result<Box<dyn Family>, ScanError>;
         let builders: [(Check, Builder); 4] = [
             (Check::Bandit, crate::bandit::build),
