@@ -300,6 +300,87 @@ pub fn meta_regex(pattern: &str, config: meta::Config, ascii: bool) -> Result<me
     built.map_err(|e| format!("pattern {pattern:?}: {e}"))
 }
 
+/// A pattern compiled on first use, with the regex crate's default syntax and match semantics:
+/// in its ASCII form for an ASCII haystack, in full for any other. A pattern with a Unicode
+/// class (`\s`, `\b`, a negated class) compiles several times faster in ASCII form, and the
+/// lines a per-line check looks at are nearly always ASCII.
+pub struct LazyRegex {
+    pattern: &'static str,
+    forms: ByText<meta::Regex>,
+}
+
+impl LazyRegex {
+    pub const fn new(pattern: &'static str) -> LazyRegex {
+        LazyRegex {
+            pattern,
+            forms: ByText::new(),
+        }
+    }
+
+    /// The compiled form for `haystack`; `None` only if the pattern does not compile (the
+    /// tests of each user rule that out).
+    pub fn for_text(&self, haystack: &str) -> Option<&meta::Regex> {
+        self.forms.for_text(haystack, |ascii| {
+            meta_regex(self.pattern, meta::Config::new().dfa(false), ascii).ok()
+        })
+    }
+
+    /// The pattern as written.
+    pub fn pattern(&self) -> &'static str {
+        self.pattern
+    }
+
+    /// Whether the pattern matches anywhere in `haystack`.
+    pub fn is_match(&self, haystack: &str) -> bool {
+        self.for_text(haystack)
+            .is_some_and(|re| re.is_match(haystack))
+    }
+
+    /// The leftmost-first match starting the search at byte `from` (look-around still sees the
+    /// text before it), with each group's span.
+    pub fn captures_at(
+        &self,
+        haystack: &str,
+        from: usize,
+    ) -> Option<regex_automata::util::captures::Captures> {
+        let re = self.for_text(haystack)?;
+        let mut caps = re.create_captures();
+        re.search_captures(
+            &regex_automata::Input::new(haystack).range(from..),
+            &mut caps,
+        );
+        caps.is_match().then_some(caps)
+    }
+}
+
+/// Asserts that `re` finds, from every start position of each of `hays`, the match and groups
+/// the regex crate finds with the same pattern (the tests of each `LazyRegex` user call it).
+#[cfg(test)]
+pub fn assert_agrees_with_regex_crate(re: &LazyRegex, hays: &[&str]) {
+    let reference = regex::Regex::new(re.pattern()).expect("compiles");
+    for hay in hays {
+        assert_eq!(
+            re.is_match(hay),
+            reference.is_match(hay),
+            "{:?} on {hay:?}",
+            re.pattern()
+        );
+        for from in (0..=hay.len()).filter(|i| hay.is_char_boundary(*i)) {
+            let ours = re.captures_at(hay, from).map(|c| {
+                (0..c.group_len())
+                    .map(|g| c.get_group(g).map(|s| (s.start, s.end)))
+                    .collect::<Vec<_>>()
+            });
+            let theirs = reference.captures_at(hay, from).map(|c| {
+                c.iter()
+                    .map(|m| m.map(|m| (m.start(), m.end())))
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(ours, theirs, "{:?} on {hay:?} from {from}", re.pattern());
+        }
+    }
+}
+
 /// A value built on first use in two forms: one for ASCII haystacks and one for any haystack.
 /// `None` is kept when building failed, so a failure is not retried on every call.
 pub struct ByText<T> {
@@ -309,14 +390,18 @@ pub struct ByText<T> {
 
 impl<T> Default for ByText<T> {
     fn default() -> Self {
+        ByText::new()
+    }
+}
+
+impl<T> ByText<T> {
+    pub const fn new() -> ByText<T> {
         ByText {
             ascii: OnceLock::new(),
             any: OnceLock::new(),
         }
     }
-}
 
-impl<T> ByText<T> {
     /// The form for `haystack`, built by `build(ascii)` the first time that form is needed.
     pub fn for_text(&self, haystack: &str, build: impl FnOnce(bool) -> Option<T>) -> Option<&T> {
         self.form(haystack.is_ascii(), build)

@@ -6,9 +6,7 @@
 //! every bare `except:`), E711/E712 (pycodestyle's regular expression, also with a constant on
 //! the left).
 
-use std::sync::LazyLock;
-
-use regex::Regex;
+use crate::ascii_regex::LazyRegex;
 
 use super::pycodestyle::Hit;
 use super::source::{Kind, Tok};
@@ -152,14 +150,11 @@ fn char_offset(s: &str, byte: usize) -> usize {
     s.get(..byte).map_or(0, |p| p.chars().count())
 }
 
-static NEGATIVE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"\b(not)\s+[^\]\[)(}{ ]+\s+(in|is)\s").ok());
-static TYPE_A: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"[=!]=\s+type(?:\s*\(\s*([^)]*[^\s)])\s*\))").ok());
-static TYPE_B: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"\btype(?:\s*\(\s*([^)]*[^\s)])\s*\))\s+[=!]=").ok());
-static DUNDER: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r#"^__([^\s]+)__(?::\s*[a-zA-Z.0-9_\[\]"]+)? = "#).ok());
+// pycodestyle's patterns, compiled in ASCII form for the (nearly always) ASCII logical lines.
+static NEGATIVE: LazyRegex = LazyRegex::new(r"\b(not)\s+[^\]\[)(}{ ]+\s+(in|is)\s");
+static TYPE_A: LazyRegex = LazyRegex::new(r"[=!]=\s+type(?:\s*\(\s*([^)]*[^\s)])\s*\))");
+static TYPE_B: LazyRegex = LazyRegex::new(r"\btype(?:\s*\(\s*([^)]*[^\s)])\s*\))\s+[=!]=");
+static DUNDER: LazyRegex = LazyRegex::new(r#"^__([^\s]+)__(?::\s*[a-zA-Z.0-9_\[\]"]+)? = "#);
 
 /// pycodestyle's `^except\s*:` (`\s` is Unicode white space there, as `char::is_whitespace`).
 fn is_bare_except(s: &str) -> bool {
@@ -406,9 +401,7 @@ pub fn check(
             }
         } else if !state.seen_non_imports {
             // The pattern starts with `__` and ends with ` = `.
-            let dunder = s.starts_with("__")
-                && s.contains(" = ")
-                && DUNDER.as_ref().is_some_and(|r| r.is_match(s));
+            let dunder = s.starts_with("__") && s.contains(" = ") && DUNDER.is_match(s);
             let allowed = ["try", "except", "else", "finally", "with", "if", "elif"]
                 .iter()
                 .any(|k| s.starts_with(k));
@@ -431,16 +424,13 @@ pub fn check(
         }
     }
 
-    if (e713 || e714)
-        && s.contains("not")
-        && let Some(rx) = NEGATIVE.as_ref()
-    {
+    if (e713 || e714) && s.contains("not") {
         let mut from = 0;
-        while let Some(m) = rx.captures_at(&s, from) {
-            let (Some(not), Some(op)) = (m.get(1), m.get(2)) else {
+        while let Some(m) = NEGATIVE.captures_at(s, from) {
+            let (Some(not), Some(op)) = (m.get_group(1), m.get_group(2)) else {
                 break;
             };
-            let start = not.start();
+            let start = not.start;
             let before = &s[..start];
             let lookbehind = before.len() >= 3 && {
                 let mut b = before.chars().rev();
@@ -454,7 +444,7 @@ pub fn check(
                 continue;
             }
             let pos = char_offset(&s, start);
-            if op.as_str() == "in" {
+            if &s[op.range()] == "in" {
                 if e713 {
                     push(pos, "E713", "test for membership should be 'not in'".into());
                 }
@@ -470,20 +460,16 @@ pub fn check(
     }
 
     // Both patterns hold `type` and a comparison (`==` or `!=`).
-    if e721
-        && s.contains("type")
-        && (s.contains("==") || s.contains("!="))
-        && let (Some(a), Some(b)) = (TYPE_A.as_ref(), TYPE_B.as_ref())
-    {
-        let first_a = a.captures(&s).map(|m| {
+    if e721 && s.contains("type") && (s.contains("==") || s.contains("!=")) {
+        let first_a = TYPE_A.captures_at(s, 0).map(|m| {
             (
-                m.get(0).map_or(0, |x| x.start()),
-                m.get(1).map(|g| g.as_str().to_string()),
+                m.get_group(0).map_or(0, |x| x.start),
+                m.get_group(1).map(|g| s[g.range()].to_string()),
             )
         });
         let mut first_b = None;
         let mut from = 0;
-        while let Some(m) = b.find_at(&s, from) {
+        while let Some(m) = TYPE_B.captures_at(s, from).and_then(|m| m.get_match()) {
             if s[..m.start()].ends_with('.') {
                 from = m.start() + 1;
                 continue;
@@ -528,6 +514,28 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_patterns_match_as_the_regex_crate_does_on_ascii_and_other_lines() {
+        let lines = [
+            "if not x in y:",
+            "if not  x.y[0] is None :",
+            "if (not x) in y: z = not a is b",
+            "assert not é in ß ",
+            "if not\u{3000}x\u{3000}in y\u{2003}",
+            "if type(a) == type(b):",
+            "if x != type( obj ) or type(é)  == t:",
+            "obj.type(x) == y; type (z)\u{a0}!= w",
+            "__all__ = ['x']",
+            "__version__: str = '1.0'",
+            "__é__: \"x\" = 1",
+            "__a b__ = 1",
+            "",
+        ];
+        for re in [&NEGATIVE, &TYPE_A, &TYPE_B, &DUNDER] {
+            crate::ascii_regex::assert_agrees_with_regex_crate(re, &lines);
+        }
+    }
 
     #[test]
     fn bare_except_as_pycodestyle_matches_it() {

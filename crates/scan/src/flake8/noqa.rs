@@ -3,25 +3,21 @@
 //! between two newline tokens (so one comment covers a whole multi-line string). A line starting
 //! with `# flake8: noqa` (without codes) skips the file.
 
-use std::sync::LazyLock;
+use crate::ascii_regex::LazyRegex;
 
-use regex::Regex;
-
-static INLINE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?i)# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?").ok()
-});
-static FILE: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*# flake8[:=]\s*noqa").ok());
-static FILE_WITH_CODES: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*# flake8[:=]\s*noqa\s*:").ok());
+// Flake8's patterns, compiled in ASCII form for ASCII comments.
+static INLINE: LazyRegex =
+    LazyRegex::new(r"(?i)# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?");
+static FILE: LazyRegex = LazyRegex::new(r"(?i)^\s*# flake8[:=]\s*noqa");
+static FILE_WITH_CODES: LazyRegex = LazyRegex::new(r"(?i)^\s*# flake8[:=]\s*noqa\s*:");
 
 /// Whether the file carries a `# flake8: noqa` line that makes Flake8 skip it. Flake8 matches the
 /// regex at the start of each line; with codes after it the comment is only a warning.
 pub fn file_is_skipped(lines: &[&str]) -> bool {
     lines.iter().any(|l| {
         crate::literal::may_contain_ci(l, &["noqa"])
-            && FILE.as_ref().is_some_and(|re| re.is_match(l))
-            && !FILE_WITH_CODES.as_ref().is_some_and(|re| re.is_match(l))
+            && FILE.is_match(l)
+            && !FILE_WITH_CODES.is_match(l)
     })
 }
 
@@ -46,10 +42,10 @@ pub fn parse(text: &str) -> Option<Noqa> {
     if !crate::literal::may_contain_ci(text, &["noqa"]) {
         return None;
     }
-    let m = INLINE.as_ref()?.captures(text)?;
-    Some(match m.name("codes") {
+    let m = INLINE.captures_at(text, 0)?;
+    Some(match m.get_group_by_name("codes") {
         None => Noqa::All,
-        Some(codes) => Noqa::Codes(super::config::split_list(codes.as_str())),
+        Some(codes) => Noqa::Codes(super::config::split_list(&text[codes.range()])),
     })
 }
 
@@ -96,6 +92,26 @@ impl NoqaMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_patterns_match_as_the_regex_crate_does_on_ascii_and_other_lines() {
+        let lines = [
+            "x = 1  # noqa",
+            "x = 1  # NOQA:E501,W291 trailing",
+            "x = 1  # noqa: e501 f401",
+            "x = 1  # noqa:E501,,  W2",
+            "# flake8: noqa",
+            "  # FLAKE8=NOQA : E501",
+            "\u{3000}# flake8: noqa",
+            "x = 'é'  # noqa:E501\u{2003}F401",
+            "x = 1  # noqa:\u{212A}501",
+            "# noqa:ſ1",
+            "",
+        ];
+        for re in [&INLINE, &FILE, &FILE_WITH_CODES] {
+            crate::ascii_regex::assert_agrees_with_regex_crate(re, &lines);
+        }
+    }
 
     #[test]
     fn blanket_and_specific() {
