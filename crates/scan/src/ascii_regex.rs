@@ -326,6 +326,7 @@ impl LazyRegex {
     }
 
     /// The pattern as written.
+    #[cfg(test)]
     pub fn pattern(&self) -> &'static str {
         self.pattern
     }

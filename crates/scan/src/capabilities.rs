@@ -6,7 +6,7 @@
 //! target (URL, command, path, settings key). This is a manifest for the reviewer, not a rule:
 //! it never changes the verdict by itself.
 
-use std::collections::HashMap;
+use crate::Map as HashMap;
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -500,11 +500,11 @@ impl<'a> Finder<'a> {
             source,
             lines,
             path,
-            aliases: HashMap::new(),
+            aliases: HashMap::default(),
             found: Vec::new(),
-            tainted: HashMap::new(),
+            tainted: HashMap::default(),
             code_writers: Vec::new(),
-            places: HashMap::new(),
+            places: HashMap::default(),
             threats: Vec::new(),
         }
     }

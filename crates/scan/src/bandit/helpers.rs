@@ -221,7 +221,7 @@ pub fn is_const(expr: &Expr) -> bool {
 }
 
 /// Bandit's `get_call_name`.
-pub fn call_name(func: &Expr, aliases: &std::collections::HashMap<String, String>) -> String {
+pub fn call_name(func: &Expr, aliases: &crate::Map<String, String>) -> String {
     match func {
         Expr::Name(n) => aliases
             .get(n.id.as_str())
@@ -233,7 +233,7 @@ pub fn call_name(func: &Expr, aliases: &std::collections::HashMap<String, String
 }
 
 /// Bandit's `_get_attr_qual_name`.
-pub fn attr_qual_name(expr: &Expr, aliases: &std::collections::HashMap<String, String>) -> String {
+pub fn attr_qual_name(expr: &Expr, aliases: &crate::Map<String, String>) -> String {
     match expr {
         Expr::Name(n) => aliases
             .get(n.id.as_str())
@@ -248,7 +248,7 @@ pub fn attr_qual_name(expr: &Expr, aliases: &std::collections::HashMap<String, S
 }
 
 /// Bandit's `get_qual_attr` (B503's default values).
-pub fn qual_attr(expr: &Expr, aliases: &std::collections::HashMap<String, String>) -> String {
+pub fn qual_attr(expr: &Expr, aliases: &crate::Map<String, String>) -> String {
     match expr {
         Expr::Attribute(a) => {
             let prefix = match a.value.as_ref() {
@@ -281,7 +281,7 @@ pub struct CallCtx<'a> {
     /// `call_function_name`.
     pub name: String,
     pub imports: &'a Imports,
-    pub aliases: &'a std::collections::HashMap<String, String>,
+    pub aliases: &'a crate::Map<String, String>,
     /// 1-based line of an offset.
     pub line_of: &'a dyn Fn(ruff_text_size::TextSize) -> u32,
     /// Node line.
@@ -382,7 +382,7 @@ pub fn lit_str(s: &str) -> Lit {
 /// the tests ask on every call answered up front.
 #[derive(Default)]
 pub struct Imports {
-    names: std::collections::HashSet<String>,
+    names: crate::Set<String>,
     /// For each of `LIKE`, whether some import contains it.
     like: [bool; LIKE.len()],
 }

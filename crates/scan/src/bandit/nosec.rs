@@ -2,7 +2,9 @@
 //! `NOSEC_COMMENT`; the listed words are kept when they are a known test id or test name
 //! (`# nosec` alone, or with only unknown words, silences every test on that line).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use crate::Map as HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -51,7 +53,7 @@ fn blacklist_name(word: &str) -> Option<&'static str> {
 }
 
 pub fn collect(tokens: &Tokens, source: &str, lines: &LineIndex) -> NosecLines {
-    let mut out = NosecLines::new();
+    let mut out = NosecLines::default();
     for tok in tokens.iter() {
         if tok.kind() != TokenKind::Comment {
             continue;

@@ -2,7 +2,7 @@
 //! every node (Bandit's `_bandit_parent`), the imports and import aliases seen so far, and runs
 //! the tests registered for each node type, recording where Bandit would report each issue.
 
-use std::collections::HashMap;
+use crate::Map as HashMap;
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -88,7 +88,7 @@ impl<'a> Walker<'a> {
             src,
             lines,
             imports: Imports::default(),
-            aliases: HashMap::new(),
+            aliases: HashMap::default(),
             parents: Vec::new(),
             module_body,
             fn_stack: Vec::new(),

@@ -239,7 +239,7 @@ fn build() -> Catalog {
         });
     }
     // Rule codes to their (first) place in `rules`, as rules are added.
-    let mut index = std::collections::HashMap::new();
+    let mut index = crate::Map::with_capacity_and_hasher(rules.len(), Default::default());
     for (i, r) in rules.iter().enumerate() {
         index.entry(r.code).or_insert(i);
     }

@@ -2,7 +2,7 @@
 //! E501 on the physical lines Flake8 checks (with pycodestyle's exceptions for URLs and
 //! shebangs), and the continuation-line family E12x, E131, E133.
 
-use std::collections::HashMap;
+use crate::Map as HashMap;
 
 use super::source::{Kind, Tok};
 
@@ -137,7 +137,7 @@ pub fn continued_indentation(
     let mut rel_indent = vec![0i64; nrows];
     let mut open_rows: Vec<Vec<usize>> = vec![vec![0]];
     let mut hangs: Vec<Option<i64>> = vec![None];
-    let mut indent_chances: HashMap<i64, Chance> = HashMap::new();
+    let mut indent_chances: HashMap<i64, Chance> = HashMap::default();
     let mut last_indent = (first.start.0, first.start.1 as i64);
     let mut visual_indent: Option<Chance> = None;
     let mut last_token_multiline = false;

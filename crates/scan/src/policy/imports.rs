@@ -2,7 +2,9 @@
 //! `__init__.py` (imports anywhere in a file count: `classFactory` imports the plugin class
 //! inside a function). A file that does not compile matters only if it is on that chain.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::Map as HashMap;
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Stmt};
@@ -107,7 +109,7 @@ pub fn test_support(
     let mut used_by_tests: BTreeSet<&str> = BTreeSet::new();
     let mut used_by_code: BTreeSet<&str> = BTreeSet::new();
     // Files of one folder importing the same module reach the same files: resolved once.
-    let mut resolved: HashMap<(&str, &str), Vec<String>> = HashMap::new();
+    let mut resolved: HashMap<(&str, &str), Vec<String>> = HashMap::default();
     for (from, mods) in imports {
         let from_tests = super::is_test_path(&rel(from));
         let from_dir = from.rsplit_once('/').map_or("", |(d, _)| d);

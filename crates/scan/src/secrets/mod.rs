@@ -11,7 +11,7 @@ mod ini;
 mod public_ip;
 pub mod qgis_project;
 
-use std::collections::HashSet;
+use crate::Set as HashSet;
 use std::sync::OnceLock;
 
 use sha1::{Digest, Sha1};
@@ -302,8 +302,8 @@ impl SecretsFamily {
         }
         let ext = filters::py_ext(file.path);
         // detect-secrets keeps one finding per (type, secret) and file: the first.
-        let mut seen: HashSet<(usize, String)> = HashSet::new();
-        let mut seen_allowlisted: HashSet<(usize, String)> = HashSet::new();
+        let mut seen: HashSet<(usize, String)> = HashSet::default();
+        let mut seen_allowlisted: HashSet<(usize, String)> = HashSet::default();
         let mut found: Vec<(usize, String)> = Vec::new();
         let mut reported = 0;
         for (idx, raw) in lines.iter().enumerate() {

@@ -300,9 +300,9 @@ pub fn check(c: &CallCtx) -> Option<Issue> {
 }
 
 /// Qualified name to its first entry, calls before imports (Bandit's search order).
-static BY_QUALNAME: std::sync::LazyLock<std::collections::HashMap<&'static str, &'static Entry>> =
+static BY_QUALNAME: std::sync::LazyLock<crate::Map<&'static str, &'static Entry>> =
     std::sync::LazyLock::new(|| {
-        let mut map = std::collections::HashMap::new();
+        let mut map = crate::Map::default();
         for e in CALLS.iter().chain(blacklist_imports::IMPORTS.iter()) {
             for q in e.qualnames {
                 map.entry(*q).or_insert(e);

@@ -1,5 +1,5 @@
 //! B610 django_extra_used and B611 django_rawsql_used.
-use std::collections::HashMap;
+use crate::Map as HashMap;
 
 use ruff_python_ast::Expr;
 
@@ -9,7 +9,7 @@ pub fn check_extra(c: &CallCtx) -> Option<Issue> {
     if c.name != "extra" {
         return None;
     }
-    let mut kwargs: HashMap<&str, &Expr> = HashMap::new();
+    let mut kwargs: HashMap<&str, &Expr> = HashMap::default();
     for k in c.keywords() {
         if let Some(a) = &k.arg {
             kwargs.insert(a.id.as_str(), &k.value);

@@ -34,8 +34,8 @@ pub mod weak_key;
 pub mod wildcard;
 pub mod yaml_load;
 
+use crate::Map as HashMap;
 use ruff_python_ast as ast;
-use std::collections::HashMap;
 
 use super::helpers::{CallCtx, Issue};
 use super::visitor::StrCtx;

@@ -1,5 +1,5 @@
 //! B502 ssl_with_bad_version, B503 ssl_with_bad_defaults, B504 ssl_with_no_version.
-use std::collections::HashMap;
+use crate::Map as HashMap;
 
 use ruff_python_ast as ast;
 
