@@ -859,8 +859,10 @@ impl<'a> Accumulator<'a> {
             .filter(|f| f.check == Check::Flake8 && matches!(f.rule.as_str(), "E999" | "E902"))
             .map(|f| f.path.clone())
             .collect();
+        // Test support only qualifies secret findings: most plugins have none to qualify.
+        let any_secret = self.findings.iter().any(crate::policy::is_secret_rule);
         let (libraries, broken_files, loaded, support) =
-            file_facts(files, not_compiling, &self.root_prefix, options);
+            file_facts(files, not_compiling, &self.root_prefix, options, any_secret);
         for f in &mut self.findings {
             if crate::policy::is_secret_rule(f)
                 && let Some(dir) = support.iter().find(|d| f.path.starts_with(d.as_str()))
@@ -987,12 +989,14 @@ impl<'a> Accumulator<'a> {
 }
 
 /// Vendored libraries and broken Python files, from the facts every file left.
-/// Also returns the Python files the plugin loads when it starts.
+/// Also returns the Python files the plugin loads when it starts, and (when `want_support`)
+/// the folders of test support.
 fn file_facts(
     files: Vec<crate::policy::facts::FileFacts>,
     not_compiling: Vec<String>,
     root_prefix: &str,
     options: &ScanOptions,
+    want_support: bool,
 ) -> (
     Vec<crate::policy::vendor::VendoredLibrary>,
     Vec<crate::policy::BrokenFile>,
@@ -1019,7 +1023,11 @@ fn file_facts(
     }
     let libraries = crate::policy::vendor::recognise(&listing, options.vendor_index.as_deref());
     let loaded = crate::policy::imports::loaded_at_start(root_prefix, &imports, &python);
-    let support = crate::policy::imports::test_support(root_prefix, &imports, &python, &loaded);
+    let support = if want_support {
+        crate::policy::imports::test_support(root_prefix, &imports, &python, &loaded)
+    } else {
+        BTreeSet::new()
+    };
     broken.sort();
     broken.dedup();
     let broken = broken
