@@ -240,7 +240,9 @@ pub fn attr_qual_name(expr: &Expr, aliases: &crate::Map<String, String>) -> Stri
             .cloned()
             .unwrap_or_else(|| n.id.to_string()),
         Expr::Attribute(a) => {
-            let name = format!("{}.{}", attr_qual_name(&a.value, aliases), a.attr.id);
+            let mut name = attr_qual_name(&a.value, aliases);
+            name.push('.');
+            name.push_str(a.attr.id.as_str());
             aliases.get(&name).cloned().unwrap_or(name)
         }
         _ => String::new(),

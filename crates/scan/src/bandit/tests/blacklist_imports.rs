@@ -141,11 +141,15 @@ pub fn check_import(stmt: &Stmt) -> Option<Issue> {
         ),
         _ => return None,
     };
+    // Each imported name in full, made once rather than once per table entry.
+    let fulls: Vec<(String, &str)> = names
+        .iter()
+        .map(|alias| (format!("{prefix}{}", alias.name.id), alias.name.id.as_str()))
+        .collect();
     for e in IMPORTS {
-        for alias in names {
-            let full = format!("{prefix}{}", alias.name.id);
+        for (full, name) in &fulls {
             if e.qualnames.iter().any(|q| full.starts_with(q)) {
-                return Some(report(e, alias.name.id.as_str()));
+                return Some(report(e, name));
             }
         }
     }
