@@ -337,6 +337,13 @@ impl LazyRegex {
             .is_some_and(|re| re.is_match(haystack))
     }
 
+    /// Where the leftmost-first match starting the search at byte `from` lies (look-around
+    /// still sees the text before it), without the work of finding its groups.
+    pub fn find_at(&self, haystack: &str, from: usize) -> Option<regex_automata::Match> {
+        self.for_text(haystack)?
+            .search(&regex_automata::Input::new(haystack).range(from..))
+    }
+
     /// The leftmost-first match starting the search at byte `from` (look-around still sees the
     /// text before it), with each group's span.
     pub fn captures_at(

@@ -4,12 +4,6 @@
 //! It does no I/O beyond reading its input and knows nothing of terminals or servers.
 
 pub mod archive;
-
-/// The hash maps and sets of the scan's own analysis: keyed by names from the scanned files,
-/// looked up for every node and line, so hashed with foldhash (fast, and seeded per process so
-/// crafted names cannot force collisions) rather than the standard library's SipHash.
-pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-pub type Set<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 mod ascii_regex;
 pub mod bandit;
 pub mod capabilities;
@@ -26,6 +20,12 @@ pub mod python;
 pub mod qgis;
 pub mod report;
 pub mod secrets;
+
+/// The hash maps and sets of the scan's own analysis: keyed by names from the scanned files,
+/// looked up for every node and line, so hashed with foldhash (fast, and seeded per process so
+/// crafted names cannot force collisions) rather than the standard library's SipHash.
+pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub type Set<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 pub use options::{ActiveRules, Profile, ScanOptions};
 pub use pipeline::{TargetError, scan_path};

@@ -3,8 +3,6 @@
 //! (`# nosec` alone, or with only unknown words, silences every test on that line).
 
 use std::collections::BTreeSet;
-
-use crate::Map as HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -13,6 +11,7 @@ use ruff_source_file::LineIndex;
 use ruff_text_size::Ranged;
 
 use super::tests::TEST_NAMES;
+use crate::Map as HashMap;
 
 static NOSEC: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"#\s*nosec:?\s*(?P<tests>[^#]+)?#?").ok());

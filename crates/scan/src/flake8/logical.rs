@@ -469,7 +469,7 @@ pub fn check(
         });
         let mut first_b = None;
         let mut from = 0;
-        while let Some(m) = TYPE_B.captures_at(s, from).and_then(|m| m.get_match()) {
+        while let Some(m) = TYPE_B.find_at(s, from) {
             if s[..m.start()].ends_with('.') {
                 from = m.start() + 1;
                 continue;
